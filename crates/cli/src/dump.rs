@@ -1,0 +1,10 @@
+//! `tlskit dump` (in progress).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("tlskit dump is not built yet")
+}

@@ -1,0 +1,60 @@
+//! The `tlskit` binary: a thin layer of argument parsing and printing over the
+//! `tlskit` and `tlskit-wire` libraries.
+
+mod cert;
+mod dump;
+mod get;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tlskit", version, about = "Program, serve, test and watch HTTPS")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a directory over HTTPS (default: the current one on https://127.0.0.1:9443/)
+    Serve(serve::Args),
+    /// Fetch URLs over HTTPS, curl-style, showing what each handshake did
+    Get(get::Args),
+    /// POST to a URL over HTTPS (curl's -d/--data, --json)
+    Post(get::Args),
+    /// Decode and decrypt TLS in a capture file (ssldump-style)
+    Dump(dump::Args),
+    /// Make a test PKI, issue certificates, show certificates
+    #[command(subcommand)]
+    Cert(cert::Command),
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Get(args) => get::run(args, get::Method::Get),
+        Command::Post(args) => get::run(args, get::Method::Post),
+        Command::Dump(args) => dump::run(args),
+        Command::Cert(cmd) => cert::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // One line, the causes joined: never a backtrace.
+            eprintln!("tlskit: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Diagnostics go to stderr, filtered by RUST_LOG (default: warnings only).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

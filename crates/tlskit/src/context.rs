@@ -1,0 +1,671 @@
+//! One description of TLS policy, for both sides of a connection.
+//!
+//! A [`Context`] is what M2Crypto's `SSL.Context` was: protocol versions,
+//! cipher suites, ALPN, trust, verification, our own certificate, client
+//! authentication, session reuse and key logging, in one value. It builds the
+//! rustls configurations; nothing else in tlskit builds them, so the move to
+//! rustls 0.24 stays local to this module.
+//!
+//! ```
+//! use tlskit::context::{Context, TlsVersion};
+//!
+//! let ctx = Context::new()
+//!     .versions(&[TlsVersion::Tls13])
+//!     .alpn(&["h2", "http/1.1"]);
+//! let client = ctx.client_config().unwrap();
+//! assert_eq!(client.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::{aws_lc_rs, CryptoProvider};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::{NoServerSessionStorage, ProducesTickets, ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, KeyLog, RootCertStore, ServerConfig, SignatureScheme, SupportedCipherSuite,
+};
+
+/// A TLS protocol version tlskit can negotiate (rustls offers no other).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The name OpenSSL and Wireshark print: `TLSv1.2`, `TLSv1.3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        }
+    }
+
+    fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        }
+    }
+}
+
+impl FromStr for TlsVersion {
+    type Err = ContextError;
+
+    /// Accepts `1.2`, `tls1.2`, `TLSv1.2`, `tls12` (and the same for 1.3).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm: String = s.to_ascii_lowercase().chars().filter(|c| *c != 'v' && *c != '_').collect();
+        match norm.trim_start_matches("tls") {
+            "1.2" | "12" => Ok(TlsVersion::Tls12),
+            "1.3" | "13" => Ok(TlsVersion::Tls13),
+            _ => Err(ContextError::UnknownVersion(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether a server asks for, and insists on, a client certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No CertificateRequest is sent.
+    #[default]
+    Off,
+    /// Asked for; a client without one still connects (per-path rules decide).
+    Optional,
+    /// The handshake fails without a certificate that verifies.
+    Required,
+}
+
+impl FromStr for ClientAuth {
+    type Err = ContextError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" | "none" => Ok(ClientAuth::Off),
+            "optional" => Ok(ClientAuth::Optional),
+            "required" | "require" => Ok(ClientAuth::Required),
+            _ => Err(ContextError::UnknownClientAuth(s.to_string())),
+        }
+    }
+}
+
+/// A certificate chain (leaf first) and the leaf's private key.
+#[derive(Debug)]
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Identity { chain: self.chain.clone(), key: self.key.clone_key() }
+    }
+}
+
+/// Why a [`Context`] could not become a rustls configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("unknown TLS version {0:?} (known: 1.2, 1.3)")]
+    UnknownVersion(String),
+    #[error("unknown client-auth mode {0:?} (known: off, optional, required)")]
+    UnknownClientAuth(String),
+    #[error("unknown cipher suite {name:?}; known: {}", known.join(", "))]
+    UnknownCipherSuite { name: String, known: Vec<String> },
+    #[error("no cipher suite left for the chosen TLS versions")]
+    NoUsableCipherSuite,
+    #[error("a server needs a certificate and key")]
+    NoServerIdentity,
+    #[error("client authentication needs a CA to verify clients against (--client-ca)")]
+    NoClientCa,
+    #[error("bad CA certificate: {0}")]
+    BadCa(String),
+    #[error("could not load the system trust store: {0}")]
+    SystemRoots(String),
+    #[error("certificate and private key do not match")]
+    KeyMismatch,
+    #[error("certificate or key rejected: {0}")]
+    Identity(rustls::Error),
+    #[error("verifier: {0}")]
+    Verifier(String),
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// The TLS policy of one endpoint; builds [`ServerConfig`] and [`ClientConfig`].
+#[derive(Clone)]
+pub struct Context {
+    versions: Vec<TlsVersion>,
+    cipher_suites: Option<Vec<SupportedCipherSuite>>,
+    alpn: Vec<Vec<u8>>,
+    roots: Vec<CertificateDer<'static>>,
+    system_roots: bool,
+    verify_peer: bool,
+    pinned_spki_sha256: Vec<[u8; 32]>,
+    identity: Option<Identity>,
+    client_auth: ClientAuth,
+    crls: Vec<CertificateRevocationListDer<'static>>,
+    session_cache: usize,
+    tickets: bool,
+    ticket_lifetime: u32,
+    key_log: Option<Arc<dyn KeyLog>>,
+    server_order: bool,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("versions", &self.versions)
+            .field("cipher_suites", &self.cipher_suites.as_ref().map(|s| s.iter().map(suite_name).collect::<Vec<_>>()))
+            .field("alpn", &self.alpn.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>())
+            .field("roots", &self.roots.len())
+            .field("system_roots", &self.system_roots)
+            .field("verify_peer", &self.verify_peer)
+            .field("identity", &self.identity.as_ref().map(|i| i.chain.len()))
+            .field("client_auth", &self.client_auth)
+            .field("crls", &self.crls.len())
+            .field("session_cache", &self.session_cache)
+            .field("tickets", &self.tickets)
+            .field("ticket_lifetime", &self.ticket_lifetime)
+            .field("key_log", &self.key_log.is_some())
+            .finish()
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The crypto provider every config uses (aws-lc-rs, as DESIGN.md chose).
+pub fn provider() -> CryptoProvider {
+    aws_lc_rs::default_provider()
+}
+
+/// The IANA name of a suite, as rustls spells it (`TLS13_AES_128_GCM_SHA256`).
+pub fn suite_name(suite: &SupportedCipherSuite) -> String {
+    format!("{:?}", suite.suite())
+}
+
+/// Every suite the provider knows, by rustls name, in its preference order.
+pub fn known_cipher_suites() -> Vec<String> {
+    provider().cipher_suites.iter().map(suite_name).collect()
+}
+
+impl Context {
+    /// TLS 1.2 and 1.3, the provider's suites, verification on, no identity,
+    /// a 256-entry session cache, tickets on (24 h lifetime).
+    pub fn new() -> Self {
+        Context {
+            versions: vec![TlsVersion::Tls13, TlsVersion::Tls12],
+            cipher_suites: None,
+            alpn: Vec::new(),
+            roots: Vec::new(),
+            system_roots: false,
+            verify_peer: true,
+            pinned_spki_sha256: Vec::new(),
+            identity: None,
+            client_auth: ClientAuth::Off,
+            crls: Vec::new(),
+            session_cache: 256,
+            tickets: true,
+            ticket_lifetime: 24 * 3600,
+            key_log: None,
+            server_order: true,
+        }
+    }
+
+    /// Protocol versions to offer or accept.
+    pub fn versions(mut self, versions: &[TlsVersion]) -> Self {
+        self.versions = versions.to_vec();
+        self
+    }
+
+    /// Restrict and order cipher suites by rustls name
+    /// (`TLS13_AES_256_GCM_SHA384`, `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`, …).
+    /// OpenSSL-style names (`ECDHE-ECDSA-AES128-GCM-SHA256`, `TLS_AES_128_GCM_SHA256`)
+    /// are accepted too.
+    pub fn cipher_suites<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, ContextError> {
+        let known = provider().cipher_suites;
+        let mut chosen = Vec::new();
+        for name in names {
+            let name = name.as_ref().trim();
+            if name.is_empty() {
+                continue;
+            }
+            let found = known.iter().find(|s| suite_matches(s, name)).ok_or_else(|| {
+                ContextError::UnknownCipherSuite { name: name.to_string(), known: known_cipher_suites() }
+            })?;
+            chosen.push(*found);
+        }
+        self.cipher_suites = Some(chosen);
+        Ok(self)
+    }
+
+    /// ALPN protocols in preference order (`h2`, `http/1.1`).
+    pub fn alpn<S: AsRef<str>>(mut self, protocols: &[S]) -> Self {
+        self.alpn = protocols.iter().map(|p| p.as_ref().as_bytes().to_vec()).collect();
+        self
+    }
+
+    /// Trust these CA certificates (for verifying servers, or client certificates).
+    pub fn trust(mut self, roots: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
+        self.roots.extend(roots);
+        self
+    }
+
+    /// Also trust the operating system's roots (clients only).
+    pub fn trust_system_roots(mut self, on: bool) -> Self {
+        self.system_roots = on;
+        self
+    }
+
+    /// Turn server-certificate verification off (curl's `-k`). Signatures in
+    /// the handshake are still checked; the chain and the name are not.
+    pub fn dangerous_disable_verification(mut self) -> Self {
+        self.verify_peer = false;
+        self
+    }
+
+    /// Require the server's leaf to have this SPKI SHA-256 (curl's `--pinnedpubkey`).
+    pub fn pin_spki_sha256(mut self, pin: [u8; 32]) -> Self {
+        self.pinned_spki_sha256.push(pin);
+        self
+    }
+
+    /// Our own certificate chain and key: the server's, or the client certificate.
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Server side: ask for client certificates verified against the trusted CAs.
+    pub fn client_auth(mut self, mode: ClientAuth) -> Self {
+        self.client_auth = mode;
+        self
+    }
+
+    /// Certificate revocation lists checked when verifying the peer.
+    pub fn crls(mut self, crls: impl IntoIterator<Item = CertificateRevocationListDer<'static>>) -> Self {
+        self.crls.extend(crls);
+        self
+    }
+
+    /// Session cache size, both sides (0 turns session-ID / stateful resumption off).
+    pub fn session_cache(mut self, size: usize) -> Self {
+        self.session_cache = size;
+        self
+    }
+
+    /// Session tickets: a server issues them, a client accepts them.
+    pub fn tickets(mut self, on: bool) -> Self {
+        self.tickets = on;
+        self
+    }
+
+    /// How long a server's tickets are good for, in seconds.
+    pub fn ticket_lifetime(mut self, secs: u32) -> Self {
+        self.ticket_lifetime = secs;
+        self
+    }
+
+    /// Where the session secrets go (NSS key log format), for Wireshark or `tlskit dump`.
+    pub fn key_log(mut self, log: Arc<dyn KeyLog>) -> Self {
+        self.key_log = Some(log);
+        self
+    }
+
+    /// Server side: prefer our own suite order over the client's (default on).
+    pub fn server_cipher_order(mut self, ours: bool) -> Self {
+        self.server_order = ours;
+        self
+    }
+
+    /// The versions this context allows.
+    pub fn allowed_versions(&self) -> &[TlsVersion] {
+        &self.versions
+    }
+
+    /// The client-auth mode.
+    pub fn client_auth_mode(&self) -> ClientAuth {
+        self.client_auth
+    }
+
+    fn crypto_provider(&self) -> Result<Arc<CryptoProvider>, ContextError> {
+        let mut p = provider();
+        if let Some(chosen) = &self.cipher_suites {
+            p.cipher_suites = chosen.clone();
+        }
+        // Keep only suites of the versions in use, so a 1.3-only list with 1.2 fails loudly.
+        p.cipher_suites.retain(|s| self.versions.iter().any(|v| s.version() == v.rustls()));
+        if p.cipher_suites.is_empty() {
+            return Err(ContextError::NoUsableCipherSuite);
+        }
+        Ok(Arc::new(p))
+    }
+
+    fn rustls_versions(&self) -> Vec<&'static rustls::SupportedProtocolVersion> {
+        // rustls wants TLS 1.3 first for its preference order.
+        let mut v: Vec<_> = self.versions.iter().map(|v| v.rustls()).collect();
+        v.sort_by_key(|v| if v.version == rustls::ProtocolVersion::TLSv1_3 { 0 } else { 1 });
+        v.dedup_by_key(|v| v.version);
+        v
+    }
+
+    fn root_store(&self) -> Result<RootCertStore, ContextError> {
+        let mut store = RootCertStore::empty();
+        for root in &self.roots {
+            store.add(root.clone()).map_err(|e| ContextError::BadCa(e.to_string()))?;
+        }
+        if self.system_roots {
+            let found = rustls_native_certs::load_native_certs();
+            if found.certs.is_empty() {
+                if let Some(err) = found.errors.first() {
+                    return Err(ContextError::SystemRoots(err.to_string()));
+                }
+            }
+            store.add_parsable_certificates(found.certs);
+        }
+        Ok(store)
+    }
+
+    /// Build the server configuration. Fails on a missing or mismatched identity.
+    pub fn server_config(&self) -> Result<Arc<ServerConfig>, ContextError> {
+        let provider = self.crypto_provider()?;
+        let builder =
+            ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&self.rustls_versions())?;
+        let builder = match self.client_auth {
+            ClientAuth::Off => builder.with_no_client_auth(),
+            mode => {
+                if self.roots.is_empty() {
+                    return Err(ContextError::NoClientCa);
+                }
+                let mut v = WebPkiClientVerifier::builder_with_provider(Arc::new(self.root_store()?), provider.clone())
+                    .with_crls(self.crls.iter().cloned());
+                if mode == ClientAuth::Optional {
+                    v = v.allow_unauthenticated();
+                }
+                let verifier = v.build().map_err(|e| ContextError::Verifier(e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let identity = self.identity.clone().ok_or(ContextError::NoServerIdentity)?;
+        let mut config = builder.with_single_cert(identity.chain, identity.key).map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => ContextError::KeyMismatch,
+            other => ContextError::Identity(other),
+        })?;
+        config.alpn_protocols = self.alpn.clone();
+        config.ignore_client_order = self.server_order;
+        config.session_storage = if self.session_cache == 0 {
+            Arc::new(NoServerSessionStorage {})
+        } else {
+            ServerSessionMemoryCache::new(self.session_cache)
+        };
+        if self.tickets {
+            let inner = aws_lc_rs::Ticketer::new()?;
+            config.ticketer = Arc::new(TicketLifetime { inner, lifetime: self.ticket_lifetime });
+        } else if self.session_cache == 0 {
+            // Neither tickets nor a cache: TLS 1.3 tickets would be unusable, so send none.
+            config.send_tls13_tickets = 0;
+        }
+        if let Some(log) = &self.key_log {
+            config.key_log = log.clone();
+        }
+        Ok(Arc::new(config))
+    }
+
+    /// Build the client configuration.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, ContextError> {
+        let provider = self.crypto_provider()?;
+        let builder =
+            ClientConfig::builder_with_provider(provider.clone()).with_protocol_versions(&self.rustls_versions())?;
+        let verifier: Arc<dyn ServerCertVerifier> = if self.verify_peer {
+            let store = self.root_store()?;
+            if store.is_empty() {
+                return Err(ContextError::BadCa(
+                    "no trusted CA certificates (use --cacert or the system roots)".into(),
+                ));
+            }
+            WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+                .with_crls(self.crls.iter().cloned())
+                .build()
+                .map_err(|e| ContextError::Verifier(e.to_string()))?
+        } else {
+            Arc::new(NoVerification { provider: provider.clone() })
+        };
+        let verifier: Arc<dyn ServerCertVerifier> = if self.pinned_spki_sha256.is_empty() {
+            verifier
+        } else {
+            Arc::new(PinnedKey { inner: verifier, pins: self.pinned_spki_sha256.clone() })
+        };
+        let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
+        let mut config = match self.identity.clone() {
+            Some(id) => builder.with_client_auth_cert(id.chain, id.key).map_err(|e| match e {
+                rustls::Error::InconsistentKeys(_) => ContextError::KeyMismatch,
+                other => ContextError::Identity(other),
+            })?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = self.alpn.clone();
+        config.resumption = if self.session_cache == 0 {
+            Resumption::disabled()
+        } else {
+            let r = Resumption::in_memory_sessions(self.session_cache);
+            if self.tickets {
+                r
+            } else {
+                r.tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly)
+            }
+        };
+        if let Some(log) = &self.key_log {
+            config.key_log = log.clone();
+        }
+        Ok(Arc::new(config))
+    }
+}
+
+fn suite_matches(suite: &SupportedCipherSuite, name: &str) -> bool {
+    let ours = suite_name(suite);
+    let want = name.to_ascii_uppercase().replace('-', "_");
+    if ours == want {
+        return true;
+    }
+    // IANA TLS 1.3 names (TLS_AES_128_GCM_SHA256) vs rustls's TLS13_ prefix.
+    if let Some(rest) = ours.strip_prefix("TLS13_") {
+        return want == format!("TLS_{rest}");
+    }
+    // OpenSSL names: ECDHE-ECDSA-AES128-GCM-SHA256 -> TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.
+    let openssl = ours
+        .trim_start_matches("TLS_")
+        .replace("_WITH_", "_")
+        .replace("AES_128", "AES128")
+        .replace("AES_256", "AES256")
+        .replace("CHACHA20_POLY1305_SHA256", "CHACHA20_POLY1305");
+    openssl == want
+}
+
+/// A ticketer that stamps each ticket with its issue time and refuses it
+/// after `lifetime` seconds (rustls's own Ticketer has a fixed lifetime).
+struct TicketLifetime {
+    inner: Arc<dyn ProducesTickets>,
+    lifetime: u32,
+}
+
+impl fmt::Debug for TicketLifetime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TicketLifetime").field("lifetime", &self.lifetime).finish()
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl ProducesTickets for TicketLifetime {
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+    fn lifetime(&self) -> u32 {
+        self.lifetime
+    }
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let mut stamped = Vec::with_capacity(plain.len() + 8);
+        stamped.extend_from_slice(&now_secs().to_be_bytes());
+        stamped.extend_from_slice(plain);
+        self.inner.encrypt(&stamped)
+    }
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let stamped = self.inner.decrypt(cipher)?;
+        let issued = u64::from_be_bytes(stamped.get(..8)?.try_into().ok()?);
+        if now_secs().saturating_sub(issued) > u64::from(self.lifetime) {
+            return None;
+        }
+        Some(stamped[8..].to_vec())
+    }
+}
+
+/// `-k`: accepts any chain and name, still checks the handshake signatures.
+#[derive(Debug)]
+struct NoVerification {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `--pinnedpubkey`: the inner verdict, then the leaf's SPKI hash must match a pin.
+#[derive(Debug)]
+struct PinnedKey {
+    inner: Arc<dyn ServerCertVerifier>,
+    pins: Vec<[u8; 32]>,
+}
+
+impl ServerCertVerifier for PinnedKey {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        let pin = crate::pki::spki_sha256(end_entity)
+            .ok_or(rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+        if self.pins.contains(&pin) {
+            Ok(verdict)
+        } else {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_in_every_spelling() {
+        for s in ["1.2", "tls1.2", "TLSv1.2", "tls12"] {
+            assert_eq!(s.parse::<TlsVersion>().unwrap(), TlsVersion::Tls12, "{s}");
+        }
+        assert_eq!("TLSv1.3".parse::<TlsVersion>().unwrap(), TlsVersion::Tls13);
+        assert!("1.1".parse::<TlsVersion>().is_err());
+    }
+
+    #[test]
+    fn cipher_suites_accept_rustls_iana_and_openssl_names() {
+        for name in ["TLS13_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"] {
+            Context::new().cipher_suites(&[name]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let err = Context::new().cipher_suites(&["RC4-MD5"]).unwrap_err().to_string();
+        assert!(err.contains("RC4-MD5") && err.contains("TLS13_AES_256_GCM_SHA384"), "{err}");
+    }
+
+    #[test]
+    fn tls13_suites_with_only_tls12_is_an_error() {
+        let ctx = Context::new().versions(&[TlsVersion::Tls12]).cipher_suites(&["TLS13_AES_128_GCM_SHA256"]).unwrap();
+        assert!(matches!(ctx.client_config(), Err(ContextError::NoUsableCipherSuite)));
+    }
+
+    #[test]
+    fn server_without_identity_is_an_error() {
+        assert!(matches!(Context::new().server_config(), Err(ContextError::NoServerIdentity)));
+    }
+
+    #[test]
+    fn client_without_roots_is_an_error_unless_verification_is_off() {
+        assert!(Context::new().client_config().is_err());
+        assert!(Context::new().dangerous_disable_verification().client_config().is_ok());
+    }
+
+    #[test]
+    fn ticket_lifetime_refuses_old_tickets() {
+        let t = TicketLifetime { inner: aws_lc_rs::Ticketer::new().unwrap(), lifetime: 3600 };
+        let ticket = t.encrypt(b"state").unwrap();
+        assert_eq!(t.decrypt(&ticket).unwrap(), b"state");
+        // A ticket stamped two hours ago, under the same keys, is refused.
+        let mut old = (now_secs() - 7200).to_be_bytes().to_vec();
+        old.extend_from_slice(b"state");
+        let old_ticket = t.inner.encrypt(&old).unwrap();
+        assert!(t.decrypt(&old_ticket).is_none());
+        assert!(t.decrypt(b"garbage").is_none());
+    }
+}

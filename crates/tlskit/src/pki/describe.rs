@@ -1,0 +1,183 @@
+//! A certificate in plain words: what `tlskit cert show` and the peer-chain
+//! part of a [`crate::session::SessionInfo`] print.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use x509_parser::extensions::GeneralName;
+use x509_parser::objects::{oid2sn, oid_registry};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+use super::PkiError;
+
+/// The facts of one X.509 certificate.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CertificateSummary {
+    /// RFC 4514 form, e.g. `CN=localhost, O=tlskit test`.
+    pub subject: String,
+    pub issuer: String,
+    /// Hex, colon-separated, as OpenSSL prints it.
+    pub serial: String,
+    /// RFC 3339, UTC.
+    pub not_before: String,
+    pub not_after: String,
+    /// Unix seconds, for arithmetic (time to expiry).
+    pub not_before_unix: i64,
+    pub not_after_unix: i64,
+    /// `DNS:localhost`, `IP:127.0.0.1`, `email:…`, `URI:…`.
+    pub subject_alt_names: Vec<String>,
+    /// e.g. `ECDSA P-256`, `RSA 2048`, `Ed25519`.
+    pub key: String,
+    pub signature_algorithm: String,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    pub is_ca: bool,
+    /// SHA-256 of the DER, uppercase hex with colons (as `openssl x509 -fingerprint -sha256`).
+    pub sha256_fingerprint: String,
+    /// `sha256//BASE64` of the SubjectPublicKeyInfo: the value curl's `--pinnedpubkey` takes.
+    pub spki_pin: String,
+}
+
+impl CertificateSummary {
+    /// A stand-in for bytes that do not parse, so a chain can still be listed.
+    pub fn unparsable(der: &[u8]) -> Self {
+        CertificateSummary {
+            subject: "(unparsable certificate)".into(),
+            sha256_fingerprint: colon_hex(&Sha256::digest(der)),
+            ..Default::default()
+        }
+    }
+}
+
+fn colon_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = write!(s, "{b:02X}");
+    }
+    s
+}
+
+fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
+    let dt = t.to_datetime();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+fn key_description(cert: &X509Certificate<'_>) -> String {
+    let spki = cert.public_key();
+    let alg = oid2sn(&spki.algorithm.algorithm, oid_registry()).unwrap_or("unknown");
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|oid| match oid.to_id_string().as_str() {
+                    "1.2.840.10045.3.1.7" => "P-256".to_string(),
+                    "1.3.132.0.34" => "P-384".to_string(),
+                    "1.3.132.0.35" => "P-521".to_string(),
+                    other => oid2sn(&oid, oid_registry()).map(str::to_string).unwrap_or_else(|_| other.to_string()),
+                })
+                .unwrap_or_else(|| "unknown curve".into());
+            format!("ECDSA {curve}")
+        }
+        _ => match spki.algorithm.algorithm.to_id_string().as_str() {
+            "1.3.101.112" => "Ed25519".into(),
+            "1.3.101.113" => "Ed448".into(),
+            _ => alg.to_string(),
+        },
+    }
+}
+
+/// Describe one DER certificate.
+pub fn describe(der: &[u8]) -> Result<CertificateSummary, PkiError> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| PkiError::Parse(e.to_string()))?;
+    let validity = cert.validity();
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for name in &ext.value.general_names {
+            sans.push(match name {
+                GeneralName::DNSName(d) => format!("DNS:{d}"),
+                GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default())),
+                    16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default())),
+                    _ => format!("IP:{}", hex::encode(ip)),
+                },
+                GeneralName::RFC822Name(m) => format!("email:{m}"),
+                GeneralName::URI(u) => format!("URI:{u}"),
+                other => format!("{other:?}"),
+            });
+        }
+    }
+    let key_usage = match cert.key_usage() {
+        Ok(Some(ku)) => ku.value.to_string().split(", ").filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    let mut extended_key_usage = Vec::new();
+    if let Ok(Some(eku)) = cert.extended_key_usage() {
+        let e = eku.value;
+        for (on, name) in [
+            (e.any, "Any"),
+            (e.server_auth, "TLS Web Server Authentication"),
+            (e.client_auth, "TLS Web Client Authentication"),
+            (e.code_signing, "Code Signing"),
+            (e.email_protection, "E-mail Protection"),
+            (e.time_stamping, "Time Stamping"),
+            (e.ocsp_signing, "OCSP Signing"),
+        ] {
+            if on {
+                extended_key_usage.push(name.to_string());
+            }
+        }
+        extended_key_usage.extend(e.other.iter().map(|o| o.to_id_string()));
+    }
+    let sig = &cert.signature_algorithm.algorithm;
+    Ok(CertificateSummary {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: colon_hex(cert.raw_serial()),
+        not_before: rfc3339(&validity.not_before),
+        not_after: rfc3339(&validity.not_after),
+        not_before_unix: validity.not_before.timestamp(),
+        not_after_unix: validity.not_after.timestamp(),
+        subject_alt_names: sans,
+        key: key_description(&cert),
+        signature_algorithm: oid2sn(sig, oid_registry()).map(str::to_string).unwrap_or_else(|_| sig.to_id_string()),
+        key_usage,
+        extended_key_usage,
+        is_ca: cert.is_ca(),
+        sha256_fingerprint: colon_hex(&Sha256::digest(der)),
+        spki_pin: spki_pin_of(cert.public_key().raw),
+    })
+}
+
+fn spki_pin_of(spki: &[u8]) -> String {
+    format!("sha256//{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(spki)))
+}
+
+/// SHA-256 of a certificate's SubjectPublicKeyInfo (what a pin compares).
+pub fn spki_sha256(der: &[u8]) -> Option<[u8; 32]> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    Some(Sha256::digest(cert.public_key().raw).into())
+}
+
+/// The `sha256//BASE64` pin of a certificate's public key.
+pub fn spki_pin(der: &[u8]) -> Option<String> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    Some(spki_pin_of(cert.public_key().raw))
+}

@@ -1,0 +1,31 @@
+//! Certificates: load PEM and DER, describe a certificate, generate a test PKI.
+//!
+//! Loading and describing are here so that servers, clients and `tlskit cert
+//! show` read certificates one way.
+
+mod describe;
+mod load;
+
+pub use describe::{describe, spki_pin, spki_sha256, CertificateSummary};
+pub use load::{load_certs, load_crls, load_identity, load_key};
+
+use std::path::PathBuf;
+
+/// Why a certificate, key or CRL could not be loaded, made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: no certificate found (expected PEM \"BEGIN CERTIFICATE\" or DER)")]
+    NoCertificate { path: PathBuf },
+    #[error("{path}: no private key found (expected PEM PKCS#8, PKCS#1 or SEC1)")]
+    NoKey { path: PathBuf },
+    #[error("{path}: no CRL found (expected PEM \"BEGIN X509 CRL\" or DER)")]
+    NoCrl { path: PathBuf },
+    #[error("{path}: bad PEM: {reason}")]
+    Pem { path: PathBuf, reason: String },
+    #[error("not a valid X.509 certificate: {0}")]
+    Parse(String),
+    #[error("{0}")]
+    Generate(String),
+}

@@ -1,0 +1,124 @@
+//! What a handshake negotiated: the facts the HOWTO's servers printed.
+//!
+//! A [`SessionInfo`] is read from either side of a rustls connection once its
+//! handshake is done. It has a text form (one line per fact) and a JSON form
+//! with one spelling per field.
+
+use std::fmt;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use rustls::{CommonState, HandshakeKind};
+use serde::Serialize;
+
+use crate::pki::{self, CertificateSummary};
+
+/// The negotiated parameters of one TLS connection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionInfo {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub version: String,
+    /// IANA name, e.g. `TLS_AES_256_GCM_SHA384` or `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
+    pub cipher_suite: String,
+    /// e.g. `X25519MLKEM768`, `X25519`, `secp256r1`; none on a TLS 1.2 resumption.
+    pub key_exchange_group: Option<String>,
+    /// The server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// The ALPN protocol agreed on, e.g. `h2`.
+    pub alpn: Option<String>,
+    /// `full`, `full-with-hello-retry` or `resumed`.
+    pub handshake: String,
+    /// True when the session was resumed (ticket or session ID / PSK).
+    pub resumed: bool,
+    /// From the first byte to the end of the handshake, in milliseconds.
+    pub handshake_ms: Option<f64>,
+    /// The peer's certificate chain as sent, leaf first.
+    pub peer_certificates: Vec<CertificateSummary>,
+}
+
+impl SessionInfo {
+    /// Read the facts from a connection whose handshake has completed.
+    ///
+    /// `sni` is the server name: the one a server received, or the one a client sent.
+    pub fn from_connection(conn: &CommonState, sni: Option<&str>, handshake_time: Option<Duration>) -> Self {
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+            Some(other) => format!("{other:?}"),
+            None => String::new(),
+        };
+        let cipher_suite = conn.negotiated_cipher_suite().map(|s| iana_suite_name(&s)).unwrap_or_default();
+        let key_exchange_group = conn.negotiated_key_exchange_group().map(|g| group_name(g.name()));
+        let handshake = match conn.handshake_kind() {
+            Some(HandshakeKind::Full) => "full",
+            Some(HandshakeKind::FullWithHelloRetryRequest) => "full-with-hello-retry",
+            Some(HandshakeKind::Resumed) => "resumed",
+            None => "",
+        }
+        .to_string();
+        SessionInfo {
+            version,
+            cipher_suite,
+            key_exchange_group,
+            sni: sni.map(str::to_string),
+            alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+            resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
+            handshake,
+            handshake_ms: handshake_time.map(|d| d.as_secs_f64() * 1000.0),
+            peer_certificates: conn.peer_certificates().map(summarize_chain).unwrap_or_default(),
+        }
+    }
+
+    /// The peer's leaf certificate, if it sent one.
+    pub fn peer_leaf(&self) -> Option<&CertificateSummary> {
+        self.peer_certificates.first()
+    }
+}
+
+fn summarize_chain(chain: &[CertificateDer<'_>]) -> Vec<CertificateSummary> {
+    chain.iter().map(|c| pki::describe(c).unwrap_or_else(|_| CertificateSummary::unparsable(c))).collect()
+}
+
+/// rustls names TLS 1.3 suites `TLS13_…`; the IANA and OpenSSL name is `TLS_…`.
+pub fn iana_suite_name(suite: &rustls::SupportedCipherSuite) -> String {
+    let name = format!("{:?}", suite.suite());
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
+
+fn group_name(group: rustls::NamedGroup) -> String {
+    match group {
+        rustls::NamedGroup::X25519 => "X25519".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl fmt::Display for SessionInfo {
+    /// One `name: value` line per fact, the peer chain indented below.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "version: {}", self.version)?;
+        writeln!(f, "cipher suite: {}", self.cipher_suite)?;
+        writeln!(f, "key exchange: {}", self.key_exchange_group.as_deref().unwrap_or("none (resumed)"))?;
+        writeln!(f, "server name: {}", self.sni.as_deref().unwrap_or("-"))?;
+        writeln!(f, "alpn: {}", self.alpn.as_deref().unwrap_or("-"))?;
+        writeln!(f, "handshake: {}", self.handshake)?;
+        if let Some(ms) = self.handshake_ms {
+            writeln!(f, "handshake time: {ms:.3} ms")?;
+        }
+        if self.peer_certificates.is_empty() {
+            writeln!(f, "peer certificates: none")?;
+        }
+        for (depth, cert) in self.peer_certificates.iter().enumerate() {
+            writeln!(f, "peer certificate {depth}: subject {}", cert.subject)?;
+            writeln!(f, "  issuer {}", cert.issuer)?;
+            writeln!(f, "  valid {} to {}", cert.not_before, cert.not_after)?;
+            if !cert.subject_alt_names.is_empty() {
+                writeln!(f, "  SANs {}", cert.subject_alt_names.join(", "))?;
+            }
+            writeln!(f, "  key {}", cert.key)?;
+        }
+        Ok(())
+    }
+}
