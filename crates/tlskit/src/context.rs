@@ -11,7 +11,11 @@
 //!
 //! let ctx = Context::new()
 //!     .versions(&[TlsVersion::Tls13])
-//!     .alpn(&["h2", "http/1.1"]);
+//!     .alpn(&["h2", "http/1.1"])
+//!     .trust_system_roots(true);
+//! // A client with no trusted CA at all is refused, rather than trusting nothing silently.
+//! assert!(Context::new().client_config().is_err());
+//! # let ctx = ctx.trust_system_roots(false).dangerous_disable_verification();
 //! let client = ctx.client_config().unwrap();
 //! assert_eq!(client.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
 //! ```
