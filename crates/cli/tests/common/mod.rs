@@ -1,0 +1,2 @@
+//! Support code shared by the integration tests: each helper module starts one kind of real peer.
+#![allow(dead_code)]
