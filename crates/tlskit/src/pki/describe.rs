@@ -52,7 +52,7 @@ impl CertificateSummary {
     }
 }
 
-fn colon_hex(bytes: &[u8]) -> String {
+pub(crate) fn colon_hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
@@ -180,4 +180,15 @@ pub fn spki_sha256(der: &[u8]) -> Option<[u8; 32]> {
 pub fn spki_pin(der: &[u8]) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
     Some(spki_pin_of(cert.public_key().raw))
+}
+
+/// SHA-256 of a DER certificate, colon hex as in [`CertificateSummary::sha256_fingerprint`].
+pub fn sha256_fingerprint(der: &[u8]) -> String {
+    colon_hex(&Sha256::digest(der))
+}
+
+/// The subjectPublicKey bits of a certificate (to match it against a private key).
+pub(crate) fn public_key_bits(der: &[u8]) -> Option<Vec<u8>> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    Some(cert.public_key().subject_public_key.data.to_vec())
 }

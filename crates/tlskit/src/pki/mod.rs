@@ -4,10 +4,18 @@
 //! show` read certificates one way.
 
 mod describe;
+mod generate;
+mod init;
 mod load;
+mod pkcs12;
 
-pub use describe::{describe, spki_pin, spki_sha256, CertificateSummary};
+pub use describe::{describe, sha256_fingerprint, spki_pin, spki_sha256, CertificateSummary};
+pub use generate::{
+    ephemeral_server, CertificateAuthority, Ephemeral, IssuedCertificate, KeyType, LeafSpec, Role, LOCAL_NAMES,
+};
+pub use init::{init, InitOptions, PkiFiles, PKCS12_PASSWORD};
 pub use load::{load_certs, load_crls, load_identity, load_key};
+pub use pkcs12::client_bundle;
 
 use std::path::PathBuf;
 
