@@ -344,6 +344,16 @@ impl Context {
         self.client_auth
     }
 
+    /// The ALPN protocols offered or accepted, in preference order.
+    pub fn alpn_protocols(&self) -> &[Vec<u8>] {
+        &self.alpn
+    }
+
+    /// Whether a certificate and key of our own are set.
+    pub fn has_identity(&self) -> bool {
+        self.identity.is_some()
+    }
+
     fn crypto_provider(&self) -> Result<Arc<CryptoProvider>, ContextError> {
         let mut p = provider();
         if let Some(chosen) = &self.cipher_suites {

@@ -1,1 +1,361 @@
-//! (in progress)
+//! HTTPS client: hyper over tokio-rustls over TCP, HTTP/1.1 or HTTP/2 by ALPN.
+//!
+//! A [`Client`] turns one [`Context`] into one rustls `ClientConfig` and keeps
+//! it, so every connection it opens shares one session cache: the second
+//! connection to a server resumes the first one's session (on by default; a
+//! context with `session_cache(0)` turns it off). Each request opens its own
+//! connection, so each [`Response`] carries the [`SessionInfo`] of its own
+//! handshake: version, suite, group, ALPN, resumed or not, time, peer chain.
+//!
+//! [`blocking::Client`] is the same client for programs without an async runtime.
+//!
+//! ```no_run
+//! use tlskit::client::blocking::Client;
+//! use tlskit::context::Context;
+//!
+//! let ctx = Context::new().trust_system_roots(true);
+//! let client = Client::new(&ctx)?;
+//! let response = client.get("https://example.com/")?;
+//! println!("{} {} resumed={}", response.status, response.session.version, response.session.resumed);
+//! # Ok::<(), tlskit::client::ClientError>(())
+//! ```
+
+pub mod blocking;
+mod connect;
+mod error;
+
+pub use connect::ResolveOverride;
+pub use error::{alert_name, ClientError, Phase};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, HOST, USER_AGENT};
+use http::{HeaderMap, Method, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::session::SessionInfo;
+use crate::trace::TapSink;
+use connect::Target;
+use error::Failure;
+
+/// What the client sends as User-Agent unless told otherwise.
+pub const USER_AGENT_VALUE: &str = concat!("tlskit/", env!("CARGO_PKG_VERSION"));
+
+/// One HTTP request: method, URL, headers, body.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request { method, url: url.into(), headers: HeaderMap::new(), body: Bytes::new() }
+    }
+
+    /// `GET url`.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// `POST url` with a body of the given content type.
+    pub fn post(url: impl Into<String>, content_type: &str, body: impl Into<Bytes>) -> Self {
+        let mut req = Self::new(Method::POST, url);
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            req.headers.insert(CONTENT_TYPE, v);
+        }
+        req.body = body.into();
+        req
+    }
+
+    /// Add a header (a second value for the same name is appended, not replaced).
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, ClientError> {
+        let bad = |what: &str| ClientError::Http(format!("bad header {what} in {name:?}: {value:?}"));
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
+        let value = HeaderValue::from_str(value).map_err(|_| bad("value"))?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+}
+
+/// When each step of a request finished, in milliseconds from its start (curl's `time_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Name resolved (`time_namelookup`).
+    pub dns_ms: f64,
+    /// TCP connected (`time_connect`).
+    pub connect_ms: f64,
+    /// TLS handshake done (`time_appconnect`).
+    pub tls_ms: f64,
+    /// Response headers received (`time_starttransfer`).
+    pub first_byte_ms: f64,
+    /// Body received (`time_total`).
+    pub total_ms: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A complete response and the facts of the connection it came over.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The URL requested.
+    pub url: String,
+    pub status: StatusCode,
+    /// HTTP/1.1 or HTTP/2, as negotiated by ALPN.
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The request headers as sent (ours added to the caller's).
+    pub request_headers: HeaderMap,
+    /// What this connection's handshake negotiated.
+    pub session: SessionInfo,
+    pub timings: Timings,
+    pub remote_addr: SocketAddr,
+    pub local_addr: SocketAddr,
+}
+
+impl Response {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// `HTTP/1.1`, `HTTP/2`: how curl prints the version in a status line.
+    pub fn version_str(&self) -> &'static str {
+        version_str(self.version)
+    }
+}
+
+/// `HTTP/1.1`, `HTTP/2`.
+pub fn version_str(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Makes the [`TapSink`] that receives one new connection's bytes (for a live trace).
+pub type TapFactory = Arc<dyn Fn() -> Arc<dyn TapSink> + Send + Sync>;
+
+/// How a [`Client`] connects, beyond the TLS policy of its [`Context`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    ctx: Context,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    resolve: Vec<ResolveOverride>,
+    user_agent: String,
+    tap: Option<TapFactory>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("ctx", &self.ctx)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("resolve", &self.resolve)
+            .field("tap", &self.tap.is_some())
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Limit for resolving, connecting and the TLS handshake (default 30 s).
+    pub fn connect_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.connect_timeout = limit;
+        self
+    }
+
+    /// Limit for a whole request, body included (default none).
+    pub fn timeout(mut self, limit: Option<Duration>) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// Connect to `addr` whenever a URL names `host:port` (curl's `--resolve`).
+    pub fn resolve(mut self, rule: ResolveOverride) -> Self {
+        self.resolve.push(rule);
+        self
+    }
+
+    /// The User-Agent header sent when the request has none.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Copy every connection's bytes to a sink made by `factory` (see [`crate::trace`]).
+    pub fn tap(mut self, factory: TapFactory) -> Self {
+        self.tap = Some(factory);
+        self
+    }
+
+    /// Build the rustls configuration once; every connection of the client shares it.
+    pub fn build(self) -> Result<Client, ClientError> {
+        // HTTP clients offer h2 and http/1.1 unless the context says otherwise, as curl does.
+        let ctx = if self.ctx.alpn_protocols().is_empty() { self.ctx.alpn(&["h2", "http/1.1"]) } else { self.ctx };
+        let config = ctx.client_config()?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                connect_timeout: self.connect_timeout,
+                timeout: self.timeout,
+                resolve: self.resolve,
+                user_agent: self.user_agent,
+                tap: self.tap,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    config: Arc<rustls::ClientConfig>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    resolve: Vec<ResolveOverride>,
+    user_agent: String,
+    tap: Option<TapFactory>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// An async HTTPS client. Clones share the TLS session cache.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    /// A client with default connection settings.
+    pub fn new(ctx: &Context) -> Result<Self, ClientError> {
+        Self::builder(ctx).build()
+    }
+
+    /// Start from a context and adjust timeouts and name overrides.
+    pub fn builder(ctx: &Context) -> ClientBuilder {
+        ClientBuilder {
+            ctx: ctx.clone(),
+            connect_timeout: Some(Duration::from_secs(30)),
+            timeout: None,
+            resolve: Vec::new(),
+            user_agent: USER_AGENT_VALUE.to_string(),
+            tap: None,
+        }
+    }
+
+    /// `GET url`.
+    pub async fn get(&self, url: &str) -> Result<Response, ClientError> {
+        self.send(Request::get(url)).await
+    }
+
+    /// `POST url` with a body of the given content type.
+    pub async fn post(&self, url: &str, content_type: &str, body: impl Into<Bytes>) -> Result<Response, ClientError> {
+        self.send(Request::post(url, content_type, body)).await
+    }
+
+    /// Open a connection, send the request, read the whole response.
+    pub async fn send(&self, req: Request) -> Result<Response, ClientError> {
+        match self.inner.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.exchange(req))
+                .await
+                .map_err(|_| ClientError::Timeout { phase: Phase::Transfer, after: limit })?,
+            None => self.exchange(req).await,
+        }
+    }
+
+    async fn exchange(&self, req: Request) -> Result<Response, ClientError> {
+        let start = Instant::now();
+        let target = Target::parse(&req.url)?;
+        let tap = self.inner.tap.as_ref().map(|make| make());
+        let connecting = connect::connect(&target, &self.inner.resolve, &self.inner.config, tap, start);
+        let conn = match self.inner.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, connecting)
+                .await
+                .map_err(|_| ClientError::Timeout { phase: Phase::Connect, after: limit })??,
+            None => connecting.await?,
+        };
+        let failure =
+            Failure { host: &target.host, have_identity: self.inner.config.client_auth_cert_resolver.has_certs() };
+        let h2 = conn.session.alpn.as_deref() == Some("h2");
+
+        let mut headers = req.headers;
+        if !headers.contains_key(USER_AGENT) {
+            if let Ok(v) = HeaderValue::from_str(&self.inner.user_agent) {
+                headers.insert(USER_AGENT, v);
+            }
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        let mut builder = http::Request::builder().method(req.method.clone());
+        if h2 {
+            builder = builder.uri(target.uri.clone()).version(Version::HTTP_2);
+        } else {
+            builder = builder.uri(target.path_and_query.as_str());
+            if !headers.contains_key(HOST) {
+                let host = HeaderValue::from_str(&target.authority).map_err(|e| ClientError::Http(e.to_string()))?;
+                headers.insert(HOST, host);
+            }
+        }
+        let mut request = builder.body(Full::new(req.body)).map_err(|e| ClientError::Http(e.to_string()))?;
+        *request.headers_mut() = headers.clone();
+
+        let io = TokioIo::new(conn.stream);
+        let response = if h2 {
+            let (mut sender, driver) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                .await
+                .map_err(|e| failure.classify_hyper(e))?;
+            tokio::spawn(driver);
+            sender.send_request(request).await.map_err(|e| failure.classify_hyper(e))?
+        } else {
+            let (mut sender, driver) =
+                hyper::client::conn::http1::handshake(io).await.map_err(|e| failure.classify_hyper(e))?;
+            tokio::spawn(driver);
+            sender.send_request(request).await.map_err(|e| failure.classify_hyper(e))?
+        };
+        let first_byte_at = start.elapsed();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| failure.classify_hyper(e))?.to_bytes();
+        let total = start.elapsed();
+        Ok(Response {
+            url: req.url,
+            status: parts.status,
+            version: parts.version,
+            headers: parts.headers,
+            body,
+            request_headers: headers,
+            session: conn.session,
+            timings: Timings {
+                dns_ms: ms(conn.resolved_at),
+                connect_ms: ms(conn.connected_at),
+                tls_ms: ms(conn.handshaked_at),
+                first_byte_ms: ms(first_byte_at),
+                total_ms: ms(total),
+            },
+            remote_addr: conn.remote,
+            local_addr: conn.local,
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! The client for programs without async: each [`Client`] drives its own
+//! current-thread runtime. Clones share the TLS session cache, so threads that
+//! each hold a clone resume each other's sessions.
+
+use bytes::Bytes;
+
+use super::{ClientBuilder, ClientError, Request, Response};
+use crate::context::Context;
+
+/// A blocking HTTPS client.
+#[derive(Debug)]
+pub struct Client {
+    inner: super::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ClientError::Runtime)
+}
+
+impl Client {
+    /// A client with default connection settings.
+    pub fn new(ctx: &Context) -> Result<Self, ClientError> {
+        Self::from_async(super::Client::new(ctx)?)
+    }
+
+    /// A client with the settings of an async [`ClientBuilder`].
+    pub fn from_builder(builder: ClientBuilder) -> Result<Self, ClientError> {
+        Self::from_async(builder.build()?)
+    }
+
+    /// Wrap an async client; the two share the session cache.
+    pub fn from_async(inner: super::Client) -> Result<Self, ClientError> {
+        Ok(Client { inner, runtime: runtime()? })
+    }
+
+    /// Another handle on the same session cache, with its own runtime (for another thread).
+    pub fn try_clone(&self) -> Result<Self, ClientError> {
+        Self::from_async(self.inner.clone())
+    }
+
+    /// `GET url`.
+    pub fn get(&self, url: &str) -> Result<Response, ClientError> {
+        self.send(Request::get(url))
+    }
+
+    /// `POST url` with a body of the given content type.
+    pub fn post(&self, url: &str, content_type: &str, body: impl Into<Bytes>) -> Result<Response, ClientError> {
+        self.send(Request::post(url, content_type, body))
+    }
+
+    /// Send a request and wait for the whole response.
+    pub fn send(&self, req: Request) -> Result<Response, ClientError> {
+        self.runtime.block_on(self.inner.send(req))
+    }
+}

@@ -1,0 +1,262 @@
+//! Why a request failed, told apart the way a user needs: network, time, trust, peer, HTTP.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{AlertDescription, CertificateError};
+
+use crate::context::ContextError;
+
+/// The step of a request that ran out of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Name resolution, TCP connect and the TLS handshake (curl's `--connect-timeout`).
+    Connect,
+    /// The whole request, response body included (curl's `--max-time`).
+    Transfer,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect and TLS handshake",
+            Phase::Transfer => "transfer",
+        })
+    }
+}
+
+/// Everything that can go wrong with one HTTPS request.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("bad URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("TLS configuration: {0}")]
+    Context(#[from] ContextError),
+    #[error("could not start the I/O runtime: {0}")]
+    Runtime(io::Error),
+    #[error("could not resolve host {host}: {reason}")]
+    Dns { host: String, reason: String },
+    #[error("could not connect to {addr}: {source}")]
+    Connect { addr: SocketAddr, source: io::Error },
+    #[error("timed out after {:.1} s during {phase}", after.as_secs_f64())]
+    Timeout { phase: Phase, after: Duration },
+    #[error("certificate for {host} is not signed by a trusted CA (unknown issuer)")]
+    UnknownIssuer { host: String },
+    #[error("certificate for {host} has expired{}", not_after.as_ref().map(|t| format!(" (not after {t})")).unwrap_or_default())]
+    Expired { host: String, not_after: Option<String> },
+    #[error("certificate for {} does not match host {host}", if presented.is_empty() { "(no names)".to_string() } else { presented.join(", ") })]
+    NameMismatch { host: String, presented: Vec<String> },
+    #[error("certificate for {host} has been revoked")]
+    Revoked { host: String },
+    #[error("certificate for {host} rejected: {error}")]
+    BadCertificate { host: String, error: CertificateError },
+    #[error("the server requires a client certificate and none was given (alert {alert})")]
+    ClientCertificateRequired { alert: String },
+    #[error("the server rejected our client certificate (alert {alert})")]
+    ClientCertificateRejected { alert: String },
+    #[error("the server aborted the TLS handshake with alert {alert}{}", if *maybe_client_cert { " (it may require a client certificate)" } else { "" })]
+    PeerAlert { alert: String, maybe_client_cert: bool },
+    #[error("the server closed the connection during the TLS handshake")]
+    HandshakeEof,
+    #[error("the server does not speak TLS ({0})")]
+    NotTls(rustls::Error),
+    #[error("TLS error: {0}")]
+    Tls(rustls::Error),
+    #[error("connection error: {0}")]
+    Io(io::Error),
+    #[error("HTTP error: {0}")]
+    Http(String),
+}
+
+/// `CertificateRequired` -> `certificate_required`, the RFC 8446 spelling.
+pub fn alert_name(alert: AlertDescription) -> String {
+    let camel: Vec<char> = format!("{alert:?}").chars().collect();
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, &c) in camel.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| camel.get(p));
+        let next = camel.get(i + 1);
+        // A word starts at a capital after a lower-case letter, or at the last capital of an acronym.
+        let starts_word = c.is_ascii_uppercase()
+            && (prev.is_some_and(|p| p.is_ascii_lowercase())
+                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(|n| n.is_ascii_lowercase())));
+        if starts_word {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn server_name_string(name: &ServerName<'_>) -> String {
+    match name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// webpki reports names in Debug form (`DnsName("a.example")`); keep only the name.
+fn presented_name(debug: &str) -> String {
+    debug
+        .strip_prefix("DnsName(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .map(str::to_string)
+        .unwrap_or_else(|| debug.to_string())
+}
+
+fn unix_rfc3339(secs: u64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?;
+    t.format(&time::format_description::well_known::Rfc3339).ok()
+}
+
+/// What a failed connection knew when rustls gave up.
+pub(crate) struct Failure<'a> {
+    pub host: &'a str,
+    /// Whether we had a client certificate to present.
+    pub have_identity: bool,
+}
+
+impl Failure<'_> {
+    /// Turn a rustls error into the variant that names its cause.
+    pub(crate) fn classify_rustls(&self, err: rustls::Error) -> ClientError {
+        let host = self.host.to_string();
+        match err {
+            rustls::Error::InvalidCertificate(cert) => match cert {
+                CertificateError::UnknownIssuer => ClientError::UnknownIssuer { host },
+                CertificateError::Expired => ClientError::Expired { host, not_after: None },
+                CertificateError::ExpiredContext { not_after, .. } => {
+                    ClientError::Expired { host, not_after: unix_rfc3339(not_after.as_secs()) }
+                }
+                CertificateError::NotValidForName => ClientError::NameMismatch { host, presented: Vec::new() },
+                CertificateError::NotValidForNameContext { expected, presented } => {
+                    let presented = presented.iter().map(|n| presented_name(n)).collect();
+                    ClientError::NameMismatch { host: server_name_string(&expected), presented }
+                }
+                CertificateError::Revoked => ClientError::Revoked { host },
+                other => ClientError::BadCertificate { host, error: other },
+            },
+            rustls::Error::AlertReceived(alert) => {
+                let name = alert_name(alert);
+                match alert {
+                    AlertDescription::CertificateRequired => ClientError::ClientCertificateRequired { alert: name },
+                    AlertDescription::BadCertificate
+                    | AlertDescription::UnsupportedCertificate
+                    | AlertDescription::CertificateRevoked
+                    | AlertDescription::CertificateExpired
+                    | AlertDescription::CertificateUnknown
+                    | AlertDescription::UnknownCA
+                    | AlertDescription::AccessDenied
+                        if self.have_identity =>
+                    {
+                        ClientError::ClientCertificateRejected { alert: name }
+                    }
+                    // TLS 1.2 servers say handshake_failure when a required certificate is missing.
+                    AlertDescription::HandshakeFailure if !self.have_identity => {
+                        ClientError::PeerAlert { alert: name, maybe_client_cert: true }
+                    }
+                    _ => ClientError::PeerAlert { alert: name, maybe_client_cert: false },
+                }
+            }
+            rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => ClientError::NotTls(err),
+            other => ClientError::Tls(other),
+        }
+    }
+
+    /// An I/O error from the TLS stream: a wrapped rustls error, an early EOF, or plain I/O.
+    pub(crate) fn classify_io(&self, err: io::Error, handshaking: bool) -> ClientError {
+        if err.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
+            if let Some(inner) = err.into_inner() {
+                if let Ok(tls) = inner.downcast::<rustls::Error>() {
+                    return self.classify_rustls(*tls);
+                }
+            }
+            return ClientError::Io(io::Error::other("TLS error"));
+        }
+        if handshaking
+            && matches!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            )
+        {
+            return ClientError::HandshakeEof;
+        }
+        ClientError::Io(err)
+    }
+
+    /// A hyper error: find the TLS or I/O cause in its chain (a TLS 1.3 server rejects a
+    /// client certificate only after our handshake is done, so it shows up here).
+    pub(crate) fn classify_hyper(&self, err: hyper::Error) -> ClientError {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
+        while let Some(e) = source {
+            if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+                return self.classify_rustls(tls.clone());
+            }
+            if let Some(io) = e.downcast_ref::<io::Error>() {
+                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    return self.classify_rustls(tls.clone());
+                }
+            }
+            source = e.source();
+        }
+        ClientError::Http(error_chain(&err))
+    }
+}
+
+/// `outer: inner: innermost`, the way anyhow's `{:#}` prints.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let msg = e.to_string();
+        if !s.contains(&msg) {
+            s.push_str(": ");
+            s.push_str(&msg);
+        }
+        source = e.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(have_identity: bool) -> Failure<'static> {
+        Failure { host: "localhost", have_identity }
+    }
+
+    #[test]
+    fn alert_names_are_rfc_spelling() {
+        assert_eq!(alert_name(AlertDescription::CertificateRequired), "certificate_required");
+        assert_eq!(alert_name(AlertDescription::UnknownCA), "unknown_ca");
+        assert_eq!(alert_name(AlertDescription::UnknownPSKIdentity), "unknown_psk_identity");
+        assert_eq!(alert_name(AlertDescription::HandshakeFailure), "handshake_failure");
+    }
+
+    #[test]
+    fn name_mismatch_names_both_sides() {
+        let err = rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected: ServerName::try_from("localhost").unwrap(),
+            presented: vec!["DnsName(\"wrong.example\")".into()],
+        });
+        let msg = failure(false).classify_rustls(err).to_string();
+        assert!(msg.starts_with("certificate for wrong.example does not match host localhost"), "{msg}");
+    }
+
+    #[test]
+    fn alerts_are_told_apart_by_whether_we_sent_a_certificate() {
+        let bad = || rustls::Error::AlertReceived(AlertDescription::BadCertificate);
+        assert!(matches!(failure(true).classify_rustls(bad()), ClientError::ClientCertificateRejected { .. }));
+        assert!(matches!(failure(false).classify_rustls(bad()), ClientError::PeerAlert { .. }));
+        let required = rustls::Error::AlertReceived(AlertDescription::CertificateRequired);
+        assert!(matches!(failure(false).classify_rustls(required), ClientError::ClientCertificateRequired { .. }));
+    }
+
+    #[test]
+    fn early_eof_in_handshake_is_its_own_error() {
+        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
+        assert!(matches!(failure(false).classify_io(eof, true), ClientError::HandshakeEof));
+    }
+}
