@@ -1,1 +1,435 @@
-//! (in progress)
+//! The HTTPS server of `tlskit serve`: listener, two execution models, limits,
+//! graceful shutdown, access records, `/_tls` and the `/_reneg_` magic URL.
+//!
+//! One HTTP engine (hyper 1) and one service function serve both models, so
+//! they answer byte for byte alike:
+//! - [`Model::Async`]: connections are tasks on the caller's tokio runtime
+//!   (the CLI gives it a multi-thread one);
+//! - [`Model::Threads`]: one OS thread per accepted connection, as the HOWTO's
+//!   server did, each driving its own current-thread runtime.
+//!
+//! The library never prints: every access record, trace line and refused
+//! connection is handed to the [`EventSink`] given in [`ServerOptions`].
+//!
+//! ```no_run
+//! # async fn demo(files: tlskit::files::FileService, identity: tlskit::context::Identity) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use tlskit::context::Context;
+//! use tlskit::server::{Server, ServerEvent, ServerOptions};
+//!
+//! let context = Context::new().identity(identity).alpn(&["h2", "http/1.1"]);
+//! let events = Arc::new(|event: ServerEvent| {
+//!     if let ServerEvent::Access(record) = event {
+//!         println!("{} {} {}", record.peer, record.target, record.status);
+//!     }
+//! });
+//! let server = Server::bind(ServerOptions::new("127.0.0.1:0".parse()?, context, files, events))?;
+//! println!("https://{}/", server.local_addr());
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+
+mod body;
+mod conn;
+mod io;
+mod pages;
+mod service;
+mod tracer;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::HeaderValue;
+use rustls::{KeyLog, ServerConfig};
+use tokio::sync::{watch, Semaphore};
+
+use crate::context::{ClientAuth, Context, ContextError};
+use crate::files::FileService;
+use crate::session::SessionInfo;
+use crate::trace::SecretLog;
+
+pub use body::LoggedBody;
+
+/// How connections are executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Model {
+    /// Tasks on the caller's tokio runtime (multi-thread in the CLI).
+    #[default]
+    Async,
+    /// One OS thread per connection, each with its own current-thread runtime.
+    Threads,
+}
+
+impl FromStr for Model {
+    type Err = ServerError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "async" => Ok(Model::Async),
+            "threads" | "thread" => Ok(Model::Threads),
+            _ => Err(ServerError::UnknownModel(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Model::Async => "async",
+            Model::Threads => "threads",
+        })
+    }
+}
+
+/// Bounds on connections and how long the server waits for a peer.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Connections open at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// From TCP accept to the end of the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// For a request's header to arrive (HTTP/1.1; also ends idle keep-alive there).
+    pub header_timeout: Duration,
+    /// A connection with no request in flight and no bytes moving is closed after this.
+    pub idle_timeout: Duration,
+    /// After the shutdown signal, how long in-flight responses may take.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a [`Server`] needs.
+pub struct ServerOptions {
+    /// Address to listen on; port 0 picks a free port (see [`Server::local_addr`]).
+    pub listen: SocketAddr,
+    /// TLS policy: identity, versions, suites, client auth, session reuse. ALPN
+    /// defaults to `h2, http/1.1` when the context sets none.
+    pub context: Context,
+    /// The static-file service answering every ordinary request.
+    pub files: FileService,
+    /// Execution model.
+    pub model: Model,
+    /// Limits and timeouts.
+    pub limits: Limits,
+    /// Path prefixes that need a verified client certificate (403 otherwise).
+    pub require_client_cert: Vec<String>,
+    /// `Strict-Transport-Security: max-age=N` on every response when set.
+    pub hsts: Option<u64>,
+    /// Decode each handshake live and send it as [`ServerEvent::Trace`] lines.
+    pub trace: bool,
+    /// Where session secrets go (NSS format), besides the live trace.
+    pub key_log: Option<Arc<dyn KeyLog>>,
+    /// Receives access records, trace lines and connection errors.
+    pub events: EventSink,
+}
+
+impl ServerOptions {
+    /// Options with the default model, limits and no extras.
+    pub fn new(listen: SocketAddr, context: Context, files: FileService, events: EventSink) -> Self {
+        ServerOptions {
+            listen,
+            context,
+            files,
+            model: Model::Async,
+            limits: Limits::default(),
+            require_client_cert: Vec::new(),
+            hsts: None,
+            trace: false,
+            key_log: None,
+            events,
+        }
+    }
+}
+
+/// The callback the server reports through (called from connection threads/tasks).
+pub type EventSink = Arc<dyn Fn(ServerEvent) + Send + Sync>;
+
+/// Something the server has to say.
+#[derive(Debug)]
+pub enum ServerEvent {
+    /// A request was answered (emitted when its response body is done or dropped).
+    Access(AccessRecord),
+    /// One line of a connection's live handshake trace.
+    Trace { peer: SocketAddr, line: String },
+    /// A connection was refused or failed before or while it was served.
+    Connection { peer: SocketAddr, stage: Stage, error: String },
+}
+
+/// Where a connection failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Accepting the TCP connection.
+    Accept,
+    /// Before or during the TLS handshake.
+    Handshake,
+    /// While serving HTTP.
+    Http,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Accept => "accept",
+            Stage::Handshake => "handshake",
+            Stage::Http => "http",
+        })
+    }
+}
+
+/// One answered request and the TLS facts of its connection.
+#[derive(Clone, Debug)]
+pub struct AccessRecord {
+    /// When the request arrived.
+    pub time: SystemTime,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// `GET`, `HEAD`, …
+    pub method: String,
+    /// Path and query as requested.
+    pub target: String,
+    /// `HTTP/1.1`, `HTTP/2.0`, …
+    pub http_version: &'static str,
+    /// Response status code.
+    pub status: u16,
+    /// Body bytes sent.
+    pub bytes: u64,
+    /// From the request's arrival to the end of its response body.
+    pub duration: Duration,
+    /// The connection's TLS session; the client certificate chain is in `peer_certificates`.
+    pub session: Arc<SessionInfo>,
+}
+
+impl AccessRecord {
+    /// The client certificate's subject, if the client sent one.
+    pub fn client_subject(&self) -> Option<&str> {
+        self.session.peer_leaf().map(|c| c.subject.as_str())
+    }
+
+    /// The client certificate's issuer, if the client sent one.
+    pub fn client_issuer(&self) -> Option<&str> {
+        self.session.peer_leaf().map(|c| c.issuer.as_str())
+    }
+}
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("unknown execution model {0:?} (known: async, threads)")]
+    UnknownModel(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] ContextError),
+    #[error("--require-client-cert needs client authentication (--client-ca with --client-auth optional)")]
+    RequireWithoutClientAuth,
+    #[error("bad --hsts value: {0}")]
+    Hsts(u64),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub(crate) tls: tokio_rustls::TlsAcceptor,
+    pub(crate) files: FileService,
+    pub(crate) limits: Limits,
+    pub(crate) require_client_cert: Vec<String>,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) hsts: Option<HeaderValue>,
+    pub(crate) secrets: Option<Arc<SecretLog>>,
+    pub(crate) events: EventSink,
+    pub(crate) http: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+}
+
+impl Shared {
+    pub(crate) fn emit(&self, event: ServerEvent) {
+        (self.events)(event);
+    }
+}
+
+/// A bound server, ready to [`run`](Server::run).
+pub struct Server {
+    listener: std::net::TcpListener,
+    local_addr: SocketAddr,
+    model: Model,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("local_addr", &self.local_addr).field("model", &self.model).finish()
+    }
+}
+
+impl Server {
+    /// Build the TLS configuration and bind the listening socket.
+    pub fn bind(options: ServerOptions) -> Result<Server, ServerError> {
+        let mut context = options.context;
+        if context.alpn_protocols().is_empty() {
+            context = context.alpn(&["h2", "http/1.1"]);
+        }
+        let secrets = options.trace.then(|| Arc::new(SecretLog::new(options.key_log.clone())));
+        if let Some(secrets) = &secrets {
+            context = context.key_log(secrets.clone());
+        } else if let Some(log) = options.key_log {
+            context = context.key_log(log);
+        }
+        if !options.require_client_cert.is_empty() && context.client_auth_mode() == ClientAuth::Off {
+            return Err(ServerError::RequireWithoutClientAuth);
+        }
+        let config: Arc<ServerConfig> = context.server_config()?;
+        let hsts = match options.hsts {
+            Some(secs) => Some(
+                HeaderValue::from_str(&format!("max-age={secs}; includeSubDomains"))
+                    .map_err(|_| ServerError::Hsts(secs))?,
+            ),
+            None => None,
+        };
+        let listener = listen(options.listen).map_err(|source| ServerError::Bind { addr: options.listen, source })?;
+        let local_addr = listener.local_addr()?;
+        let shared = Shared {
+            tls: tokio_rustls::TlsAcceptor::from(config),
+            files: options.files,
+            http: conn::http_builder(&options.limits),
+            limits: options.limits,
+            require_client_cert: options.require_client_cert.iter().map(|p| service::normalize_path(p)).collect(),
+            client_auth: context.client_auth_mode(),
+            hsts,
+            secrets,
+            events: options.events,
+        };
+        Ok(Server { listener, local_addr, model: options.model, shared: Arc::new(shared) })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The execution model.
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    /// Serve until `shutdown` completes, then stop accepting, let in-flight
+    /// responses finish (up to the shutdown grace) and return.
+    ///
+    /// Must be called within a tokio runtime; [`Model::Async`] runs its
+    /// connections on that runtime.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        let shared = self.shared;
+        let max = shared.limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let slots = Arc::new(Semaphore::new(max));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let (tcp, peer) = tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        shared.emit(ServerEvent::Connection {
+                            peer: self.local_addr,
+                            stage: Stage::Accept,
+                            error: err.to_string(),
+                        });
+                        // Out of descriptors or similar: give closing connections a moment.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let shared = shared.clone();
+            let stop = stop_rx.clone();
+            match self.model {
+                Model::Async => {
+                    tokio::spawn(async move {
+                        conn::serve(&shared, tcp, peer, stop).await;
+                        drop(permit);
+                    });
+                }
+                Model::Threads => spawn_thread(shared, tcp, peer, stop, permit),
+            }
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        // Every connection holds a permit: having them all back means all are done.
+        let grace = shared.limits.shutdown_grace;
+        let _ = tokio::time::timeout(grace, slots.acquire_many(max as u32)).await;
+        Ok(())
+    }
+}
+
+/// A listening socket with SO_REUSEADDR and a deep backlog (for connection bursts).
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// The thread model: a named OS thread with its own current-thread runtime.
+fn spawn_thread(
+    shared: Arc<Shared>,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let std_tcp = match tcp.into_std() {
+        Ok(s) => s,
+        Err(err) => {
+            shared.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: err.to_string() });
+            return;
+        }
+    };
+    let events = shared.clone();
+    let spawned = std::thread::Builder::new().name(format!("tlskit {peer}")).stack_size(1024 * 1024).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(err) => {
+                shared.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: err.to_string() });
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            match tokio::net::TcpStream::from_std(std_tcp) {
+                Ok(tcp) => conn::serve(&shared, tcp, peer, stop).await,
+                Err(err) => shared.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: err.to_string() }),
+            }
+        });
+        drop(permit);
+    });
+    if let Err(err) = spawned {
+        events.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: format!("no thread: {err}") });
+    }
+}
