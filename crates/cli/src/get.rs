@@ -1,15 +1,392 @@
-//! `tlskit get` and `tlskit post` (in progress).
+//! `tlskit get URL…` and `tlskit post URL`: a curl-style HTTPS client that shows
+//! what each handshake did. Flag names are curl's.
 
+mod output;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::{bail, Context as _};
+use tlskit::client::{self, http, ClientError, Request, ResolveOverride};
+use tlskit::context::{Context, TlsVersion};
 
+/// Flags shared by `get` and `post`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// URLs to fetch, in order, over one client (so later ones resume the TLS session)
+    #[arg(required = true, value_name = "URL")]
+    urls: Vec<String>,
+    /// Send DATA as a form body (@FILE reads a file without its newlines, - reads stdin); implies POST
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    data: Vec<String>,
+    /// Send DATA exactly as given (@FILE and - as for --data); implies POST
+    #[arg(long = "data-binary", value_name = "DATA")]
+    data_binary: Vec<String>,
+    /// Send DATA as JSON (Content-Type and Accept: application/json); implies POST
+    #[arg(long = "json", value_name = "DATA")]
+    json: Vec<String>,
+    /// Extra header "Name: value" (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+    /// Request method (default GET, or POST with a body)
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    request: Option<String>,
+    /// Write the body to FILE instead of stdout (repeat for several URLs, in order)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Vec<PathBuf>,
+    /// Include the response status line and headers in the output
+    #[arg(short = 'i', long = "include")]
+    include: bool,
+    /// Send HEAD and show only the headers
+    #[arg(short = 'I', long = "head")]
+    head: bool,
+    /// Follow redirects
+    #[arg(short = 'L', long = "location")]
+    location: bool,
+    /// At most this many redirects with -L
+    #[arg(long = "max-redirs", default_value_t = 50, value_name = "NUM")]
+    max_redirs: u32,
+    /// Fail (exit 22) on HTTP status 400 or more, printing no body
+    #[arg(short = 'f', long = "fail")]
+    fail: bool,
+    /// Do not verify the server's certificate (the handshake's signatures are still checked)
+    #[arg(short = 'k', long = "insecure")]
+    insecure: bool,
+    /// Trust the CA certificates in FILE instead of the system roots
+    #[arg(long = "cacert", value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Also check the server's certificate against the CRLs in FILE
+    #[arg(long = "crlfile", value_name = "FILE")]
+    crlfile: Option<PathBuf>,
+    /// Client certificate (PEM; may hold the key too)
+    #[arg(short = 'E', long = "cert", value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Private key of --cert
+    #[arg(long = "key", value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Connect to ADDR when a URL names HOST:PORT (repeatable)
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    resolve: Vec<ResolveOverride>,
+    /// Seconds allowed for connecting and the TLS handshake
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    connect_timeout: Option<f64>,
+    /// Seconds allowed for each whole transfer
+    #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
+    max_time: Option<f64>,
+    /// Use HTTP/1.1 only (ALPN http/1.1)
+    #[arg(long = "http1.1", conflicts_with = "http2")]
+    http1_1: bool,
+    /// Offer HTTP/2 first (ALPN h2, http/1.1; the default)
+    #[arg(long = "http2")]
+    http2: bool,
+    /// TLS 1.2 or later
+    #[arg(long = "tlsv1.2")]
+    tlsv1_2: bool,
+    /// TLS 1.3 only
+    #[arg(long = "tlsv1.3")]
+    tlsv1_3: bool,
+    /// Highest TLS version to use: 1.2 or 1.3
+    #[arg(long = "tls-max", value_name = "VERSION")]
+    tls_max: Option<TlsVersion>,
+    /// Cipher suites to offer (comma- or colon-separated, rustls, IANA or OpenSSL names)
+    #[arg(long = "ciphers", value_name = "LIST")]
+    ciphers: Option<String>,
+    /// Require the server key to have this hash: sha256//BASE64 (several joined by ';')
+    #[arg(long = "pinnedpubkey", value_name = "PINS")]
+    pinned_pubkey: Option<String>,
+    /// Do not resume TLS sessions between the URLs
+    #[arg(long = "no-reuse")]
+    no_reuse: bool,
+    /// Show each connection's handshake, peer chain and session, and the headers, on stderr
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
+    /// After each transfer print "json": the response facts and the TLS session as one JSON document
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    write_out: Option<String>,
+    /// Quiet (accepted for curl compatibility; errors are still printed)
+    #[arg(short = 's', long = "silent")]
+    silent: bool,
+}
+
+/// Which subcommand ran: `post` sends POST even without a body.
 pub enum Method {
     Get,
     Post,
 }
 
-pub fn run(_args: Args, _method: Method) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("tlskit get/post is not built yet")
+/// curl's exit codes for the failures it shares with us.
+fn exit_code(err: &ClientError) -> u8 {
+    match err {
+        ClientError::Url { .. } | ClientError::BadPin { .. } => 3,
+        ClientError::Dns { .. } => 6,
+        ClientError::Connect { .. } => 7,
+        ClientError::Timeout { .. } => 28,
+        ClientError::ClientCertificateRequired { .. } | ClientError::ClientCertificateRejected { .. } => 58,
+        ClientError::UnknownIssuer { .. }
+        | ClientError::Expired { .. }
+        | ClientError::NameMismatch { .. }
+        | ClientError::Revoked { .. }
+        | ClientError::BadCertificate { .. } => 60,
+        ClientError::PinMismatch { .. } => 90,
+        ClientError::PeerAlert { .. }
+        | ClientError::HandshakeEof
+        | ClientError::NotTls(_)
+        | ClientError::Tls(_)
+        | ClientError::Context(_) => 35,
+        ClientError::Io(_) | ClientError::Http(_) => 56,
+        ClientError::Runtime(_) => 2,
+    }
+}
+
+fn seconds(flag: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => bail!("{flag}: {s} is not a positive number of seconds"),
+    }
+}
+
+/// The TLS policy the flags describe.
+fn context(args: &Args) -> anyhow::Result<Context> {
+    let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
+    if args.tlsv1_3 {
+        versions.retain(|v| *v == TlsVersion::Tls13);
+    }
+    if args.tls_max == Some(TlsVersion::Tls12) {
+        versions.retain(|v| *v == TlsVersion::Tls12);
+    }
+    if versions.is_empty() {
+        bail!("--tlsv1.3 and --tls-max 1.2 leave no TLS version to use");
+    }
+    let alpn: &[&str] = if args.http1_1 { &["http/1.1"] } else { &["h2", "http/1.1"] };
+    let mut ctx = Context::new().versions(&versions).alpn(alpn);
+    if let Some(list) = &args.ciphers {
+        let names: Vec<&str> = list.split([',', ':', ' ']).filter(|s| !s.is_empty()).collect();
+        ctx = ctx.cipher_suites(&names)?;
+    }
+    match &args.cacert {
+        Some(path) => ctx = ctx.trust(tlskit::pki::load_certs(path).context("--cacert")?),
+        None => ctx = ctx.trust_system_roots(true),
+    }
+    if args.insecure {
+        ctx = ctx.dangerous_disable_verification();
+    }
+    if let Some(path) = &args.crlfile {
+        ctx = ctx.crls(tlskit::pki::load_crls(path).context("--crlfile")?);
+    }
+    if let Some(cert) = &args.cert {
+        ctx = ctx.identity(tlskit::pki::load_identity(cert, args.key.as_deref()).context("--cert/--key")?);
+    } else if args.key.is_some() {
+        bail!("--key needs --cert");
+    }
+    if let Some(pins) = &args.pinned_pubkey {
+        for pin in client::parse_pinned_pubkeys(pins).context("--pinnedpubkey")? {
+            ctx = ctx.pin_spki_sha256(pin);
+        }
+    }
+    if args.no_reuse {
+        ctx = ctx.session_cache(0).tickets(false);
+    }
+    if let Some(path) = std::env::var_os("SSLKEYLOGFILE").filter(|p| !p.is_empty()) {
+        let writer = tlskit::trace::KeyLogWriter::open(&path)
+            .with_context(|| format!("SSLKEYLOGFILE {}", PathBuf::from(&path).display()))?;
+        ctx = ctx.key_log(Arc::new(writer));
+    }
+    Ok(ctx)
+}
+
+/// `@file`, `-` (stdin) or the text itself; curl's --data drops CR and LF from files.
+fn read_data(value: &str, strip_newlines: bool, stdin_used: &mut bool) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = if value == "@-" || value == "-" && strip_newlines {
+        read_stdin(stdin_used)?
+    } else if let Some(path) = value.strip_prefix('@') {
+        std::fs::read(path).with_context(|| format!("reading {path}"))?
+    } else {
+        return Ok(value.as_bytes().to_vec());
+    };
+    if strip_newlines {
+        bytes.retain(|b| *b != b'\r' && *b != b'\n');
+    }
+    Ok(bytes)
+}
+
+fn read_stdin(stdin_used: &mut bool) -> anyhow::Result<Vec<u8>> {
+    if std::mem::replace(stdin_used, true) {
+        bail!("standard input can be read only once");
+    }
+    let mut buf = Vec::new();
+    std::io::stdin().read_to_end(&mut buf).context("reading standard input")?;
+    Ok(buf)
+}
+
+/// The body and its content type, from --data, --data-binary and --json.
+fn body(args: &Args) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+    let mut stdin_used = false;
+    if !args.json.is_empty() {
+        if !args.data.is_empty() || !args.data_binary.is_empty() {
+            bail!("--json cannot be combined with --data");
+        }
+        let mut body = Vec::new();
+        for part in &args.json {
+            let value = if part == "-" { "@-" } else { part.as_str() };
+            body.extend(read_data(value, false, &mut stdin_used)?);
+        }
+        return Ok(Some((body, "application/json")));
+    }
+    let mut parts = Vec::new();
+    for d in &args.data {
+        parts.push(read_data(d, true, &mut stdin_used)?);
+    }
+    for d in &args.data_binary {
+        let value = if d == "-" { "@-" } else { d.as_str() };
+        parts.push(read_data(value, false, &mut stdin_used)?);
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    // Several -d are joined with '&', as curl does.
+    Ok(Some((parts.join(&b'&'), "application/x-www-form-urlencoded")))
+}
+
+/// Build the first request for `url` from the flags.
+fn request(args: &Args, method: &Method, url: &str, body: &Option<(Vec<u8>, &'static str)>) -> anyhow::Result<Request> {
+    let verb = match (&args.request, args.head, body, method) {
+        (Some(m), _, _, _) => m.to_ascii_uppercase(),
+        (None, true, _, _) => "HEAD".into(),
+        (None, false, Some(_), _) | (None, false, None, Method::Post) => "POST".into(),
+        (None, false, None, Method::Get) => "GET".into(),
+    };
+    let verb = http::Method::from_bytes(verb.as_bytes()).with_context(|| format!("-X: bad method {verb:?}"))?;
+    let mut req = Request::new(verb, url);
+    if let Some((bytes, content_type)) = body {
+        req.body = bytes.clone().into();
+        req = req.header("content-type", content_type)?;
+        if *content_type == "application/json" {
+            req = req.header("accept", "application/json")?;
+        }
+    }
+    for h in &args.headers {
+        let (name, value) = h.split_once(':').with_context(|| format!("-H {h:?}: expected \"Name: value\""))?;
+        let name = name.trim();
+        // A header the user gives replaces ours (Content-Type, Accept, User-Agent, Host).
+        if let Ok(parsed) = http::HeaderName::from_bytes(name.as_bytes()) {
+            req.headers.remove(parsed);
+        }
+        req = req.header(name, value.trim())?;
+    }
+    Ok(req)
+}
+
+/// Where `location` points, seen from `base` (absolute, scheme-relative, absolute path, relative path).
+fn redirect_target(base: &str, location: &str) -> anyhow::Result<String> {
+    if location.contains("://") {
+        return Ok(location.to_string());
+    }
+    let uri: http::Uri = base.parse().context("bad URL")?;
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    if let Some(rest) = location.strip_prefix("//") {
+        return Ok(format!("{scheme}://{rest}"));
+    }
+    if location.starts_with('/') {
+        return Ok(format!("{scheme}://{authority}{location}"));
+    }
+    let dir = uri.path().rsplit_once('/').map(|(d, _)| d).unwrap_or_default();
+    Ok(format!("{scheme}://{authority}{dir}/{location}"))
+}
+
+pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
+    if let Some(format) = &args.write_out {
+        if !matches!(format.as_str(), "json" | "%{json}") {
+            bail!("-w/--write-out: only \"json\" (or \"%{{json}}\") is supported, not {format:?}");
+        }
+    }
+    let ctx = context(&args)?;
+    let mut builder = client::Client::builder(&ctx)
+        .connect_timeout(seconds("--connect-timeout", args.connect_timeout)?.or(Some(Duration::from_secs(30))))
+        .timeout(seconds("--max-time", args.max_time)?);
+    for rule in &args.resolve {
+        builder = builder.resolve(rule.clone());
+    }
+    let client = client::blocking::Client::from_builder(builder)?;
+    let body = body(&args)?;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+
+    for (index, url) in args.urls.iter().enumerate() {
+        let mut req = request(&args, &method, url, &body)?;
+        let mut redirects = 0;
+        let response = loop {
+            let response = match client.send(req.clone()) {
+                Ok(r) => r,
+                Err(err) => {
+                    eprintln!("tlskit: {err}");
+                    return Ok(ExitCode::from(exit_code(&err)));
+                }
+            };
+            if args.verbose {
+                output::verbose(&mut stderr.lock(), &response)?;
+            }
+            let location = response.headers.get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+            match location {
+                Some(loc) if args.location && response.status.is_redirection() => {
+                    redirects += 1;
+                    if redirects > args.max_redirs {
+                        eprintln!("tlskit: maximum ({}) redirects followed", args.max_redirs);
+                        return Ok(ExitCode::from(47));
+                    }
+                    let next = redirect_target(&response.url, loc)?;
+                    // 303, and 301/302 after POST, become GET without a body (as browsers and curl do).
+                    let status = response.status.as_u16();
+                    if status == 303 || (matches!(status, 301 | 302) && req.method == http::Method::POST) {
+                        req.method = http::Method::GET;
+                        req.body = Default::default();
+                        req.headers.remove(http::header::CONTENT_TYPE);
+                    }
+                    req.url = next;
+                    // The Host header names the old server: let the client set the new one.
+                    req.headers.remove(http::header::HOST);
+                }
+                _ => break response,
+            }
+        };
+        if args.fail && response.status.as_u16() >= 400 {
+            eprintln!("tlskit: the requested URL returned error: {}", response.status.as_u16());
+            return Ok(ExitCode::from(22));
+        }
+        let mut out = stdout.lock();
+        if args.include || args.head {
+            output::status_and_headers(&mut out, &response)?;
+        }
+        match args.output.get(index) {
+            Some(path) => {
+                std::fs::write(path, &response.body).with_context(|| format!("writing {}", path.display()))?
+            }
+            None => out.write_all(&response.body)?,
+        }
+        if args.write_out.is_some() {
+            let doc = output::write_out_json(url, &response, redirects);
+            writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+        }
+        out.flush()?;
+    }
+    let _ = args.silent;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_resolve_like_a_browser() {
+        let base = "https://h:8443/a/b?q=1";
+        assert_eq!(redirect_target(base, "https://x/y").unwrap(), "https://x/y");
+        assert_eq!(redirect_target(base, "//x/y").unwrap(), "https://x/y");
+        assert_eq!(redirect_target(base, "/y").unwrap(), "https://h:8443/y");
+        assert_eq!(redirect_target(base, "c").unwrap(), "https://h:8443/a/c");
+    }
 }

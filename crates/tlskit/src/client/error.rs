@@ -32,6 +32,8 @@ impl std::fmt::Display for Phase {
 pub enum ClientError {
     #[error("bad URL {url:?}: {reason}")]
     Url { url: String, reason: String },
+    #[error("bad pinned public key {pin:?}: {reason}")]
+    BadPin { pin: String, reason: String },
     #[error("TLS configuration: {0}")]
     Context(#[from] ContextError),
     #[error("could not start the I/O runtime: {0}")]
@@ -50,6 +52,8 @@ pub enum ClientError {
     NameMismatch { host: String, presented: Vec<String> },
     #[error("certificate for {host} has been revoked")]
     Revoked { host: String },
+    #[error("public key of the certificate for {host} does not match the pinned key")]
+    PinMismatch { host: String },
     #[error("certificate for {host} rejected: {error}")]
     BadCertificate { host: String, error: CertificateError },
     #[error("the server requires a client certificate and none was given (alert {alert})")]
@@ -135,6 +139,8 @@ impl Failure<'_> {
                     ClientError::NameMismatch { host: server_name_string(&expected), presented }
                 }
                 CertificateError::Revoked => ClientError::Revoked { host },
+                // Only our pinning verifier (context.rs) reports this.
+                CertificateError::ApplicationVerificationFailure => ClientError::PinMismatch { host },
                 other => ClientError::BadCertificate { host, error: other },
             },
             rustls::Error::AlertReceived(alert) => {

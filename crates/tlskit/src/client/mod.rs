@@ -26,6 +26,8 @@ mod error;
 
 pub use connect::ResolveOverride;
 pub use error::{alert_name, ClientError, Phase};
+/// The `http` crate's types (Method, HeaderMap, StatusCode, Version) that requests and responses use.
+pub use http;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -111,6 +113,8 @@ fn ms(d: Duration) -> f64 {
 pub struct Response {
     /// The URL requested.
     pub url: String,
+    /// The request method.
+    pub method: Method,
     pub status: StatusCode,
     /// HTTP/1.1 or HTTP/2, as negotiated by ALPN.
     pub version: Version,
@@ -118,6 +122,8 @@ pub struct Response {
     pub body: Bytes,
     /// The request headers as sent (ours added to the caller's).
     pub request_headers: HeaderMap,
+    /// Bytes of request body sent.
+    pub request_body_len: usize,
     /// What this connection's handshake negotiated.
     pub session: SessionInfo,
     pub timings: Timings,
@@ -150,6 +156,22 @@ pub fn version_str(v: Version) -> &'static str {
 
 /// Makes the [`TapSink`] that receives one new connection's bytes (for a live trace).
 pub type TapFactory = Arc<dyn Fn() -> Arc<dyn TapSink> + Send + Sync>;
+
+/// curl's `--pinnedpubkey`: `sha256//BASE64`, several joined by `;`, into SPKI SHA-256 hashes.
+pub fn parse_pinned_pubkeys(pins: &str) -> Result<Vec<[u8; 32]>, ClientError> {
+    use base64::Engine as _;
+    let bad = |pin: &str, why: &str| ClientError::BadPin { pin: pin.to_string(), reason: why.to_string() };
+    let mut out = Vec::new();
+    for pin in pins.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let b64 = pin.strip_prefix("sha256//").ok_or_else(|| bad(pin, "expected sha256//BASE64"))?;
+        let raw = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad(pin, "bad base64"))?;
+        out.push(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| bad(pin, "not a SHA-256 hash (32 bytes)"))?);
+    }
+    if out.is_empty() {
+        return Err(bad(pins, "no pin given"));
+    }
+    Ok(out)
+}
 
 /// How a [`Client`] connects, beyond the TLS policy of its [`Context`].
 #[derive(Clone)]
@@ -319,6 +341,7 @@ impl Client {
                 headers.insert(HOST, host);
             }
         }
+        let request_body_len = req.body.len();
         let mut request = builder.body(Full::new(req.body)).map_err(|e| ClientError::Http(e.to_string()))?;
         *request.headers_mut() = headers.clone();
 
@@ -341,11 +364,13 @@ impl Client {
         let total = start.elapsed();
         Ok(Response {
             url: req.url,
+            method: req.method,
             status: parts.status,
             version: parts.version,
             headers: parts.headers,
             body,
             request_headers: headers,
+            request_body_len,
             session: conn.session,
             timings: Timings {
                 dns_ms: ms(conn.resolved_at),
