@@ -1,0 +1,134 @@
+//! A bounded cache of small files: content, validators and ready header values, keyed by the
+//! normalized request path, re-validated on every hit with one `stat`.
+//!
+//! An entry is made only after the full path checks passed for that request path. A hit is used
+//! only if `stat` of the same joined path still names the same file (device, inode) with the same
+//! size, mtime and ctime, so a changed file, a swapped symlink or a removed file falls back to the
+//! full, checked path at once.
+
+use std::collections::HashMap;
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+
+use super::FileMeta;
+
+/// Largest file kept in the cache (larger ones are streamed from disk).
+pub(crate) const MAX_CACHED_FILE: u64 = 128 * 1024;
+
+/// Bookkeeping bytes charged per entry besides its content and key.
+const ENTRY_OVERHEAD: usize = 512;
+
+/// Identity and version of a file as `stat` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    pub(crate) fn of(m: &Metadata) -> Self {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+}
+
+/// One cached file.
+#[derive(Debug)]
+pub(crate) struct CachedFile {
+    /// The path `stat`ed to re-validate (root joined with the request's segments and index name).
+    pub joined: PathBuf,
+    pub stamp: Stamp,
+    pub meta: FileMeta,
+    pub content: Bytes,
+}
+
+/// The cache: a map under a read-write lock, charged against a byte budget.
+#[derive(Debug)]
+pub(crate) struct Cache {
+    budget: usize,
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    map: HashMap<String, Arc<CachedFile>>,
+    used: usize,
+}
+
+fn cost(key: &str, file: &CachedFile) -> usize {
+    key.len() + file.content.len() + file.joined.as_os_str().len() + ENTRY_OVERHEAD
+}
+
+impl Cache {
+    /// A cache holding at most `budget` bytes (0: never holds anything).
+    pub(crate) fn new(budget: usize) -> Self {
+        Cache { budget, state: RwLock::new(State::default()) }
+    }
+
+    /// Whether a file of `len` bytes may be cached.
+    pub(crate) fn admits(&self, len: u64) -> bool {
+        len <= MAX_CACHED_FILE && (len as usize).saturating_add(ENTRY_OVERHEAD) <= self.budget / 4
+    }
+
+    /// The entry for `key` if the file on disk is still the one cached.
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<CachedFile>> {
+        if self.budget == 0 {
+            return None;
+        }
+        let entry = self.state.read().ok()?.map.get(key).cloned()?;
+        match std::fs::metadata(&entry.joined) {
+            Ok(m) if m.is_file() && Stamp::of(&m) == entry.stamp => Some(entry),
+            _ => {
+                self.remove(key, &entry);
+                None
+            }
+        }
+    }
+
+    /// Keeps `file` under `key`, evicting other entries if the budget requires.
+    pub(crate) fn insert(&self, key: &str, file: Arc<CachedFile>) {
+        let need = cost(key, &file);
+        if need > self.budget {
+            return;
+        }
+        let Ok(mut state) = self.state.write() else { return };
+        if let Some(old) = state.map.remove(key) {
+            state.used = state.used.saturating_sub(cost(key, &old));
+        }
+        // Eviction order is the map's (effectively random): no bookkeeping on the hit path.
+        while state.used + need > self.budget {
+            let Some(victim) = state.map.keys().next().cloned() else { break };
+            if let Some(old) = state.map.remove(&victim) {
+                state.used = state.used.saturating_sub(cost(&victim, &old));
+            }
+        }
+        state.used += need;
+        state.map.insert(key.to_owned(), file);
+    }
+
+    /// Drops `key` if it still holds `stale`.
+    fn remove(&self, key: &str, stale: &Arc<CachedFile>) {
+        let Ok(mut state) = self.state.write() else { return };
+        if state.map.get(key).is_some_and(|current| Arc::ptr_eq(current, stale)) {
+            state.map.remove(key);
+            state.used = state.used.saturating_sub(cost(key, stale));
+        }
+    }
+
+    /// Number of entries and bytes charged (for tests and statistics).
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        self.state.read().map(|s| (s.map.len(), s.used)).unwrap_or((0, 0))
+    }
+}
