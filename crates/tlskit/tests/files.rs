@@ -1,0 +1,639 @@
+//! The file service driven directly with `http::Request` values on a temporary directory tree.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{
+    HeaderName, ACCEPT, ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE,
+};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use tempfile::TempDir;
+use tlskit::files::{Body, FileOptions, FileService};
+
+/// Content of files placed outside the served root: no response may ever contain it.
+const CANARY: &str = "CANARY-outside-the-root-5d41402abc4b2a76";
+const HELLO: &str = "hello world\n";
+
+/// A served tree `root/` beside secrets in its parent directory.
+struct Site {
+    outer: TempDir,
+}
+
+impl Site {
+    fn new() -> Self {
+        let outer = tempfile::tempdir().expect("tempdir");
+        let o = outer.path();
+        fs::write(o.join("secret.txt"), CANARY).unwrap();
+        fs::create_dir(o.join("secretdir")).unwrap();
+        fs::write(o.join("secretdir/inner.txt"), CANARY).unwrap();
+        fs::write(o.join("secretdir/index.html"), CANARY).unwrap();
+
+        let r = o.join("root");
+        fs::create_dir(&r).unwrap();
+        fs::write(r.join("hello.txt"), HELLO).unwrap();
+        fs::write(r.join("empty.txt"), "").unwrap();
+        fs::write(r.join("ca.der"), [0x30u8, 0x82, 0x01, 0x00]).unwrap();
+        fs::write(r.join("ca.crt"), [0x30u8, 0x82]).unwrap();
+        fs::write(r.join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        fs::write(r.join("page.html"), "<p>hi</p>").unwrap();
+        fs::write(r.join("big.bin"), big_content()).unwrap();
+        fs::write(r.join(".hidden"), CANARY).unwrap();
+        fs::create_dir(r.join(".hiddendir")).unwrap();
+        fs::write(r.join(".hiddendir/x.txt"), CANARY).unwrap();
+        fs::create_dir_all(r.join("sub/inner")).unwrap();
+        fs::write(r.join("sub/a b.txt"), "spaced").unwrap();
+        fs::write(r.join("sub/<script>.txt"), "tag").unwrap();
+        fs::write(r.join("sub/zeta.txt"), "z").unwrap();
+        fs::write(r.join("sub/.secret"), CANARY).unwrap();
+        fs::create_dir(r.join("withindex")).unwrap();
+        fs::write(r.join("withindex/index.html"), "<h1>index</h1>").unwrap();
+        fs::create_dir(r.join("badindex")).unwrap();
+        fs::write(r.join("badindex/listed.txt"), "x").unwrap();
+        symlink(o.join("secretdir/index.html"), r.join("badindex/index.html")).unwrap();
+        symlink("../secret.txt", r.join("escape")).unwrap();
+        symlink(o.join("secret.txt"), r.join("escape_abs.txt")).unwrap();
+        symlink("../secretdir", r.join("escapedir")).unwrap();
+        symlink("sub/../../secret.txt", r.join("escape_via_sub")).unwrap();
+        symlink("hello.txt", r.join("inlink.txt")).unwrap();
+        symlink(".hidden", r.join("hiddenlink")).unwrap();
+        symlink("/etc/passwd", r.join("passwd")).unwrap();
+        Site { outer }
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self.outer.path().join("root")
+    }
+
+    fn service(&self) -> FileService {
+        FileService::new(self.root(), FileOptions::default()).expect("service")
+    }
+
+    fn service_with(&self, options: FileOptions) -> FileService {
+        FileService::new(self.root(), options).expect("service")
+    }
+}
+
+/// 1 MiB of deterministic, non-repeating-looking bytes.
+fn big_content() -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn header(&self, name: HeaderName) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn collect(body: Body) -> Bytes {
+    body.collect().await.expect("body reads").to_bytes()
+}
+
+async fn send(service: &FileService, method: Method, uri: &str, headers: &[(HeaderName, &str)]) -> Reply {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(name, *value);
+    }
+    let request = builder.body(()).expect("request builds");
+    let response = service.respond(&request).await;
+    let (parts, body) = response.into_parts();
+    Reply { status: parts.status, headers: parts.headers, body: collect(body).await }
+}
+
+async fn get(service: &FileService, uri: &str) -> Reply {
+    send(service, Method::GET, uri, &[]).await
+}
+
+#[tokio::test]
+async fn serves_a_file_with_its_headers() {
+    let site = Site::new();
+    let svc = site.service();
+    let r = get(&svc, "/hello.txt").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, HELLO.as_bytes());
+    assert_eq!(r.header(CONTENT_TYPE), "text/plain; charset=utf-8");
+    assert_eq!(r.header(CONTENT_LENGTH), HELLO.len().to_string());
+    assert_eq!(r.header(ACCEPT_RANGES), "bytes");
+    let etag = r.header(ETAG);
+    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() > 4, "strong etag: {etag}");
+    let modified = httpdate::parse_http_date(r.header(LAST_MODIFIED)).expect("Last-Modified is an HTTP date");
+    let on_disk = fs::metadata(site.root().join("hello.txt")).unwrap().modified().unwrap();
+    assert!(on_disk.duration_since(modified).unwrap_or(Duration::from_secs(9)) < Duration::from_secs(1));
+
+    // Same answer a second time (now from the cache), and through a symlink inside the root.
+    let again = get(&svc, "/hello.txt").await;
+    assert_eq!((again.status, again.body.clone(), again.header(ETAG)), (StatusCode::OK, r.body.clone(), etag));
+    assert_eq!(get(&svc, "/inlink.txt").await.body, HELLO.as_bytes());
+    assert_eq!(get(&svc, "/hello.txt?cache-buster=1").await.body, HELLO.as_bytes());
+    assert_eq!(get(&svc, "/%68ello.txt").await.body, HELLO.as_bytes());
+
+    let empty = get(&svc, "/empty.txt").await;
+    assert_eq!((empty.status, empty.header(CONTENT_LENGTH), empty.body.len()), (StatusCode::OK, "0", 0));
+}
+
+#[tokio::test]
+async fn head_has_the_same_headers_and_no_body() {
+    let site = Site::new();
+    let svc = site.service();
+    for uri in ["/hello.txt", "/big.bin", "/sub/", "/nothing-here"] {
+        let g = get(&svc, uri).await;
+        let h = send(&svc, Method::HEAD, uri, &[]).await;
+        assert_eq!(g.status, h.status, "{uri}");
+        assert!(h.body.is_empty(), "{uri}");
+        for name in [CONTENT_TYPE, CONTENT_LENGTH, ETAG, LAST_MODIFIED, ACCEPT_RANGES, CONTENT_SECURITY_POLICY] {
+            assert_eq!(g.header(name.clone()), h.header(name.clone()), "{uri} {name}");
+        }
+        assert_eq!(g.header(CONTENT_LENGTH), g.body.len().to_string(), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn other_methods_get_405() {
+    let site = Site::new();
+    let svc = site.service();
+    for method in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS, Method::PATCH] {
+        let r = send(&svc, method.clone(), "/hello.txt", &[]).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(r.header(ALLOW), "GET, HEAD");
+        assert!(r.text().contains("405"));
+    }
+}
+
+#[tokio::test]
+async fn content_types_by_extension() {
+    let site = Site::new();
+    let svc = site.service();
+    for (uri, ct) in [
+        ("/ca.der", "application/x-x509-ca-cert"),
+        ("/ca.crt", "application/x-x509-ca-cert"),
+        ("/ca.pem", "text/plain; charset=utf-8"),
+        ("/page.html", "text/html; charset=utf-8"),
+        ("/big.bin", "application/octet-stream"),
+    ] {
+        assert_eq!(get(&svc, uri).await.header(CONTENT_TYPE), ct, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn directories_redirect_index_and_list() {
+    let site = Site::new();
+    let svc = site.service();
+    let r = get(&svc, "/sub").await;
+    assert_eq!(r.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(r.header(LOCATION), "/sub/");
+    assert_eq!(get(&svc, "/sub?x=1&y=%20").await.header(LOCATION), "/sub/?x=1&y=%20");
+    assert_eq!(get(&svc, "//sub//inner").await.header(LOCATION), "/sub/inner/");
+
+    let index = get(&svc, "/withindex/").await;
+    assert_eq!((index.status, index.text().as_str()), (StatusCode::OK, "<h1>index</h1>"));
+    assert_eq!(index.header(CONTENT_TYPE), "text/html; charset=utf-8");
+
+    // A file is not a directory: a trailing slash on it finds nothing (as with nginx).
+    assert_eq!(get(&svc, "/hello.txt/").await.status, StatusCode::NOT_FOUND);
+
+    // Without an index option every directory lists.
+    let no_index = site.service_with(FileOptions { index: None, ..FileOptions::default() });
+    assert!(get(&no_index, "/withindex/").await.text().contains("index.html"));
+}
+
+#[tokio::test]
+async fn html_listing_escapes_sorts_and_hides() {
+    let site = Site::new();
+    let svc = site.service();
+    let r = get(&svc, "/sub/").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header(CONTENT_TYPE), "text/html; charset=utf-8");
+    let csp = r.header(CONTENT_SECURITY_POLICY);
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = r.text();
+    assert!(html.contains("<title>Index of /sub/</title>"), "{html}");
+    assert!(html.contains("href=\"../\""), "parent link");
+    assert!(html.contains("href=\"a%20b.txt\">a b.txt</a>"), "{html}");
+    assert!(html.contains("href=\"%3Cscript%3E.txt\">&lt;script&gt;.txt</a>"), "{html}");
+    assert!(!html.contains("<script>"), "names are escaped");
+    assert!(!html.contains(".secret"), "dot-files are not listed");
+    let dir = html.find("href=\"inner/\"").expect("the directory is listed");
+    let first_file = html.find("href=\"%3Cscript%3E.txt\"").unwrap();
+    let last_file = html.find("href=\"zeta.txt\"").unwrap();
+    assert!(dir < first_file && first_file < html.find("href=\"a%20b.txt\"").unwrap() && last_file > first_file);
+    assert!(html.contains(">6</td>"), "size of 'a b.txt'");
+
+    let root = get(&svc, "/").await.text();
+    assert!(!root.contains("href=\"../\""), "no parent at the root");
+    assert!(root.contains("href=\"hello.txt\""));
+    for outside in ["escape\"", "escape_abs.txt", "escapedir", "escape_via_sub", "passwd", "hiddenlink", ".hidden"] {
+        assert!(!root.contains(&format!("href=\"{outside}")), "{outside} must not be listed");
+    }
+    assert!(root.contains("href=\"inlink.txt\""), "a symlink inside the root is listed");
+}
+
+#[tokio::test]
+async fn json_listing_follows_the_documented_schema() {
+    let site = Site::new();
+    let svc = site.service();
+    let r = send(&svc, Method::GET, "/sub/", &[(ACCEPT, "application/json")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header(CONTENT_TYPE), "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("valid JSON");
+    assert_eq!(v["path"], "/sub/");
+    let entries = v["entries"].as_array().expect("entries");
+    let names: Vec<&str> = entries.iter().map(|e| e["name"].as_str().unwrap_or("")).collect();
+    assert_eq!(names, ["inner", "<script>.txt", "a b.txt", "zeta.txt"]);
+    assert_eq!(entries[0]["type"], "dir");
+    assert!(entries[0]["size"].is_null());
+    assert_eq!(entries[2]["type"], "file");
+    assert_eq!(entries[2]["size"], 6);
+    let modified = entries[2]["modified"].as_str().expect("modified");
+    assert!(modified.len() == 20 && modified.ends_with('Z') && modified.as_bytes()[10] == b'T', "{modified}");
+
+    // A browser's Accept header prefers HTML; an explicit preference for JSON wins.
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let html = send(&svc, Method::GET, "/sub/", &[(ACCEPT, browser)]).await;
+    assert!(html.header(CONTENT_TYPE).starts_with("text/html"));
+    let json = send(&svc, Method::GET, "/sub/", &[(ACCEPT, "text/html;q=0.5, application/json")]).await;
+    assert_eq!(json.header(CONTENT_TYPE), "application/json");
+}
+
+#[tokio::test]
+async fn conditional_requests() {
+    let site = Site::new();
+    let svc = site.service();
+    let first = get(&svc, "/hello.txt").await;
+    let etag = first.header(ETAG).to_owned();
+    let last_modified = first.header(LAST_MODIFIED).to_owned();
+
+    let r = send(&svc, Method::GET, "/hello.txt", &[(IF_NONE_MATCH, &etag)]).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header(ETAG), etag);
+    let weak = format!("\"nope\", W/{etag}");
+    assert_eq!(send(&svc, Method::GET, "/hello.txt", &[(IF_NONE_MATCH, &weak)]).await.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(send(&svc, Method::GET, "/hello.txt", &[(IF_NONE_MATCH, "\"other\"")]).await.status, StatusCode::OK);
+    assert_eq!(send(&svc, Method::HEAD, "/hello.txt", &[(IF_NONE_MATCH, "*")]).await.status, StatusCode::NOT_MODIFIED);
+
+    let ims = send(&svc, Method::GET, "/hello.txt", &[(IF_MODIFIED_SINCE, &last_modified)]).await;
+    assert_eq!(ims.status, StatusCode::NOT_MODIFIED);
+    let old = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    let r = send(&svc, Method::GET, "/hello.txt", &[(IF_MODIFIED_SINCE, &old)]).await;
+    assert_eq!((r.status, r.body.as_ref()), (StatusCode::OK, HELLO.as_bytes()));
+    // If-None-Match takes precedence over If-Modified-Since.
+    let both =
+        send(&svc, Method::GET, "/hello.txt", &[(IF_NONE_MATCH, "\"other\""), (IF_MODIFIED_SINCE, &last_modified)])
+            .await;
+    assert_eq!(both.status, StatusCode::OK);
+
+    assert_eq!(send(&svc, Method::GET, "/hello.txt", &[(IF_MATCH, &etag)]).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&svc, Method::GET, "/hello.txt", &[(IF_MATCH, "\"other\"")]).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+}
+
+#[tokio::test]
+async fn single_and_suffix_ranges() {
+    let site = Site::new();
+    let svc = site.service();
+    for (range, want, content_range) in [
+        ("bytes=0-4", "hello", "bytes 0-4/12"),
+        ("bytes=6-", "world\n", "bytes 6-11/12"),
+        ("bytes=-6", "world\n", "bytes 6-11/12"),
+        ("bytes=6-1000", "world\n", "bytes 6-11/12"),
+    ] {
+        let r = send(&svc, Method::GET, "/hello.txt", &[(RANGE, range)]).await;
+        assert_eq!(r.status, StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(r.text(), want, "{range}");
+        assert_eq!(r.header(CONTENT_RANGE), content_range, "{range}");
+        assert_eq!(r.header(CONTENT_LENGTH), want.len().to_string(), "{range}");
+    }
+    let r = send(&svc, Method::GET, "/hello.txt", &[(RANGE, "bytes=12-")]).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.header(CONTENT_RANGE), "bytes */12");
+    let r = send(&svc, Method::GET, "/empty.txt", &[(RANGE, "bytes=0-")]).await;
+    assert_eq!((r.status, r.header(CONTENT_RANGE)), (StatusCode::RANGE_NOT_SATISFIABLE, "bytes */0"));
+    // A malformed Range is ignored.
+    assert_eq!(send(&svc, Method::GET, "/hello.txt", &[(RANGE, "bytes=5-1")]).await.status, StatusCode::OK);
+
+    // If-Range: the current validator keeps the range, a stale one gets the whole file.
+    let etag = get(&svc, "/hello.txt").await.header(ETAG).to_owned();
+    let ok = send(&svc, Method::GET, "/hello.txt", &[(RANGE, "bytes=0-4"), (IF_RANGE, &etag)]).await;
+    assert_eq!(ok.status, StatusCode::PARTIAL_CONTENT);
+    let stale = send(&svc, Method::GET, "/hello.txt", &[(RANGE, "bytes=0-4"), (IF_RANGE, "\"stale\"")]).await;
+    assert_eq!((stale.status, stale.body.as_ref()), (StatusCode::OK, HELLO.as_bytes()));
+}
+
+/// Splits a multipart/byteranges body into (Content-Range, data) pairs.
+fn parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let boundary = content_type.split("boundary=").nth(1).expect("boundary");
+    let delimiter = format!("\r\n--{boundary}");
+    let text = body.to_vec();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(start) = find(&text[pos..], delimiter.as_bytes()).map(|i| pos + i + delimiter.len()) {
+        if text[start..].starts_with(b"--") {
+            break;
+        }
+        let head_end = start + find(&text[start..], b"\r\n\r\n").expect("part header end");
+        let head = String::from_utf8_lossy(&text[start..head_end]).into_owned();
+        let data_start = head_end + 4;
+        let data_end = data_start + find(&text[data_start..], delimiter.as_bytes()).expect("next delimiter");
+        let range = head.lines().find_map(|l| l.strip_prefix("Content-Range: ")).expect("part range").to_owned();
+        out.push((range, text[data_start..data_end].to_vec()));
+        pos = data_end;
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test]
+async fn multiple_ranges_are_multipart() {
+    let site = Site::new();
+    // From the cache (small file) and from disk (large file) alike.
+    let svc = site.service();
+    let r = send(&svc, Method::GET, "/hello.txt", &[(RANGE, "bytes=0-1,6-10")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    let ct = r.header(CONTENT_TYPE).to_owned();
+    assert!(ct.starts_with("multipart/byteranges; boundary="), "{ct}");
+    assert_eq!(r.header(CONTENT_LENGTH), r.body.len().to_string());
+    let got = parts(&ct, &r.body);
+    assert_eq!(got, [("bytes 0-1/12".to_owned(), b"he".to_vec()), ("bytes 6-10/12".to_owned(), b"world".to_vec())]);
+
+    let big = big_content();
+    let r = send(&svc, Method::GET, "/big.bin", &[(RANGE, "bytes=100-199, 500000-600000, -10")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.header(CONTENT_LENGTH), r.body.len().to_string());
+    let got = parts(r.header(CONTENT_TYPE), &r.body);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], ("bytes 100-199/1048576".to_owned(), big[100..200].to_vec()));
+    assert_eq!(got[1], ("bytes 500000-600000/1048576".to_owned(), big[500000..600001].to_vec()));
+    assert_eq!(got[2], ("bytes 1048566-1048575/1048576".to_owned(), big[1048566..].to_vec()));
+    // One satisfiable range among unsatisfiable ones is a plain 206.
+    let r = send(&svc, Method::GET, "/big.bin", &[(RANGE, "bytes=0-0,2000000-")]).await;
+    assert_eq!((r.status, r.header(CONTENT_RANGE)), (StatusCode::PARTIAL_CONTENT, "bytes 0-0/1048576"));
+}
+
+#[tokio::test]
+async fn large_files_stream_in_bounded_chunks() {
+    let site = Site::new();
+    let svc = site.service();
+    let request = Request::get("/big.bin").body(()).unwrap();
+    let mut body = svc.respond(&request).await.into_body();
+    let mut received = Vec::new();
+    let mut frames = 0;
+    while let Some(frame) = body.frame().await {
+        let data = frame.expect("frame").into_data().expect("data frame");
+        assert!(data.len() <= 64 * 1024, "frame of {} bytes", data.len());
+        received.extend_from_slice(&data);
+        frames += 1;
+    }
+    assert_eq!(received, big_content());
+    assert!(frames >= 16, "{frames} frames");
+    let r = send(&svc, Method::GET, "/big.bin", &[(RANGE, "bytes=65530-65545")]).await;
+    assert_eq!(r.body, big_content()[65530..65546]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_on_a_multi_thread_runtime_and_across_tasks() {
+    let site = Site::new();
+    let svc = site.service();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                let uri = if i % 2 == 0 { "/hello.txt" } else { "/big.bin" };
+                let request = Request::get(uri).body(()).unwrap();
+                collect(svc.respond(&request).await.into_body()).await.len()
+            })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let len = task.await.expect("task");
+        assert_eq!(len, if i % 2 == 0 { HELLO.len() } else { 1024 * 1024 });
+    }
+}
+
+#[tokio::test]
+async fn the_cache_notices_changes_and_stays_bounded() {
+    let site = Site::new();
+    let svc = site.service_with(FileOptions { cache_bytes: 64 * 1024, ..FileOptions::default() });
+    let path = site.root().join("hello.txt");
+    let first = get(&svc, "/hello.txt").await;
+    assert_eq!(svc.cache_usage().0, 1);
+
+    fs::write(&path, "changed, and longer\n").unwrap();
+    let second = get(&svc, "/hello.txt").await;
+    assert_eq!(second.text(), "changed, and longer\n");
+    assert_ne!(first.header(ETAG), second.header(ETAG));
+
+    // Replaced by a symlink to a file outside the root: the cached copy must not hide the change.
+    let _ = get(&svc, "/hello.txt").await;
+    fs::remove_file(&path).unwrap();
+    symlink(site.outer.path().join("secret.txt"), &path).unwrap();
+    let third = get(&svc, "/hello.txt").await;
+    assert_eq!(third.status, StatusCode::NOT_FOUND);
+    assert!(!third.text().contains(CANARY));
+
+    // Many small files never take more than the budget.
+    for i in 0..200 {
+        fs::write(site.root().join(format!("f{i}.txt")), vec![b'x'; 1000]).unwrap();
+        assert_eq!(get(&svc, &format!("/f{i}.txt")).await.body.len(), 1000);
+    }
+    let (entries, bytes) = svc.cache_usage();
+    assert!(bytes <= 64 * 1024 && entries > 0, "{entries} entries, {bytes} bytes");
+
+    let off = site.service_with(FileOptions { cache_bytes: 0, ..FileOptions::default() });
+    assert_eq!(get(&off, "/f1.txt").await.body.len(), 1000);
+    assert_eq!(off.cache_usage(), (0, 0));
+}
+
+#[tokio::test]
+async fn hidden_files_only_with_show_hidden() {
+    let site = Site::new();
+    let svc = site.service();
+    assert_eq!(get(&svc, "/.hidden").await.status, StatusCode::NOT_FOUND);
+    let shown = site.service_with(FileOptions { show_hidden: true, ..FileOptions::default() });
+    assert_eq!(get(&shown, "/.hidden").await.status, StatusCode::OK);
+    assert_eq!(get(&shown, "/hiddenlink").await.status, StatusCode::OK);
+    assert!(get(&shown, "/").await.text().contains("href=\".hidden\""));
+    assert!(get(&shown, "/sub/").await.text().contains(".secret"));
+    // Outside stays outside, hidden or not.
+    for uri in ["/escape", "/escapedir/inner.txt", "/../secret.txt", "/passwd"] {
+        let r = get(&shown, uri).await;
+        assert!(matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{uri}: {}", r.status);
+    }
+}
+
+/// Request targets that try to reach outside the root or a hidden file (some are not even valid
+/// URIs: the server never sees those, as hyper rejects them first).
+fn traversal_corpus() -> Vec<String> {
+    let mut corpus: Vec<String> = [
+        "/../secret.txt",
+        "/../../../../../../etc/passwd",
+        "/%2e%2e/secret.txt",
+        "/%2E%2e/secret.txt",
+        "/%2E%2e%2fsecret.txt",
+        "/..%2fsecret.txt",
+        "/..%2Fsecret.txt",
+        "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/sub/..%2f..%2fsecret.txt",
+        "/sub%2f..%2f..%2fsecret.txt",
+        "/sub/../../secret.txt",
+        "/sub/%2e%2e/%2e%2e/secret.txt",
+        "/.%2e/secret.txt",
+        "/%2e./secret.txt",
+        "/..\\secret.txt",
+        "/..%5csecret.txt",
+        "/..%5Csecret.txt",
+        "/%5c..%5csecret.txt",
+        "/hello.txt%00.html",
+        "/%00/../secret.txt",
+        "/..%00/secret.txt",
+        "//etc/passwd",
+        "///..//secret.txt",
+        "/C:/Windows/win.ini",
+        "/c:%5cwindows%5cwin.ini",
+        "/%252e%252e/secret.txt",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/escape",
+        "/escape?x=1",
+        "/escape_abs.txt",
+        "/escape_via_sub",
+        "/escapedir",
+        "/escapedir/",
+        "/escapedir/inner.txt",
+        "/badindex/index.html",
+        "/passwd",
+        "/.hidden",
+        "/%2ehidden",
+        "/.hiddendir/x.txt",
+        "/.hiddendir/",
+        "/hiddenlink",
+        "/sub/.secret",
+        "/sub/%2esecret",
+        "http://localhost/../secret.txt",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    corpus.push(format!("/{}secret.txt", "../".repeat(64)));
+    corpus.push(format!("/{}", "a/".repeat(3000)));
+    corpus.push(format!("/{}/../secret.txt", "x".repeat(300)));
+    corpus
+}
+
+#[tokio::test]
+async fn traversal_corpus_never_leaks_outside_bytes() {
+    let site = Site::new();
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd_line = passwd.lines().next().unwrap_or("root:x:0:0");
+    for options in [FileOptions::default(), FileOptions { cache_bytes: 0, ..FileOptions::default() }] {
+        let svc = site.service_with(options);
+        let corpus = traversal_corpus();
+        assert!(corpus.len() >= 20);
+        let mut sent = 0;
+        for target in &corpus {
+            for (method, range) in [(Method::GET, None), (Method::HEAD, None), (Method::GET, Some("bytes=0-"))] {
+                let mut builder = Request::builder().method(method.clone()).uri(target.as_str());
+                if let Some(range) = range {
+                    builder = builder.header(RANGE, range);
+                }
+                let Ok(request) = builder.body(()) else { continue };
+                sent += 1;
+                let (parts, body) = svc.respond(&request).await.into_parts();
+                let body = collect(body).await;
+                let text = String::from_utf8_lossy(&body);
+                assert!(!text.contains(CANARY), "{target}: canary leaked");
+                assert!(!text.contains(passwd_line), "{target}: /etc/passwd leaked");
+                assert!(!text.contains("inner.txt"), "{target}: outside directory listed");
+                let status = parts.status;
+                // Only refusals, or a harmless redirect within the root.
+                assert!(
+                    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{target} ({method}): {status}"
+                );
+            }
+        }
+        assert!(sent >= 20 * 3, "{sent} requests sent");
+    }
+    // The same corpus against the service with dot-files shown: outside targets are still refused.
+    let shown = site.service_with(FileOptions { show_hidden: true, ..FileOptions::default() });
+    for target in traversal_corpus() {
+        let Ok(request) = Request::get(target.as_str()).body(()) else { continue };
+        let body = collect(shown.respond(&request).await.into_body()).await;
+        let text = String::from_utf8_lossy(&body);
+        let hidden_inside =
+            ["/.hidden", "/%2ehidden", "/.hiddendir/x.txt", "/hiddenlink", "/sub/.secret", "/sub/%2esecret"];
+        if !hidden_inside.contains(&target.as_str()) {
+            assert!(!text.contains(CANARY), "{target}: canary leaked with show_hidden");
+        }
+    }
+}
+
+#[tokio::test]
+async fn error_pages_are_small_html_with_csp() {
+    let site = Site::new();
+    let svc = site.service();
+    for (uri, status) in [("/missing.txt", StatusCode::NOT_FOUND), ("/..%2f", StatusCode::FORBIDDEN)] {
+        let r = get(&svc, uri).await;
+        assert_eq!(r.status, status, "{uri}");
+        assert_eq!(r.header(CONTENT_TYPE), "text/html; charset=utf-8");
+        assert!(r.header(CONTENT_SECURITY_POLICY).contains("default-src 'none'"));
+        assert!(r.text().contains(&status.as_u16().to_string()) && r.body.len() < 4096);
+        assert_eq!(r.header(CONTENT_LENGTH), r.body.len().to_string());
+    }
+}
+
+#[test]
+fn new_refuses_a_missing_or_non_directory_root() {
+    let site = Site::new();
+    assert!(FileService::new(site.root().join("nope"), FileOptions::default()).is_err());
+    assert!(FileService::new(site.root().join("hello.txt"), FileOptions::default()).is_err());
+    let svc = site.service();
+    assert_eq!(svc.root(), fs::canonicalize(site.root()).unwrap());
+    assert!(Path::new(svc.root()).is_absolute());
+}
+
+#[test]
+fn respond_works_on_a_current_thread_runtime_per_os_thread() {
+    let site = Site::new();
+    let svc = site.service();
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let svc = svc.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    let request = Request::get("/big.bin").body(()).unwrap();
+                    collect(svc.respond(&request).await.into_body()).await.len()
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().expect("thread"), 1024 * 1024);
+    }
+}
