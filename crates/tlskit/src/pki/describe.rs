@@ -63,7 +63,7 @@ pub(crate) fn colon_hex(bytes: &[u8]) -> String {
     s
 }
 
-fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
+pub(crate) fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
     let dt = t.to_datetime();
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

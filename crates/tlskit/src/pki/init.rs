@@ -189,8 +189,8 @@ fn write_leaf(issued: &IssuedCertificate, cert: &Path, key: &Path) -> Result<(),
     write_file(key, issued.key_pem.as_bytes(), true)
 }
 
-/// Write a file whole; a secret one is created (or truncated) with mode 0600 before any byte lands.
-pub(crate) fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), PkiError> {
+/// Write a file whole; a secret one (a private key) gets mode 0600 before any byte lands.
+pub fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), PkiError> {
     let io = |source| PkiError::Io { path: path.to_path_buf(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

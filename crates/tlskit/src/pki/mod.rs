@@ -1,21 +1,30 @@
-//! Certificates: load PEM and DER, describe a certificate, generate a test PKI.
+//! Certificates: load PEM and DER, describe a certificate or CRL, generate a test PKI,
+//! fetch a server's chain and verify a chain.
 //!
 //! Loading and describing are here so that servers, clients and `tlskit cert
 //! show` read certificates one way.
 
+mod crl;
 mod describe;
+mod fetch;
 mod generate;
 mod init;
 mod load;
 mod pkcs12;
+mod verify;
 
+pub use crl::{describe_crl, CrlSummary, RevokedEntry};
 pub use describe::{describe, sha256_fingerprint, spki_pin, spki_sha256, CertificateSummary};
+pub use fetch::{fetch_chain, split_host_port, FetchedChain};
 pub use generate::{
     ephemeral_server, CertificateAuthority, Ephemeral, IssuedCertificate, KeyType, LeafSpec, Role, LOCAL_NAMES,
 };
-pub use init::{init, InitOptions, PkiFiles, PKCS12_PASSWORD};
+pub use init::{init, write_file, InitOptions, PkiFiles, PKCS12_PASSWORD};
 pub use load::{load_certs, load_crls, load_identity, load_key};
 pub use pkcs12::client_bundle;
+/// The DER certificate type every function here takes and returns (re-exported from rustls).
+pub use rustls::pki_types::CertificateDer;
+pub use verify::{verify_chain, Purpose, Trust, VerifyError};
 
 use std::path::PathBuf;
 
@@ -36,4 +45,6 @@ pub enum PkiError {
     Parse(String),
     #[error("{0}")]
     Generate(String),
+    #[error("{target}: {reason}")]
+    Fetch { target: String, reason: String },
 }

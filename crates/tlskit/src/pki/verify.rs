@@ -1,0 +1,133 @@
+//! Checking a certificate chain against trusted roots, apart from any handshake:
+//! what `tlskit cert show` reports after fetching a chain with verification off.
+
+use std::sync::Arc;
+
+use rustls::client::danger::ServerCertVerifier as _;
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, WebPkiServerVerifier};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
+use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
+use rustls::RootCertStore;
+
+use crate::context::provider;
+
+/// What a chain is checked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A TLS server certificate (serverAuth), valid for this name (DNS name or IP address) if given.
+    Server(Option<String>),
+    /// A TLS client certificate (clientAuth).
+    Client,
+}
+
+/// The certificates a chain must lead to.
+#[derive(Clone, Debug, Default)]
+pub struct Trust {
+    /// Trusted roots (curl's `--cacert`).
+    pub roots: Vec<CertificateDer<'static>>,
+    /// Also trust the operating system's roots.
+    pub system_roots: bool,
+    /// CRLs to check every certificate of the chain against (needs a CRL for each issuer).
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+}
+
+/// Why a chain did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("no certificate to verify")]
+    Empty,
+    #[error("no trusted roots (give --cacert, or the system store is empty)")]
+    NoRoots,
+    #[error("bad trusted root: {0}")]
+    BadRoot(String),
+    #[error("{0:?} is not a DNS name or IP address")]
+    BadName(String),
+    #[error("{}", reason(.0))]
+    Rejected(rustls::Error),
+}
+
+/// Check `chain` (leaf first, then intermediates) for `purpose` against `trust`, as of now.
+pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, purpose: &Purpose) -> Result<(), VerifyError> {
+    let (leaf, intermediates) = chain.split_first().ok_or(VerifyError::Empty)?;
+    let roots = Arc::new(root_store(trust)?);
+    let provider = Arc::new(provider());
+    let now = UnixTime::now();
+    match purpose {
+        Purpose::Server(Some(name)) => {
+            let name = ServerName::try_from(name.as_str()).map_err(|_| VerifyError::BadName(name.clone()))?;
+            let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                .with_crls(trust.crls.iter().cloned())
+                .build()
+                .map_err(|e| VerifyError::BadRoot(e.to_string()))?;
+            verifier.verify_server_cert(leaf, intermediates, &name, &[], now).map_err(VerifyError::Rejected)?;
+        }
+        Purpose::Server(None) => {
+            // No name to check: the chain alone (webpki's server path has no CRL hook here).
+            let parsed = ParsedCertificate::try_from(leaf).map_err(VerifyError::Rejected)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &parsed,
+                &roots,
+                intermediates,
+                now,
+                provider.signature_verification_algorithms.all,
+            )
+            .map_err(VerifyError::Rejected)?;
+        }
+        Purpose::Client => {
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
+                .with_crls(trust.crls.iter().cloned())
+                .build()
+                .map_err(|e| VerifyError::BadRoot(e.to_string()))?;
+            verifier.verify_client_cert(leaf, intermediates, now).map_err(VerifyError::Rejected)?;
+        }
+    }
+    Ok(())
+}
+
+fn root_store(trust: &Trust) -> Result<RootCertStore, VerifyError> {
+    let mut store = RootCertStore::empty();
+    for root in &trust.roots {
+        store.add(root.clone()).map_err(|e| VerifyError::BadRoot(e.to_string()))?;
+    }
+    if trust.system_roots {
+        store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    }
+    if store.is_empty() {
+        return Err(VerifyError::NoRoots);
+    }
+    Ok(store)
+}
+
+/// A rejection in the words of `openssl verify` rather than rustls's enum names.
+fn reason(err: &rustls::Error) -> String {
+    use rustls::CertificateError as E;
+    let days = |secs: u64| match secs / 86_400 {
+        0 => format!("{} hours", secs / 3600),
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    };
+    let rustls::Error::InvalidCertificate(cert) = err else {
+        return err.to_string();
+    };
+    match cert {
+        E::ExpiredContext { time, not_after } => {
+            format!("certificate has expired ({} ago)", days(time.as_secs().saturating_sub(not_after.as_secs())))
+        }
+        E::Expired => "certificate has expired".into(),
+        E::NotValidYetContext { time, not_before } => {
+            format!(
+                "certificate is not yet valid (for {} more)",
+                days(not_before.as_secs().saturating_sub(time.as_secs()))
+            )
+        }
+        E::NotValidYet => "certificate is not yet valid".into(),
+        E::UnknownIssuer => "unable to get local issuer certificate (not signed by a trusted CA)".into(),
+        E::Revoked => "certificate revoked (listed in the CRL)".into(),
+        E::UnknownRevocationStatus => "no CRL for the issuer of a certificate in the chain".into(),
+        E::BadSignature => "certificate signature failure".into(),
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
+            format!("unsuitable certificate purpose ({cert})")
+        }
+        other => other.to_string(),
+    }
+}
