@@ -361,13 +361,21 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
         if args.include || args.head {
             output::status_and_headers(&mut out, &response)?;
         }
-        match args.output.get(index) {
+        let body_on_stdout = match args.output.get(index) {
             Some(path) => {
-                std::fs::write(path, &response.body).with_context(|| format!("writing {}", path.display()))?
+                std::fs::write(path, &response.body).with_context(|| format!("writing {}", path.display()))?;
+                false
             }
-            None => out.write_all(&response.body)?,
-        }
+            None => {
+                out.write_all(&response.body)?;
+                true
+            }
+        };
         if args.write_out.is_some() {
+            // The document starts on a line of its own, so `-w json` output splits by line.
+            if body_on_stdout && !response.body.is_empty() && !response.body.ends_with(b"\n") {
+                writeln!(out)?;
+            }
             let doc = output::write_out_json(url, &response, redirects);
             writeln!(out, "{}", serde_json::to_string(&doc)?)?;
         }
