@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long, default_value_t = 4096, value_name = "SIZE")]
     session_cache: usize,
     /// Session tickets: on or off
-    #[arg(long, default_value = "on", value_name = "on|off", value_parser = parse_on_off)]
+    #[arg(long, default_value = "on", value_name = "on|off", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     tickets: bool,
     /// How long a session ticket is accepted, in seconds
     #[arg(long, default_value_t = 86_400, value_name = "SECS")]

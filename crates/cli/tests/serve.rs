@@ -1,0 +1,274 @@
+//! `tlskit serve` against curl: byte-exact files over TLS 1.2 and 1.3, HTTP/1.1
+//! and HTTP/2, ranges, conditionals, listings, headers, /_tls, the start-up
+//! certificate, --trace, --keylog and graceful shutdown; both execution models.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::serve::{curl, for_each_model, Serve};
+
+/// A docroot with a text file, a binary file larger than one TLS record and a subdirectory.
+fn docroot() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello from tlskit\n").unwrap();
+    std::fs::write(dir.path().join("blob.bin"), pseudo_random(300_000)).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub").join("b.txt"), "bee\n").unwrap();
+    std::fs::write(dir.path().join("sub").join("a <odd> name.txt"), "odd\n").unwrap();
+    std::fs::create_dir(dir.path().join("sub").join("inner")).unwrap();
+    dir
+}
+
+fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn pki() -> (tempfile::TempDir, tlskit::pki::PkiFiles) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tlskit::pki::init(dir.path(), &Default::default()).unwrap();
+    (dir, files)
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn curl_fetches_byte_exact_over_tls12_tls13_http1_http2() {
+    let root = docroot();
+    let (_d, pki) = pki();
+    let blob = std::fs::read(root.path().join("blob.bin")).unwrap();
+    for_each_model(|model| {
+        let server =
+            Serve::start(root.path(), &["--model", model, "--cert", p(&pki.server), "--key", p(&pki.server_key)]);
+        for (tls, tls_flag) in [("TLSv1.2", "--tlsv1.2"), ("TLSv1.3", "--tlsv1.3")] {
+            for (http, http_flag) in [("HTTP/1.1", "--http1.1"), ("HTTP/2", "--http2")] {
+                let mut args = vec!["--cacert", p(&pki.ca), tls_flag, http_flag];
+                if tls == "TLSv1.2" {
+                    args.push("--tls-max");
+                    args.push("1.2");
+                }
+                let url = server.url_for("blob.bin");
+                let write_out = "%{http_version} %{ssl_verify_result}";
+                let out = tempfile::NamedTempFile::new().unwrap();
+                let mut full = args.clone();
+                full.extend(["-o", p(out.path()), "-w", write_out, &url]);
+                let (ok, stdout, stderr) = curl(&full);
+                assert!(ok, "{model} {tls} {http}: {stderr}");
+                assert_eq!(std::fs::read(out.path()).unwrap(), blob, "{model} {tls} {http}: bytes differ");
+                let want_http = if http == "HTTP/2" { "2 " } else { "1.1 " };
+                assert!(String::from_utf8_lossy(&stdout).starts_with(want_http), "{model} {tls} {http}");
+                let (ok, body, stderr) = curl(&[&args[..], &[&server.url_for("hello.txt")]].concat());
+                assert!(ok, "{stderr}");
+                assert_eq!(body, b"hello from tlskit\n");
+                let line = server.access_line("/hello.txt").unwrap();
+                assert!(line.contains(" 200 "), "{line}");
+            }
+        }
+        // The access lines carry the TLS facts of each connection.
+        let lines = server.stdout_lines();
+        let v12 = lines.iter().find(|l| l.contains("/blob.bin HTTP/1.1") && l.contains("TLSv1.2")).expect("1.2 line");
+        assert!(v12.contains(" 200 300000 ") && v12.contains("TLS_ECDHE_ECDSA_WITH_"), "{v12}");
+        assert!(v12.contains("sni=localhost") && v12.contains("alpn=http/1.1") && v12.contains(" full"), "{v12}");
+        let v13 = lines.iter().find(|l| l.contains("/blob.bin HTTP/2.0") && l.contains("TLSv1.3")).expect("1.3 line");
+        assert!(v13.contains("alpn=h2") && v13.contains("TLS_AES_"), "{v13}");
+    });
+}
+
+#[test]
+fn ranges_conditionals_and_listings() {
+    let root = docroot();
+    for_each_model(|model| {
+        let server = Serve::start(root.path(), &["--model", model]);
+        let ca = server.ca.clone().expect("start-up CA path printed");
+        let ca = p(&ca);
+        let blob = std::fs::read(root.path().join("blob.bin")).unwrap();
+
+        // Single range: 206 with exactly those bytes.
+        let (ok, body, err) = curl(&["--cacert", ca, "-r", "1000-1999", &server.url_for("blob.bin")]);
+        assert!(ok, "{err}");
+        assert_eq!(body, &blob[1000..2000]);
+        let (_, head, _) =
+            curl(&["--cacert", ca, "-r", "1000-1999", "-o", "/dev/null", "-D", "-", &server.url_for("blob.bin")]);
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        assert!(head.contains(" 206") && head.contains("content-range: bytes 1000-1999/300000"), "{head}");
+        // Unsatisfiable: 416 with bytes */len.
+        let (_, head, _) =
+            curl(&["--cacert", ca, "-r", "400000-", "-o", "/dev/null", "-D", "-", &server.url_for("blob.bin")]);
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        assert!(head.contains(" 416") && head.contains("content-range: bytes */300000"), "{head}");
+        // Multiple ranges: multipart/byteranges holding both parts.
+        let (_, multi, _) = curl(&["--cacert", ca, "-r", "0-4,6-9", "-D", "-", &server.url_for("hello.txt")]);
+        let multi = String::from_utf8_lossy(&multi);
+        assert!(
+            multi.contains("multipart/byteranges")
+                && multi.contains("hello")
+                && multi.contains("from")
+                && multi.contains(" 206"),
+            "{multi}"
+        );
+
+        // Conditionals: ETag and Last-Modified come back as 304.
+        let (_, head, _) = curl(&["--cacert", ca, "-o", "/dev/null", "-D", "-", &server.url_for("hello.txt")]);
+        let head = String::from_utf8_lossy(&head);
+        let etag = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().starts_with("etag:").then(|| l[5..].trim().to_string()))
+            .expect("ETag");
+        let modified = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().starts_with("last-modified:").then(|| l[14..].trim().to_string()))
+            .expect("Last-Modified");
+        for header in [format!("If-None-Match: {etag}"), format!("If-Modified-Since: {modified}")] {
+            let (_, out, _) = curl(&[
+                "--cacert",
+                ca,
+                "-H",
+                &header,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &server.url_for("hello.txt"),
+            ]);
+            assert_eq!(out, b"304", "{header}");
+        }
+
+        // Listings: HTML escapes names, JSON parses and lists dirs first.
+        let (ok, html, _) = curl(&["--cacert", ca, &server.url_for("sub/")]);
+        let html = String::from_utf8_lossy(&html);
+        assert!(ok && html.contains("b.txt") && html.contains("a &lt;odd&gt; name.txt"), "{html}");
+        assert!(!html.contains("<odd>"));
+        let (ok, json, _) = curl(&["--cacert", ca, "-H", "Accept: application/json", &server.url_for("sub/")]);
+        assert!(ok);
+        let listing: serde_json::Value = serde_json::from_slice(&json).expect("JSON listing");
+        let names: Vec<&str> =
+            listing["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        assert_eq!(names.first().copied(), Some("inner"), "{listing}");
+        assert!(names.contains(&"b.txt"));
+        // HEAD: headers only.
+        let (ok, body, _) = curl(&["--cacert", ca, "-I", &server.url_for("hello.txt")]);
+        assert!(ok && String::from_utf8_lossy(&body).to_ascii_lowercase().contains("content-length: 18"));
+    });
+}
+
+#[test]
+fn security_headers_tls_page_and_start_up_certificate() {
+    let root = docroot();
+    let server = Serve::start(root.path(), &["--hsts", "31536000"]);
+    let ca = server.ca.clone().expect("start-up CA printed");
+    let ca = p(&ca);
+    // The printed CA verifies the start-up certificate for localhost and 127.0.0.1.
+    let (ok, body, err) = curl(&["--cacert", ca, &server.url_for("hello.txt")]);
+    assert!(ok, "{err}");
+    assert_eq!(body, b"hello from tlskit\n");
+    let (ok, _, err) = curl(&["--cacert", ca, &format!("https://127.0.0.1:{}/hello.txt", server.port)]);
+    assert!(ok, "{err}");
+    let fp = server.stdout_lines().iter().find_map(|l| l.strip_prefix("certificate SHA-256: ").map(str::to_string));
+    assert_eq!(fp.unwrap().len(), 32 * 3 - 1);
+
+    for path in ["hello.txt", "_tls", "missing"] {
+        let (_, head, _) = curl(&["--cacert", ca, "-o", "/dev/null", "-D", "-", &server.url_for(path)]);
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        assert!(head.contains("x-content-type-options: nosniff"), "{path}: {head}");
+        assert!(head.contains("strict-transport-security: max-age=31536000"), "{path}: {head}");
+        if path != "hello.txt" {
+            assert!(head.contains("content-security-policy: default-src 'none'"), "{path}: {head}");
+        }
+    }
+
+    let (ok, json, _) =
+        curl(&["--cacert", ca, "--tlsv1.3", "--http1.1", "-H", "Accept: application/json", &server.url_for("_tls")]);
+    assert!(ok);
+    let info: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(info["session"]["version"], "TLSv1.3");
+    assert_eq!(info["session"]["sni"], "localhost");
+    assert_eq!(info["session"]["alpn"], "http/1.1");
+    assert_eq!(info["session"]["resumed"], false);
+    assert!(info["session"]["handshake_ms"].as_f64().unwrap() > 0.0);
+    assert!(info["session"]["cipher_suite"].as_str().unwrap().starts_with("TLS_"));
+    let (ok, html, _) = curl(&["--cacert", ca, &server.url_for("_tls")]);
+    let html = String::from_utf8_lossy(&html);
+    assert!(ok && html.contains("<table>") && html.contains("TLSv1.3") && html.contains("localhost"), "{html}");
+}
+
+#[test]
+fn wrong_key_and_unknown_cipher_are_clear_start_up_errors() {
+    let root = docroot();
+    let (_d, pki) = pki();
+    let err = Serve::try_start(root.path(), &["--cert", p(&pki.server), "--key", p(&pki.client_key)]).err().unwrap();
+    assert!(err.contains("do not match"), "{err}");
+    let err = Serve::try_start(root.path(), &["--ciphers", "RC4-MD5"]).err().unwrap();
+    assert!(err.contains("RC4-MD5") && err.contains("TLS13_AES_128_GCM_SHA256"), "{err}");
+}
+
+#[test]
+fn ciphers_and_versions_are_honoured() {
+    let root = docroot();
+    let server = Serve::start(
+        root.path(),
+        &["--tls-versions", "1.2", "--ciphers", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"],
+    );
+    let ca = server.ca.clone().unwrap();
+    let (ok, _, _) = curl(&["--cacert", p(&ca), "--tlsv1.3", &server.url_for("hello.txt")]);
+    assert!(!ok, "TLS 1.3 must be refused");
+    let (ok, out, err) =
+        curl(&["--cacert", p(&ca), "-o", "/dev/null", "-w", "%{http_code}", &server.url_for("hello.txt")]);
+    assert!(ok, "{err}");
+    assert_eq!(out, b"200");
+    let line = server.access_line("/hello.txt").unwrap();
+    assert!(line.contains("TLSv1.2 TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"), "{line}");
+}
+
+#[test]
+fn trace_shows_handshakes_and_keylog_gets_secrets() {
+    let root = docroot();
+    let keylog = tempfile::NamedTempFile::new().unwrap();
+    for_each_model(|model| {
+        let server = Serve::start(root.path(), &["--model", model, "--trace", "--keylog", p(keylog.path())]);
+        let ca = server.ca.clone().unwrap();
+        let (ok, _, err) = curl(&["--cacert", p(&ca), "--tlsv1.3", &server.url_for("hello.txt")]);
+        assert!(ok, "{err}");
+        let hello =
+            server.wait_for_stdout(|l| l.starts_with("trace ") && l.contains("ClientHello"), Duration::from_secs(5));
+        assert!(hello.is_some(), "{:?}", server.stdout_lines());
+        let sh =
+            server.wait_for_stdout(|l| l.starts_with("trace ") && l.contains("ServerHello"), Duration::from_secs(5));
+        assert!(sh.is_some(), "{:?}", server.stdout_lines());
+    });
+    let log = std::fs::read_to_string(keylog.path()).unwrap();
+    assert!(log.lines().any(|l| l.starts_with("SERVER_HANDSHAKE_TRAFFIC_SECRET ")), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("CLIENT_TRAFFIC_SECRET_0 ")), "{log}");
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_download_finish() {
+    let root = docroot();
+    std::fs::write(root.path().join("big.bin"), pseudo_random(1_500_000)).unwrap();
+    for_each_model(|model| {
+        let mut server = Serve::start(root.path(), &["--model", model]);
+        let ca = server.ca.clone().unwrap();
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let url = server.url_for("big.bin");
+        let (ca_s, out_s) = (p(&ca).to_string(), p(out.path()).to_string());
+        // About 1.5 s at 1 MB/s: still running when the signal comes.
+        let download = std::thread::spawn(move || curl(&["--cacert", &ca_s, "--limit-rate", "1M", "-o", &out_s, &url]));
+        std::thread::sleep(Duration::from_millis(500));
+        let status = server.terminate(Duration::from_secs(20)).expect("server exits after the download");
+        let (ok, _, err) = download.join().unwrap();
+        assert!(ok, "{model}: download cut: {err}");
+        assert_eq!(std::fs::metadata(out.path()).unwrap().len(), 1_500_000);
+        assert!(status.success(), "{model}: {status}");
+        assert!(server.stdout_lines().iter().any(|l| l.contains("/big.bin HTTP/") && l.contains(" 200 1500000 ")));
+    });
+}
