@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod peers;
 pub mod serve;
+pub mod traversal;
