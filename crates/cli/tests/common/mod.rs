@@ -3,3 +3,4 @@
 pub mod peers;
 pub mod serve;
 pub mod traversal;
+pub mod pki;

@@ -184,7 +184,11 @@ impl CertificateAuthority {
     }
 
     fn generate_for_days(common_name: &str, key_type: KeyType, days: u32) -> Result<Self, PkiError> {
-        let key = key_type.generate()?;
+        Self::with_key(common_name, key_type.generate()?, days)
+    }
+
+    /// A new self-signed root CA over a key made beforehand.
+    pub(crate) fn with_key(common_name: &str, key: KeyPair, days: u32) -> Result<Self, PkiError> {
         let mut params = CertificateParams::default();
         params.distinguished_name = name(common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -193,7 +197,7 @@ impl CertificateAuthority {
         params.serial_number = Some(random_serial()?);
         (params.not_before, params.not_after) = validity(days);
         let cert = params.self_signed(&key).map_err(|e| generate_error("CA certificate", e))?;
-        let key_pem = key.serialize_pem();
+        let key_pem = pem_block("PRIVATE KEY", &private_key_der(&key));
         Ok(CertificateAuthority { issuer: Issuer::new(params, key), cert: cert.der().clone(), key_pem })
     }
 
@@ -238,7 +242,17 @@ impl CertificateAuthority {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<IssuedCertificate, PkiError> {
-        let key = spec.key_type.generate()?;
+        self.sign(spec, not_before, not_after, spec.key_type.generate()?)
+    }
+
+    /// Sign a leaf over a key made beforehand (of `spec.key_type`).
+    pub(crate) fn sign(
+        &self,
+        spec: &LeafSpec,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        key: KeyPair,
+    ) -> Result<IssuedCertificate, PkiError> {
         let mut params = CertificateParams::default();
         params.distinguished_name = name(&spec.common_name);
         params.subject_alt_names = spec.sans.iter().map(|s| san(s)).collect::<Result<_, _>>()?;
@@ -260,8 +274,8 @@ impl CertificateAuthority {
         Ok(IssuedCertificate {
             der: cert.der().clone(),
             cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            key_der: key.serialize_der(),
+            key_pem: pem_block("PRIVATE KEY", &private_key_der(&key)),
+            key_der: private_key_der(&key),
             serial: serial.to_bytes(),
         })
     }
@@ -383,6 +397,20 @@ fn random_serial() -> Result<SerialNumber, PkiError> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
+/// The key as PKCS#8 DER that OpenSSL 3.0 reads: Ed25519 keys come from aws-lc as
+/// PKCS#8 v2 (with the public key), which it rejects, so they are rewritten as v1.
+fn private_key_der(key: &KeyPair) -> Vec<u8> {
+    let der = key.serialize_der();
+    // OneAsymmetricKey v2 for Ed25519: SEQUENCE { INTEGER 1, {id-Ed25519}, OCTET STRING { OCTET STRING seed } … }
+    const V2_HEAD: [u8; 14] = [0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    const V1_HEAD: [u8; 16] =
+        [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    match (der.get(2..16), der.get(16..48)) {
+        (Some(head), Some(seed)) if head == V2_HEAD => [&V1_HEAD[..], seed].concat(),
+        _ => der,
+    }
+}
+
 fn generate_error(what: &str, err: rcgen::Error) -> PkiError {
     PkiError::Generate(format!("could not make the {what}: {err}"))
 }
@@ -442,6 +470,12 @@ mod tests {
     fn a_loaded_ca_signs_like_the_generated_one() {
         let ca = CertificateAuthority::generate("test CA", KeyType::P256).unwrap();
         let loaded = CertificateAuthority::from_pem(&ca.cert_pem(), ca.key_pem()).unwrap();
+        let ed = CertificateAuthority::generate("ed CA", KeyType::Ed25519).unwrap();
+        assert!(ed.key_pem().len() < 130, "PKCS#8 v1: {}", ed.key_pem());
+        CertificateAuthority::from_pem(&ed.cert_pem(), ed.key_pem())
+            .unwrap()
+            .issue(&LeafSpec::client(KeyType::P256, "x"))
+            .unwrap();
         let leaf = loaded.issue(&LeafSpec::client(KeyType::Ed25519, "someone")).unwrap();
         let summary = super::super::describe(&leaf.der).unwrap();
         assert_eq!(summary.issuer, super::super::describe(ca.cert_der()).unwrap().subject);

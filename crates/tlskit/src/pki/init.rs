@@ -141,14 +141,20 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<PkiFiles, PkiError> {
     let files = PkiFiles::in_dir(dir, opts.pkcs12);
     let kt = opts.key_type;
 
-    let ca = CertificateAuthority::generate(&format!("tlskit test CA {}", short_id()?), kt)?;
+    // Eight keys; RSA ones take a second or more each, so they are made on every core at once.
+    let mut keys = generate_keys(kt, 8)?.into_iter();
+    let mut key = move || keys.next().ok_or_else(|| PkiError::Generate("ran out of keys".into()));
+    let now = OffsetDateTime::now_utc();
+    let (from, year) = (now - Duration::hours(1), now + Duration::days(365));
+
+    let ca = CertificateAuthority::with_key(&format!("tlskit test CA {}", short_id()?), key()?, 3650)?;
     write_file(&files.ca, ca.cert_pem().as_bytes(), false)?;
     write_file(&files.ca_key, ca.key_pem().as_bytes(), true)?;
 
-    let server = ca.issue(&LeafSpec::server(kt, &opts.extra_sans))?;
+    let server = ca.sign(&LeafSpec::server(kt, &opts.extra_sans), from, year, key()?)?;
     write_leaf(&server, &files.server, &files.server_key)?;
 
-    let client = ca.issue(&LeafSpec::client(kt, &opts.client_cn))?;
+    let client = ca.sign(&LeafSpec::client(kt, &opts.client_cn), from, year, key()?)?;
     write_leaf(&client, &files.client, &files.client_key)?;
     if let Some(p12) = &files.client_p12 {
         let bundle = super::pkcs12::client_bundle(&client, ca.cert_der(), &opts.client_cn, PKCS12_PASSWORD)?;
@@ -156,32 +162,54 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<PkiFiles, PkiError> {
     }
 
     // Expired a month ago, after a year of validity.
-    let now = OffsetDateTime::now_utc();
-    let expired = ca.issue_between(&LeafSpec::server(kt, &[]), now - Duration::days(395), now - Duration::days(30))?;
+    let expired = ca.sign(&LeafSpec::server(kt, &[]), now - Duration::days(395), now - Duration::days(30), key()?)?;
     write_leaf(&expired, &files.expired, &files.expired_key)?;
 
-    let wrong_name = ca.issue(&LeafSpec {
+    let wrong_name_spec = LeafSpec {
         role: Role::Server,
         common_name: "wrong-name.invalid".into(),
         sans: vec!["wrong-name.invalid".into()],
         key_type: kt,
         days: 365,
-    })?;
+    };
+    let wrong_name = ca.sign(&wrong_name_spec, from, year, key()?)?;
     write_leaf(&wrong_name, &files.wrong_name, &files.wrong_name_key)?;
 
-    let other_ca = CertificateAuthority::generate(&format!("tlskit other test CA {}", short_id()?), kt)?;
+    let other_ca = CertificateAuthority::with_key(&format!("tlskit other test CA {}", short_id()?), key()?, 3650)?;
     write_file(&files.other_ca, other_ca.cert_pem().as_bytes(), false)?;
     write_file(&files.other_ca_key, other_ca.key_pem().as_bytes(), true)?;
-    let other_client = other_ca.issue(&LeafSpec::client(kt, "tlskit client of the other CA"))?;
+    let other_client = other_ca.sign(&LeafSpec::client(kt, "tlskit client of the other CA"), from, year, key()?)?;
     write_leaf(&other_client, &files.other_client, &files.other_client_key)?;
 
-    let revoked = ca.issue(&LeafSpec::client(kt, "tlskit revoked client"))?;
+    let revoked = ca.sign(&LeafSpec::client(kt, "tlskit revoked client"), from, year, key()?)?;
     write_leaf(&revoked, &files.revoked_client, &files.revoked_client_key)?;
     let crl = ca.crl(&[&revoked.serial], 365)?;
     write_file(&files.crl, crl.as_bytes(), false)?;
 
     write_file(&files.readme, readme(&files, opts).as_bytes(), false)?;
     Ok(files)
+}
+
+/// `count` keys of one type, made on as many threads as there are cores.
+fn generate_keys(key_type: KeyType, count: usize) -> Result<Vec<rcgen::KeyPair>, PkiError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count);
+    if threads <= 1 || !matches!(key_type, KeyType::Rsa2048 | KeyType::Rsa3072) {
+        return (0..count).map(|_| key_type.generate()).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let share = count / threads + usize::from(t < count % threads);
+                scope.spawn(move || (0..share).map(|_| key_type.generate()).collect::<Result<Vec<_>, _>>())
+            })
+            .collect();
+        let mut keys = Vec::with_capacity(count);
+        for worker in workers {
+            let made = worker.join().map_err(|_| PkiError::Generate("key generation thread failed".into()))??;
+            keys.extend(made);
+        }
+        Ok(keys)
+    })
 }
 
 fn write_leaf(issued: &IssuedCertificate, cert: &Path, key: &Path) -> Result<(), PkiError> {
