@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use common::peers::openssl_server;
 use common::pki::{curl, make_pki, openssl, text, tlskit};
+use common::serve::Serve;
 
 fn verify(dir: &Path, extra: &[&str], cert: &Path) -> (bool, String) {
     let mut args = vec!["verify"];
@@ -431,4 +432,68 @@ fn pkcs12_bundle_opens_in_openssl_with_modern_algorithms() {
     assert!(all.contains("CN = tlskit test client") && all.contains("BEGIN PRIVATE KEY"), "{all}");
     let out = openssl(tmp.path(), &["pkcs12", "-in", &p12, "-passin", "pass:wrong", "-noout"]);
     assert!(!out.status.success(), "wrong password accepted");
+}
+
+#[test]
+fn our_own_server_and_client_take_the_files() {
+    let (tmp, pki) = make_pki(&[]);
+    let dir = tmp.path();
+    let www = dir.join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("index.txt"), "hello from tlskit\n").unwrap();
+    let p = |path: &Path| path.to_string_lossy().into_owned();
+    let (ca, crl) = (p(&pki.ca), p(&pki.crl));
+    let serve = Serve::start(
+        &www,
+        &[
+            "--cert",
+            &p(&pki.server),
+            "--key",
+            &p(&pki.server_key),
+            "--client-ca",
+            &ca,
+            "--client-auth",
+            "required",
+            "--crl",
+            &crl,
+        ],
+    );
+    let url = format!("https://localhost:{}/index.txt", serve.port);
+    let resolve = format!("localhost:{}:127.0.0.1", serve.port);
+    let get = |cert: &Path, key: &Path| {
+        tlskit(dir, &["get", "--cacert", &ca, "--cert", &p(cert), "--key", &p(key), "--resolve", &resolve, &url])
+    };
+    let out = get(&pki.client, &pki.client_key);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from tlskit\n");
+
+    // The server names why it refused each bad client.
+    for (cert, key, why) in [
+        (&pki.revoked_client, &pki.revoked_client_key, "Revoked"),
+        (&pki.other_client, &pki.other_client_key, "UnknownIssuer"),
+    ] {
+        let out = get(cert, key);
+        assert!(!out.status.success(), "{why} client accepted: {}", text(&out));
+        let line = serve.wait_for_stderr(|l| l.contains(why), std::time::Duration::from_secs(5));
+        assert!(line.is_some(), "server did not log {why}: {:?}", serve.stderr_lines());
+    }
+
+    // `cert show` on our own server: the chain is the server.pem leaf, and it verifies.
+    let out = tlskit(dir, &["cert", "show", &serve.addr(), "--cacert", &ca, "--servername", "localhost", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let leaf = tlskit::pki::describe(&tlskit::pki::load_certs(&pki.server).unwrap()[0]).unwrap();
+    assert_eq!(doc["certificates"][0]["sha256_fingerprint"], leaf.sha256_fingerprint.as_str());
+    assert_eq!(doc["verification"]["verified"], true, "{doc}");
+
+    // Our client against servers with the negative certificates.
+    for (cert, key, want) in [
+        (&pki.wrong_name, &pki.wrong_name_key, "does not match host localhost"),
+        (&pki.expired, &pki.expired_key, "has expired"),
+    ] {
+        let server = openssl_server(dir, cert, key, &["-www"]);
+        let resolve = format!("localhost:{}:127.0.0.1", server.port);
+        let out = tlskit(dir, &["get", "--cacert", &ca, "--resolve", &resolve, &server.url("/")]);
+        assert_eq!(out.status.code(), Some(60), "{}", text(&out));
+        assert!(text(&out).contains(want), "{want:?}: {}", text(&out));
+    }
 }
