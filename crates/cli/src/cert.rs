@@ -25,6 +25,9 @@ pub enum Command {
     /// Sign one more server or client certificate with the CA of a `cert init` directory
     Issue(IssueArgs),
     /// Show a certificate file, a CRL, or the chain a server sends (HOST:PORT)
+    ///
+    /// With --cacert (and always for HOST:PORT) the chain is also verified and the verdict printed;
+    /// the exit status is 0 either way (see "verification" in --json).
     Show(ShowArgs),
 }
 
@@ -258,7 +261,7 @@ fn show_file(path: &Path, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| path.display().to_string())?;
     // A file has no name to check: verify the chain for its own purpose, only when asked.
     let verification = match (&args.cacert, summaries.first()) {
-        (Some(_), Some(leaf)) if leaf.is_ca => None,
+        (Some(_), Some(leaf)) if leaf.is_ca => Some(root_check(&chain, args)?),
         (Some(_), Some(leaf)) => Some(verification(&chain, &purpose_of(leaf), args)?),
         _ => None,
     };
@@ -278,6 +281,14 @@ fn show_file(path: &Path, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         print_verification(&mut o, v);
     }
     emit(&o)
+}
+
+/// A CA certificate is judged by whether it is one of the trusted roots itself.
+fn root_check(chain: &[CertificateDer<'static>], args: &ShowArgs) -> anyhow::Result<Verification> {
+    let (trust, against) = trust(args)?;
+    let trusted = chain.first().is_some_and(|ca| trust.roots.contains(ca));
+    let error = (!trusted).then(|| "a CA certificate that is not one of the trusted roots".to_string());
+    Ok(Verification { verified: trusted, against, error })
 }
 
 /// A leaf that is only for clients is checked as a client certificate, anything else as a server's.

@@ -308,6 +308,21 @@ fn show_a_file_as_openssl_sees_it() {
     let out = tlskit(dir, &["cert", "show", "pki/crl.pem"]);
     assert!(text(&out).contains("Next update:     ") && text(&out).contains("(due in 36"), "{}", text(&out));
 
+    // A CA is judged by being a trusted root; DER and multi-certificate PEM files are read too.
+    let out = tlskit(dir, &["cert", "show", "pki/ca.pem", "--cacert", "pki/ca.pem"]);
+    assert!(text(&out).contains("Verification: OK"), "{}", text(&out));
+    let out = tlskit(dir, &["cert", "show", "pki/other-ca.pem", "--cacert", "pki/ca.pem"]);
+    assert!(text(&out).contains("not one of the trusted roots"), "{}", text(&out));
+    let der = openssl(dir, &["x509", "-in", "pki/server.pem", "-outform", "DER", "-out", "server.der"]);
+    assert!(der.status.success(), "{}", text(&der));
+    let out = tlskit(dir, &["cert", "show", "server.der"]);
+    assert!(text(&out).contains("server.der: 1 certificate") && text(&out).contains(fingerprint), "{}", text(&out));
+    let chain = [std::fs::read(&pki.server).unwrap(), std::fs::read(&pki.ca).unwrap()].concat();
+    std::fs::write(dir.join("chain.pem"), chain).unwrap();
+    let out = tlskit(dir, &["cert", "show", "chain.pem", "--cacert", "pki/ca.pem"]);
+    assert!(text(&out).contains("chain.pem: 2 certificates") && text(&out).contains("[1]"), "{}", text(&out));
+    assert!(text(&out).contains("Verification: OK"), "{}", text(&out));
+
     // Bad input: one line, no panic.
     let out = tlskit(dir, &["cert", "show", "pki/README.txt"]);
     assert!(!out.status.success());

@@ -287,8 +287,10 @@ Each certificate file holds the leaf followed by its chain up to, not including,
 the CAs here are roots, so each holds one certificate. Keys are PKCS#8 PEM, mode 0600.
 
 Which flags take them:
-  tlskit serve --cert server.pem --key server-key.pem [--client-ca ca.pem --crl crl.pem]
+  tlskit serve --cert server.pem --key server-key.pem [--client-ca ca.pem --client-auth required --crl crl.pem]
   tlskit get --cacert ca.pem [--cert client.pem --key client-key.pem] https://localhost:9443/
+  tlskit cert show server.pem --cacert ca.pem;  tlskit cert show localhost:9443 --cacert ca.pem
+  tlskit cert issue --ca DIR --server --san web.test --out web   (adds web.pem and web-key.pem)
   curl --cacert ca.pem [--cert client.pem --key client-key.pem] https://localhost:9443/
   openssl s_server -cert server.pem -key server-key.pem [-Verify 1 -CAfile ca.pem -CRL crl.pem -crl_check] -www
   openssl s_client -CAfile ca.pem -verify_return_error [-cert client.pem -key client-key.pem] -connect localhost:9443
