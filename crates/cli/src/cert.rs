@@ -296,10 +296,16 @@ fn purpose_of(leaf: &CertificateSummary) -> Purpose {
     let client = leaf.extended_key_usage.iter().any(|e| e == "TLS Web Client Authentication");
     let server = leaf.extended_key_usage.iter().any(|e| e == "TLS Web Server Authentication");
     if client && !server {
-        Purpose::Client
-    } else {
-        Purpose::Server(None)
+        return Purpose::Client;
     }
+    // Checked for its own first name, so that the name-aware path (which also takes CRLs) is used.
+    let own_name = leaf
+        .subject_alt_names
+        .iter()
+        .find_map(|san| san.strip_prefix("DNS:").or_else(|| san.strip_prefix("IP:")))
+        .filter(|name| !name.contains('*'))
+        .map(str::to_string);
+    Purpose::Server(own_name)
 }
 
 fn show_crl(path: &Path, args: &ShowArgs) -> anyhow::Result<ExitCode> {

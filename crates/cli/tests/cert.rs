@@ -104,6 +104,13 @@ fn init_refuses_to_overwrite_unless_forced() {
     assert_ne!(std::fs::read(&pki.ca).unwrap(), before, "CA replaced");
     let client = tlskit::pki::load_certs(&pki.client).unwrap();
     assert_eq!(tlskit::pki::describe(&client[0]).unwrap().subject, "O=tlskit test PKI, CN=someone else");
+
+    // Bad options fail before anything is written.
+    let out = tlskit(tmp.path(), &["cert", "init", "bad", "--san", "not a name"]);
+    assert!(!out.status.success() && text(&out).contains("bad subject alternative name"), "{}", text(&out));
+    assert!(!tmp.path().join("bad").exists(), "half-written PKI left behind");
+    let out = tlskit(tmp.path(), &["cert", "init", "bad", "--key-type", "dsa1024"]);
+    assert!(!out.status.success() && text(&out).contains("unknown key type"), "{}", text(&out));
 }
 
 #[test]
@@ -282,6 +289,8 @@ fn show_a_file_as_openssl_sees_it() {
         tlskit(dir, &["cert", "show", "pki/revoked-client.pem", "--cacert", "pki/ca.pem", "--crl", "pki/crl.pem"]);
     assert!(text(&out).contains("FAILED against pki/ca.pem: certificate revoked"), "{}", text(&out));
     let out = tlskit(dir, &["cert", "show", "pki/client.pem", "--cacert", "pki/ca.pem", "--crl", "pki/crl.pem"]);
+    assert!(text(&out).contains("Verification: OK (against pki/ca.pem)"), "{}", text(&out));
+    let out = tlskit(dir, &["cert", "show", "pki/server.pem", "--cacert", "pki/ca.pem", "--crl", "pki/crl.pem"]);
     assert!(text(&out).contains("Verification: OK (against pki/ca.pem)"), "{}", text(&out));
     let out = tlskit(dir, &["cert", "show", "pki/other-client.pem", "--cacert", "pki/ca.pem"]);
     assert!(text(&out).contains("unable to get local issuer certificate"), "{}", text(&out));

@@ -137,8 +137,9 @@ impl PkiFiles {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn init(dir: &Path, opts: &InitOptions) -> Result<PkiFiles, PkiError> {
-    std::fs::create_dir_all(dir).map_err(|source| PkiError::Io { path: dir.to_path_buf(), source })?;
     let files = PkiFiles::in_dir(dir, opts.pkcs12);
+    // Everything is made in memory first, so bad options leave no half-written directory.
+    let mut out = Outputs::default();
     let kt = opts.key_type;
 
     // Eight keys; RSA ones take a second or more each, so they are made on every core at once.
@@ -148,22 +149,22 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<PkiFiles, PkiError> {
     let (from, year) = (now - Duration::hours(1), now + Duration::days(365));
 
     let ca = CertificateAuthority::with_key(&format!("tlskit test CA {}", short_id()?), key()?, 3650)?;
-    write_file(&files.ca, ca.cert_pem().as_bytes(), false)?;
-    write_file(&files.ca_key, ca.key_pem().as_bytes(), true)?;
+    out.file(&files.ca, ca.cert_pem().as_bytes(), false);
+    out.file(&files.ca_key, ca.key_pem().as_bytes(), true);
 
     let server = ca.sign(&LeafSpec::server(kt, &opts.extra_sans), from, year, key()?)?;
-    write_leaf(&server, &files.server, &files.server_key)?;
+    out.leaf(&server, &files.server, &files.server_key);
 
     let client = ca.sign(&LeafSpec::client(kt, &opts.client_cn), from, year, key()?)?;
-    write_leaf(&client, &files.client, &files.client_key)?;
+    out.leaf(&client, &files.client, &files.client_key);
     if let Some(p12) = &files.client_p12 {
         let bundle = super::pkcs12::client_bundle(&client, ca.cert_der(), &opts.client_cn, PKCS12_PASSWORD)?;
-        write_file(p12, &bundle, true)?;
+        out.file(p12, &bundle, true);
     }
 
     // Expired a month ago, after a year of validity.
     let expired = ca.sign(&LeafSpec::server(kt, &[]), now - Duration::days(395), now - Duration::days(30), key()?)?;
-    write_leaf(&expired, &files.expired, &files.expired_key)?;
+    out.leaf(&expired, &files.expired, &files.expired_key);
 
     let wrong_name_spec = LeafSpec {
         role: Role::Server,
@@ -173,21 +174,40 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<PkiFiles, PkiError> {
         days: 365,
     };
     let wrong_name = ca.sign(&wrong_name_spec, from, year, key()?)?;
-    write_leaf(&wrong_name, &files.wrong_name, &files.wrong_name_key)?;
+    out.leaf(&wrong_name, &files.wrong_name, &files.wrong_name_key);
 
     let other_ca = CertificateAuthority::with_key(&format!("tlskit other test CA {}", short_id()?), key()?, 3650)?;
-    write_file(&files.other_ca, other_ca.cert_pem().as_bytes(), false)?;
-    write_file(&files.other_ca_key, other_ca.key_pem().as_bytes(), true)?;
+    out.file(&files.other_ca, other_ca.cert_pem().as_bytes(), false);
+    out.file(&files.other_ca_key, other_ca.key_pem().as_bytes(), true);
     let other_client = other_ca.sign(&LeafSpec::client(kt, "tlskit client of the other CA"), from, year, key()?)?;
-    write_leaf(&other_client, &files.other_client, &files.other_client_key)?;
+    out.leaf(&other_client, &files.other_client, &files.other_client_key);
 
     let revoked = ca.sign(&LeafSpec::client(kt, "tlskit revoked client"), from, year, key()?)?;
-    write_leaf(&revoked, &files.revoked_client, &files.revoked_client_key)?;
+    out.leaf(&revoked, &files.revoked_client, &files.revoked_client_key);
     let crl = ca.crl(&[&revoked.serial], 365)?;
-    write_file(&files.crl, crl.as_bytes(), false)?;
+    out.file(&files.crl, crl.as_bytes(), false);
 
-    write_file(&files.readme, readme(&files, opts).as_bytes(), false)?;
+    out.file(&files.readme, readme(&files, opts).as_bytes(), false);
+    std::fs::create_dir_all(dir).map_err(|source| PkiError::Io { path: dir.to_path_buf(), source })?;
+    for (path, bytes, secret) in &out.0 {
+        write_file(path, bytes, *secret)?;
+    }
     Ok(files)
+}
+
+/// Files to write: path, contents, and whether it is a secret (mode 0600).
+#[derive(Default)]
+struct Outputs(Vec<(PathBuf, Vec<u8>, bool)>);
+
+impl Outputs {
+    fn file(&mut self, path: &Path, bytes: &[u8], secret: bool) {
+        self.0.push((path.to_path_buf(), bytes.to_vec(), secret));
+    }
+
+    fn leaf(&mut self, issued: &IssuedCertificate, cert: &Path, key: &Path) {
+        self.file(cert, issued.cert_pem.as_bytes(), false);
+        self.file(key, issued.key_pem.as_bytes(), true);
+    }
 }
 
 /// `count` keys of one type, made on as many threads as there are cores.
@@ -210,11 +230,6 @@ fn generate_keys(key_type: KeyType, count: usize) -> Result<Vec<rcgen::KeyPair>,
         }
         Ok(keys)
     })
-}
-
-fn write_leaf(issued: &IssuedCertificate, cert: &Path, key: &Path) -> Result<(), PkiError> {
-    write_file(cert, issued.cert_pem.as_bytes(), false)?;
-    write_file(key, issued.key_pem.as_bytes(), true)
 }
 
 /// Write a file whole; a secret one (a private key) gets mode 0600 before any byte lands.
