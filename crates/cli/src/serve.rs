@@ -194,8 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
         shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
     };
-    let printer = Printer { json: args.json_log, quiet: args.quiet };
-    let events: tlskit::server::EventSink = Arc::new(move |event| printer.print(event));
+    let (events, log) = Printer { json: args.json_log, quiet: args.quiet }.spawn()?;
     let mut options = ServerOptions::new(listen, context, files, events);
     options.model = args.model;
     options.limits = limits;
@@ -238,6 +237,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    flush_log(&log);
     result?;
     println!("tlskit serve: stopped");
     Ok(ExitCode::SUCCESS)
@@ -290,36 +291,82 @@ async fn shutdown_signal() {
     eprintln!("tlskit serve: shutting down; in-flight responses finish");
 }
 
-/// How events look: access lines and trace lines on stdout (one write per
-/// line, so a reader sees each at once), errors on stderr.
+/// How events look: access lines and trace lines on stdout, errors on stderr.
 #[derive(Clone, Copy)]
 struct Printer {
     json: bool,
     quiet: bool,
 }
 
+/// What the printer thread receives.
+enum LogMessage {
+    Event(ServerEvent),
+    /// Everything before this is written: say so.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
 impl Printer {
-    fn print(&self, event: ServerEvent) {
+    /// The printer runs on its own thread so no connection ever waits on the
+    /// terminal. Each line is written as soon as it arrives; lines that arrive
+    /// together (under load) leave in one write.
+    fn spawn(self) -> anyhow::Result<(tlskit::server::EventSink, std::sync::mpsc::SyncSender<LogMessage>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(65_536);
+        std::thread::Builder::new().name("tlskit log".into()).spawn(move || {
+            let mut batch = String::with_capacity(64 * 1024);
+            while let Ok(first) = rx.recv() {
+                let mut acks = Vec::new();
+                let mut next = Some(first);
+                while let Some(message) = next.take() {
+                    match message {
+                        LogMessage::Event(event) => self.format(event, &mut batch),
+                        LogMessage::Flush(ack) => acks.push(ack),
+                    }
+                    if batch.len() < 60 * 1024 {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if !batch.is_empty() {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(batch.as_bytes());
+                    let _ = out.flush();
+                    batch.clear();
+                }
+                for ack in acks {
+                    let _ = ack.send(());
+                }
+            }
+        })?;
+        let sender = tx.clone();
+        let sink: tlskit::server::EventSink = Arc::new(move |event| {
+            let _ = sender.send(LogMessage::Event(event));
+        });
+        Ok((sink, tx))
+    }
+
+    /// Append the event's stdout line to `batch`; errors go to stderr at once.
+    fn format(&self, event: ServerEvent, batch: &mut String) {
         match event {
             ServerEvent::Access(record) => {
-                if self.quiet {
-                    return;
+                if !self.quiet {
+                    batch.push_str(&if self.json { access_json(&record) } else { access_line(&record) });
+                    batch.push('\n');
                 }
-                let mut line = if self.json { access_json(&record) } else { access_line(&record) };
-                line.push('\n');
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(line.as_bytes());
-                let _ = out.flush();
             }
             ServerEvent::Trace { peer, line } => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "trace {peer} {line}");
-                let _ = out.flush();
+                batch.push_str(&format!("trace {peer} {line}\n"));
             }
             ServerEvent::Connection { peer, stage, error } => {
                 eprintln!("tlskit serve: {peer}: {stage}: {error}");
             }
         }
+    }
+}
+
+/// Wait (briefly) until the printer has written everything sent before.
+fn flush_log(log: &std::sync::mpsc::SyncSender<LogMessage>) {
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel();
+    if log.send(LogMessage::Flush(ack_tx)).is_ok() {
+        let _ = ack_rx.recv_timeout(Duration::from_secs(2));
     }
 }
 
