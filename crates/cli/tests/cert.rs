@@ -229,6 +229,21 @@ fn every_key_type_makes_a_chain_openssl_accepts() {
                 }
                 let out = openssl(tmp.path(), &["pkey", "-in", &pki.server_key.to_string_lossy(), "-noout"]);
                 assert!(out.status.success(), "{name} key: {}", text(&out));
+                // A real handshake with each type: s_server presents it; curl and our own client trust it.
+                let server = openssl_server(tmp.path(), &pki.server, &pki.server_key, &["-www"]);
+                let out = curl(tmp.path(), &["--cacert", &ca, &server.url("/")]);
+                assert!(out.status.success(), "{name} curl: {}", text(&out));
+                let resolve = format!("localhost:{}:127.0.0.1", server.port);
+                let out = tlskit(tmp.path(), &["get", "--cacert", &ca, "--resolve", &resolve, &server.url("/")]);
+                assert!(out.status.success(), "{name} tlskit get: {}", text(&out));
+                // Python's ssl loads the client pair.
+                let py = "import ssl,sys; ssl.create_default_context(cafile=sys.argv[1]).load_cert_chain(sys.argv[2], sys.argv[3])";
+                let out = Command::new("python3")
+                    .args(["-c", py])
+                    .args([&pki.ca, &pki.client, &pki.client_key])
+                    .output()
+                    .expect("python3 runs");
+                assert!(out.status.success(), "{name} python: {}", text(&out));
             });
         }
     });
