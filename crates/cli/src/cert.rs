@@ -144,27 +144,16 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
     let ca = pki::CertificateAuthority::from_pem(&read(&ca_cert)?, &read(&ca_key)?)
         .with_context(|| format!("CA in {}", args.ca.display()))?;
     let role = if args.server { Role::Server } else { Role::Client };
-    let mut spec = match role {
-        Role::Server if args.san.is_empty() => LeafSpec::server(args.key_type, &[]),
-        Role::Server => LeafSpec {
-            role,
-            common_name: args.san[0].trim_start_matches("DNS:").trim_start_matches("IP:").to_string(),
-            sans: args.san.clone(),
-            key_type: args.key_type,
-            days: args.days,
-        },
-        Role::Client => LeafSpec {
-            role,
-            common_name: "tlskit client".into(),
-            sans: args.san.clone(),
-            key_type: args.key_type,
-            days: 0,
-        },
+    let sans = match role {
+        Role::Server if args.san.is_empty() => pki::LOCAL_NAMES.iter().map(|n| n.to_string()).collect(),
+        _ => args.san.clone(),
     };
-    spec.days = args.days;
-    if let Some(cn) = args.cn {
-        spec.common_name = cn;
-    }
+    let default_cn = match (role, sans.first()) {
+        (Role::Server, Some(first)) => first.trim_start_matches("DNS:").trim_start_matches("IP:").to_string(),
+        _ => "tlskit client".to_string(),
+    };
+    let spec =
+        LeafSpec { role, common_name: args.cn.unwrap_or(default_cn), sans, key_type: args.key_type, days: args.days };
     let cert_path = with_suffix(&args.out, ".pem");
     let key_path = with_suffix(&args.out, "-key.pem");
     for path in [&cert_path, &key_path] {
@@ -176,7 +165,7 @@ fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
     pki::write_file(&cert_path, issued.cert_pem.as_bytes(), false)?;
     pki::write_file(&key_path, issued.key_pem.as_bytes(), true)?;
     let summary = pki::describe(&issued.der)?;
-    out!(o, "{} {}", cert_path.display(), key_path.display());
+    out!(o, "Wrote {} and {}:", cert_path.display(), key_path.display());
     print_certificate(&mut o, &summary, now_unix());
     emit(&o)
 }
