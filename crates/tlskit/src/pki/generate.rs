@@ -103,11 +103,13 @@ pub enum Role {
 /// What to put in one leaf certificate.
 #[derive(Clone, Debug)]
 pub struct LeafSpec {
+    /// Server or client (the extended key usage).
     pub role: Role,
     /// Subject common name.
     pub common_name: String,
     /// DNS names and IP addresses; `DNS:` and `IP:` prefixes are accepted.
     pub sans: Vec<String>,
+    /// Key algorithm of the new key (the CA's own key signs, whatever its type).
     pub key_type: KeyType,
     /// Valid from now (less an hour of clock skew) for this many days.
     pub days: u32,
@@ -133,6 +135,7 @@ impl LeafSpec {
 
 /// A certificate just made, with its private key.
 pub struct IssuedCertificate {
+    /// The certificate, DER.
     pub der: CertificateDer<'static>,
     /// The certificate in PEM.
     pub cert_pem: String,

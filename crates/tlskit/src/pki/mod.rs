@@ -2,7 +2,9 @@
 //! fetch a server's chain and verify a chain.
 //!
 //! Loading and describing are here so that servers, clients and `tlskit cert
-//! show` read certificates one way.
+//! show` read certificates one way. Generation ([`init`], [`ephemeral_server`],
+//! [`CertificateAuthority`]) is what tests and `tlskit serve` use instead of
+//! shelling out to openssl; fetching and verifying back `tlskit cert show HOST:PORT`.
 
 mod crl;
 mod describe;
@@ -43,8 +45,10 @@ pub enum PkiError {
     Pem { path: PathBuf, reason: String },
     #[error("not a valid X.509 certificate: {0}")]
     Parse(String),
+    /// A key, certificate or CRL could not be made (or an option for one is bad).
     #[error("{0}")]
     Generate(String),
+    /// Connecting to a server or handshaking with it failed.
     #[error("{target}: {reason}")]
     Fetch { target: String, reason: String },
 }
