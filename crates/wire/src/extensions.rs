@@ -22,6 +22,8 @@ pub mod ext {
     pub const SIGNATURE_ALGORITHMS: u16 = 13;
     /// application_layer_protocol_negotiation
     pub const ALPN: u16 = 16;
+    /// encrypt_then_mac
+    pub const ENCRYPT_THEN_MAC: u16 = 22;
     /// extended_master_secret
     pub const EXTENDED_MASTER_SECRET: u16 = 23;
     /// session_ticket

@@ -53,13 +53,6 @@ impl Fingerprints {
         self.ja4 = Some(ja4(ch, 't'));
     }
 
-    /// JA3 of an SSLv2-format ClientHello (no extensions).
-    pub fn sslv2_client_hello(&mut self, version: u16, suites: &[u16]) {
-        let s = format!("{},{},,,", version, join(suites.iter().filter(|&&s| !is_grease(s))));
-        self.ja3 = Some(md5_hex(&s));
-        self.ja3_string = Some(s);
-    }
-
     /// JA3S of a ServerHello.
     pub fn server_hello(&mut self, sh: &ServerHello<'_>) {
         let s = format!("{},{},{}", sh.version, sh.cipher_suite, join(sh.extensions.iter().map(|e| e.typ)));

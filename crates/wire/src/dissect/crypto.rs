@@ -20,8 +20,7 @@ pub(crate) type DecryptFailure = String;
 impl DirKeys {
     /// TLS 1.3 keys from a traffic secret.
     pub(crate) fn tls13(suite: &'static CipherSuite, secret: Vec<u8>) -> Option<Self> {
-        let keys = schedule::tls13_traffic_keys(suite, &secret);
-        let decryptor = RecordDecryptor::new(suite, schedule::TLS1_3, &keys).ok()?;
+        let decryptor = RecordDecryptor::tls13(suite, &secret).ok()?;
         Some(Self { decryptor, suite, secret })
     }
 
@@ -52,10 +51,13 @@ pub(crate) fn tls12_pair(
     master: &[u8; 48],
     client_random: &[u8; 32],
     server_random: &[u8; 32],
+    encrypt_then_mac: bool,
 ) -> Result<(DirKeys, DirKeys), String> {
     let (c, s) = schedule::tls12_keys(suite, version, master, client_random, server_random);
-    let client = RecordDecryptor::new(suite, version, &c).map_err(|e| e.to_string())?;
-    let server = RecordDecryptor::new(suite, version, &s).map_err(|e| e.to_string())?;
+    let client =
+        RecordDecryptor::new(suite, version, &c).map_err(|e| e.to_string())?.with_encrypt_then_mac(encrypt_then_mac);
+    let server =
+        RecordDecryptor::new(suite, version, &s).map_err(|e| e.to_string())?.with_encrypt_then_mac(encrypt_then_mac);
     Ok((
         DirKeys { decryptor: client, suite, secret: Vec::new() },
         DirKeys { decryptor: server, suite, secret: Vec::new() },

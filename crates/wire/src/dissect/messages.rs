@@ -165,6 +165,7 @@ impl Dissector {
         if !retry {
             self.server_random = Some(sh.random);
             self.ems = sh.extension(ext::EXTENDED_MASTER_SECRET).is_some();
+            self.etm = sh.extension(ext::ENCRYPT_THEN_MAC).is_some();
             self.resumed = resumed;
             self.fingerprints.server_hello(sh);
             if let Some(alpn) = sh.alpn() {

@@ -82,6 +82,8 @@ pub struct Dissector {
     early_offered: bool,
     early_accepted: Option<bool>,
     ems: bool,
+    /// Encrypt-then-MAC (RFC 7366) negotiated.
+    etm: bool,
     resumed: bool,
     server_name: Option<String>,
     alpn: Option<String>,
@@ -134,6 +136,7 @@ impl Dissector {
             early_offered: false,
             early_accepted: None,
             ems: false,
+            etm: false,
             resumed: false,
             server_name: None,
             alpn: None,
@@ -285,8 +288,8 @@ impl Dissector {
 
     fn sslv2_client_hello(&mut self, dir: Direction, ts: Timestamp, rec: &[u8], sink: &mut dyn FnMut(&Event<'_>)) {
         self.tls = true;
+        // Counted apart from TLS records (tshark's `ssl2` protocol): not in `records`, no JA3 (its spec is TLS-only).
         self.record_number += 1;
-        *self.stats.records.entry("handshake").or_default() += 1;
         sink(&Event::Record {
             dir,
             ts,
@@ -306,7 +309,6 @@ impl Dissector {
         self.client_random = Some(hello.client_random());
         *self.stats.handshake.entry("ClientHello").or_default() += 1;
         let suites: Vec<u16> = hello.cipher_specs.iter().filter(|&&s| s <= 0xffff).map(|&s| s as u16).collect();
-        self.fingerprints.sslv2_client_hello(hello.version, &suites);
         sink(&Event::Handshake {
             dir,
             ts,
@@ -671,7 +673,7 @@ impl Dissector {
         } else {
             return Err(format!("no CLIENT_RANDOM for {} in the key log", hex::encode(cr)));
         };
-        let (c, s) = crypto::tls12_pair(suite, version, &master, &cr, &sr)?;
+        let (c, s) = crypto::tls12_pair(suite, version, &master, &cr, &sr, self.etm)?;
         // A direction already under way keeps its keys (its sequence number has moved on).
         if self.dirs[0].protected && self.dirs[0].keys.is_none() {
             self.dirs[0].keys = Some(c);
