@@ -1,10 +1,266 @@
-//! `tlskit dump` (in progress).
+//! `tlskit dump`: decode and decrypt the TLS in a capture file, ssldump-style.
 
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::dissect::{Direction, Event, Summary};
+use tlskit_wire::keys::{KeyLog, RsaKey};
+use tlskit_wire::record::version_name;
+use tlskit_wire::render::{self, TextOptions, TextRenderer};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Capture file (pcap or pcapng, optionally gzip-compressed)
+    file: Option<PathBuf>,
+    /// NSS key log file (as written by SSLKEYLOGFILE)
+    #[arg(short = 'l', long = "keylog", env = "SSLKEYLOGFILE")]
+    keylog: Option<PathBuf>,
+    /// Server RSA private key (PEM) for RSA key exchange
+    #[arg(short = 'k', long = "key")]
+    key: Option<PathBuf>,
+    /// Pre-shared key (hex) for plain-PSK suites
+    #[arg(long)]
+    psk: Option<String>,
+    /// Show each record in hex
+    #[arg(short = 'x')]
+    hex: bool,
+    /// Show decrypted application data
+    #[arg(short = 'd')]
+    data: bool,
+    /// Print only the reassembled plaintext of connection N
+    #[arg(long, value_name = "N")]
+    follow: Option<u64>,
+    /// Write each connection's plaintext to DIR/<id>-c2s.bin, DIR/<id>-s2c.bin, plus DIR/index.json
+    #[arg(long, value_name = "DIR")]
+    extract: Option<PathBuf>,
+    /// One JSON object per line (docs/dump-json.md)
+    #[arg(long)]
+    json: bool,
+    /// A summary of every connection at the end
+    #[arg(long)]
+    summary: bool,
+    /// Capture live from an interface (needs the `live` feature)
+    #[arg(short = 'i', value_name = "IFACE")]
+    interface: Option<String>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("tlskit dump is not built yet")
+/// Plaintext being written for `--extract`, per connection.
+struct Extracted {
+    files: [BufWriter<File>; 2],
+    /// 0-RTT data held until the server accepts or rejects it.
+    early: Vec<u8>,
+}
+
+struct Output {
+    out: BufWriter<std::io::Stdout>,
+    text: TextRenderer,
+    json: bool,
+    data: bool,
+    follow: Option<u64>,
+    summary: bool,
+    extract_dir: Option<PathBuf>,
+    extracted: BTreeMap<u64, Extracted>,
+    index: Vec<serde_json::Value>,
+    summaries: Vec<(ConnInfo, Summary)>,
+    error: Option<std::io::Error>,
+}
+
+impl Output {
+    fn check(&mut self, r: std::io::Result<()>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn quiet(&self) -> bool {
+        self.follow.is_some()
+    }
+}
+
+impl Handler for Output {
+    fn connection_start(&mut self, conn: &ConnInfo) {
+        if let Some(dir) = &self.extract_dir {
+            let open = |d: &str| File::create(dir.join(format!("{}-{d}.bin", conn.id))).map(BufWriter::new);
+            match (open("c2s"), open("s2c")) {
+                (Ok(c), Ok(s)) => {
+                    self.extracted.insert(conn.id, Extracted { files: [c, s], early: Vec::new() });
+                }
+                (Err(e), _) | (_, Err(e)) => self.check(Err(e)),
+            }
+        }
+        if self.quiet() {
+            return;
+        }
+        let r = if self.json {
+            writeln!(self.out, "{}", render::connection_json(conn, None))
+        } else {
+            self.text.connection_start(&mut self.out, conn)
+        };
+        self.check(r);
+    }
+
+    fn event(&mut self, conn: &ConnInfo, event: &Event<'_>) {
+        if let Some(x) = self.extracted.get_mut(&conn.id) {
+            let r = match event {
+                Event::ApplicationData { dir: Direction::ClientToServer, data, early: true, .. } => {
+                    x.early.extend_from_slice(data);
+                    Ok(())
+                }
+                Event::ApplicationData { dir, data, .. } => x.files[dir.index()].write_all(data),
+                Event::EarlyData { accepted } => {
+                    let early = std::mem::take(&mut x.early);
+                    if *accepted {
+                        x.files[0].write_all(&early)
+                    } else {
+                        Ok(())
+                    }
+                }
+                _ => Ok(()),
+            };
+            self.check(r);
+        }
+        if let Some(n) = self.follow {
+            if n == conn.id {
+                if let Event::ApplicationData { data, .. } = event {
+                    let r = self.out.write_all(data);
+                    self.check(r);
+                }
+            }
+            return;
+        }
+        let r = if self.json {
+            match render::event_json(conn, event, self.data) {
+                Some(v) => writeln!(self.out, "{v}"),
+                None => Ok(()),
+            }
+        } else {
+            self.text.event(&mut self.out, conn.id, event)
+        };
+        self.check(r);
+    }
+
+    fn connection_end(&mut self, conn: &ConnInfo, summary: &Summary) {
+        if let Some(mut x) = self.extracted.remove(&conn.id) {
+            // 0-RTT data the server never answered about is not known to be accepted: left out.
+            let r = x.files[0].flush().and_then(|_| x.files[1].flush());
+            self.check(r);
+            self.index.push(serde_json::json!({
+                "id": conn.id,
+                "client": conn.client.to_string(),
+                "server": conn.server.to_string(),
+                "version": summary.version.map(version_name),
+                "cipher_suite": summary.cipher_suite.map(render::suite_name),
+                "c2s": format!("{}-c2s.bin", conn.id),
+                "s2c": format!("{}-s2c.bin", conn.id),
+            }));
+        }
+        if self.summary {
+            self.summaries.push((conn.clone(), summary.clone()));
+        }
+        if self.quiet() {
+            return;
+        }
+        let r = if self.json {
+            writeln!(self.out, "{}", render::connection_json(conn, Some(summary)))
+        } else {
+            self.text.connection_end(&mut self.out, conn, summary)
+        };
+        self.check(r);
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(iface) = &args.interface {
+        anyhow::bail!("live capture on {iface} needs a tlskit built with `--features live` (libpcap)");
+    }
+    let Some(path) = args.file.clone() else { anyhow::bail!("give a capture file (or -i IFACE)") };
+    let keylog = Arc::new(RwLock::new(KeyLog::new()));
+    if let Some(file) = &args.keylog {
+        let text = std::fs::read(file).with_context(|| format!("reading key log {}", file.display()))?;
+        let (log, problems) = KeyLog::parse_bytes(&text);
+        if let Some(p) = problems.first() {
+            eprintln!("tlskit: {}: {} line(s) not used, first: {p}", file.display(), problems.len());
+        }
+        keylog.write().map_err(|_| anyhow::anyhow!("key log lock"))?.merge(log);
+    }
+    let rsa = match &args.key {
+        Some(file) => {
+            let pem = std::fs::read_to_string(file).with_context(|| format!("reading key {}", file.display()))?;
+            Some(Arc::new(RsaKey::from_pem(&pem).with_context(|| format!("{}", file.display()))?))
+        }
+        None => None,
+    };
+    let psk = match &args.psk {
+        Some(h) => Some(hex_decode(h).context("--psk must be hex")?),
+        None => None,
+    };
+    if let Some(dir) = &args.extract {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
+    let mut analyzer = Analyzer::new(keylog.clone()).with_rsa_key(rsa).with_psk(psk);
+    let mut output = Output {
+        out: BufWriter::with_capacity(1 << 20, std::io::stdout()),
+        text: TextRenderer::new(TextOptions { hex: args.hex, data: args.data }),
+        json: args.json,
+        data: args.data,
+        follow: args.follow,
+        summary: args.summary,
+        extract_dir: args.extract.clone(),
+        extracted: BTreeMap::new(),
+        index: Vec::new(),
+        summaries: Vec::new(),
+        error: None,
+    };
+    let report = capture::run(
+        &mut reader,
+        &mut analyzer,
+        &mut |text| {
+            if let Ok(mut log) = keylog.write() {
+                log.merge(KeyLog::parse_bytes(text).0);
+            }
+        },
+        &mut output,
+    );
+    if output.summary {
+        let lines: Vec<String> = output
+            .summaries
+            .iter()
+            .map(|(c, s)| format!("#{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s)))
+            .collect();
+        let r = writeln!(output.out, "Summary: {} TLS connection(s)", lines.len())
+            .and_then(|_| lines.iter().try_for_each(|l| writeln!(output.out, "  {l}")));
+        output.check(r);
+    }
+    let flushed = output.out.flush();
+    output.check(flushed);
+    if let Some(dir) = &args.extract {
+        let index = serde_json::json!({ "connections": output.index });
+        std::fs::write(dir.join("index.json"), serde_json::to_vec_pretty(&index)?)
+            .with_context(|| format!("writing {}", dir.join("index.json").display()))?;
+    }
+    if let Some(e) = output.error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("writing output");
+        }
+    }
+    if let Some(e) = report.error {
+        eprintln!("tlskit: {}: {e} (after {} packets; what came before is shown)", path.display(), report.packets);
+        if report.packets == 0 {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
+    let s = s.trim();
+    anyhow::ensure!(s.len() % 2 == 0, "odd number of hex digits");
+    (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16)?)).collect()
 }

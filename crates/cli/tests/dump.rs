@@ -1,0 +1,142 @@
+//! `tlskit dump` against real third-party captures (../shared/captures): extraction, JSON, truncation.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else /work/shared/captures.
+fn captures() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TLSKIT_CAPTURES") {
+        return dir.into();
+    }
+    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
+    if beside.join("expected.json").exists() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/captures")
+}
+
+fn tlskit() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlskit"));
+    cmd.env_remove("SSLKEYLOGFILE");
+    cmd
+}
+
+#[test]
+fn extract_writes_plaintext_and_index_for_tls13_with_0rtt() {
+    let c = captures().join("wireshark-tls13-rfc8446");
+    let dir = tempfile::tempdir().unwrap();
+    let out = tlskit()
+        .args(["dump", "-l"])
+        .arg(c.join("tls13-rfc8446.keys"))
+        .arg("--extract")
+        .arg(dir.path())
+        .arg(c.join("tls13-rfc8446.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let conns = index["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0]["id"], 1);
+    assert_eq!(conns[0]["server"], "10.9.0.2:443");
+    assert_eq!(conns[0]["version"], "TLSv1.3");
+    assert_eq!(conns[0]["cipher_suite"], "TLS_AES_128_GCM_SHA256");
+    let c2s = std::fs::read(dir.path().join(conns[0]["c2s"].as_str().unwrap())).unwrap();
+    assert!(c2s.starts_with(b"GET /first HTTP/1.1\r\n"));
+    // Connection 2: the accepted 0-RTT request comes first, then the 1-RTT one.
+    let c2s = String::from_utf8(std::fs::read(dir.path().join("2-c2s.bin")).unwrap()).unwrap();
+    assert!(c2s.starts_with("GET /early HTTP/1.1"), "{c2s}");
+    assert!(c2s.contains("GET /second HTTP/1.1"), "{c2s}");
+    let total: u64 = (1..=2)
+        .flat_map(|i| ["c2s", "s2c"].map(move |d| format!("{i}-{d}.bin")))
+        .map(|f| std::fs::metadata(dir.path().join(f)).unwrap().len())
+        .sum();
+    assert_eq!(total, 424, "tshark recovers 424 plaintext bytes from this capture");
+}
+
+#[test]
+fn without_early_secret_the_0rtt_request_is_reported_and_the_rest_decrypts() {
+    let c = captures().join("wireshark-tls13-rfc8446");
+    let out = tlskit()
+        .args(["dump", "-d", "-l"])
+        .arg(c.join("tls13-rfc8446-noearly.keys"))
+        .arg(c.join("tls13-rfc8446.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("GET /early"), "{text}");
+    assert!(text.contains("not decrypted: no CLIENT_EARLY_TRAFFIC_SECRET"), "{text}");
+    assert!(text.contains("GET /second HTTP/1.1"), "{text}");
+}
+
+#[test]
+fn json_lines_parse_and_carry_the_fingerprints() {
+    let c = captures().join("ssldump-samples");
+    let out = tlskit()
+        .args(["dump", "--json", "-l"])
+        .arg(c.join("log.txt"))
+        .arg(c.join("tls1.2_aes256.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let end = lines.iter().find(|v| v["event"] == "connection_end").unwrap();
+    assert_eq!(end["ja3"], "871a754af286dfb70c1b53c6887c62e0");
+    assert_eq!(end["ja3s"], "abade5a4a7f42baf54766e5d108283b6");
+    assert_eq!(end["plaintext_bytes_c2s"].as_u64().unwrap() + end["plaintext_bytes_s2c"].as_u64().unwrap(), 32);
+    assert_eq!(lines.iter().filter(|v| v["event"] == "record").count(), 16);
+}
+
+#[test]
+fn rsa_key_decrypts_and_wrong_key_is_reported_not_garbage() {
+    let c = captures().join("rsa-kex-scapy-ssl_tls");
+    let key = c.join("openssl_1_0_1_f_server.pem");
+    let out = tlskit()
+        .args(["dump", "--follow", "1", "-k"])
+        .arg(&key)
+        .arg(c.join("RSA_WITH_AES_128_CBC_SHA_w_key.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("GET / HTTP/1.1"), "{text}");
+    assert!(text.contains("s_server -accept 443"), "{text}");
+    let out =
+        tlskit().args(["dump", "-d", "-k"]).arg(&key).arg(c.join("RSA_WITH_AES_128_CBC_SHA.pcap")).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("(decrypted)"), "{text}");
+    assert!(text.contains("not decrypted") || text.contains("failed to decrypt"), "{text}");
+}
+
+#[test]
+fn truncated_capture_shows_what_it_can_and_says_where() {
+    let src = std::fs::read(captures().join("ssldump-samples/tls1.3_aes128.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &src[..src.len() / 2]).unwrap();
+    let out = tlskit().arg("dump").arg(&cut).output().unwrap();
+    assert!(out.status.success(), "something was read: exit 0");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ClientHello"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("truncated at byte offset"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    std::fs::write(&cut, b"not a capture at all").unwrap();
+    let out = tlskit().arg("dump").arg(&cut).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng file"));
+}
+
+#[test]
+fn pcapng_with_embedded_secrets_needs_no_key_option() {
+    let out = tlskit()
+        .args(["dump", "--follow", "2"])
+        .arg(captures().join("derived-dsb/tls_nss_example-dsb.pcapng"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("GET /pki/srv_key.pem HTTP/1.0"));
+}

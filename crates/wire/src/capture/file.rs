@@ -1,0 +1,425 @@
+//! Streaming reader for capture files: pcap (both byte orders, micro- and
+//! nanosecond) and pcapng (several interfaces, Decryption Secrets Blocks),
+//! optionally gzip-compressed. One packet in memory at a time.
+
+use std::io::{BufReader, Read};
+
+use super::Timestamp;
+
+/// Why a capture file could not be read (further).
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The file could not be opened or read.
+    #[error("cannot read capture: {0}")]
+    Io(#[from] std::io::Error),
+    /// The first bytes are neither pcap nor pcapng.
+    #[error("not a pcap or pcapng file (magic {0:08x})")]
+    BadMagic(u32),
+    /// The file ends in the middle of a block or packet.
+    #[error("capture truncated at byte offset {offset}: {what}")]
+    Truncated {
+        /// Offset (in the uncompressed stream) of the incomplete block.
+        offset: u64,
+        /// What was being read.
+        what: &'static str,
+    },
+    /// A block's framing is invalid.
+    #[error("corrupt capture at byte offset {offset}: {what}")]
+    Corrupt {
+        /// Offset of the bad block.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// One item of a capture file.
+#[derive(Debug)]
+pub enum Block<'a> {
+    /// A captured frame.
+    Packet {
+        /// Link-layer type (DLT/LINKTYPE number) of the frame's interface.
+        linktype: u32,
+        /// Capture time.
+        ts: Timestamp,
+        /// The captured bytes (possibly shorter than the original frame).
+        data: &'a [u8],
+    },
+    /// The text of an NSS key log embedded in a pcapng Decryption Secrets Block.
+    TlsKeyLog(&'a [u8]),
+}
+
+enum Item {
+    Eof,
+    Skip,
+    Packet { linktype: u32, ts: Timestamp, range: std::ops::Range<usize> },
+    KeyLog(std::ops::Range<usize>),
+}
+
+enum Format {
+    Pcap { big_endian: bool, nanos: bool, linktype: u32 },
+    PcapNg { big_endian: bool, interfaces: Vec<Interface> },
+}
+
+#[derive(Clone, Copy)]
+struct Interface {
+    linktype: u32,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+}
+
+/// A capture file reader: call [`CaptureReader::next_block`] until it returns `Ok(None)`.
+pub struct CaptureReader {
+    input: Box<dyn Read + Send>,
+    format: Format,
+    buf: Vec<u8>,
+    offset: u64,
+}
+
+/// Upper bound for one block: protects against a corrupt length asking for gigabytes.
+const MAX_BLOCK: usize = 64 << 20;
+
+impl CaptureReader {
+    /// Opens a file; `.gz` (by magic, not name) is decompressed on the fly.
+    pub fn open(path: &std::path::Path) -> Result<Self, CaptureError> {
+        let file = std::fs::File::open(path)?;
+        Self::new(Box::new(file))
+    }
+
+    /// Reads from any byte source.
+    pub fn new(input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let mut input = BufReader::with_capacity(1 << 20, input);
+        let mut magic = [0u8; 4];
+        read_exact_or(&mut input, &mut magic, 0, "file header")?;
+        let mut input: Box<dyn Read + Send> = if magic[..2] == [0x1f, 0x8b] {
+            let chained = std::io::Cursor::new(magic.to_vec()).chain(input);
+            let mut gz = BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(chained));
+            read_exact_or(&mut gz, &mut magic, 0, "file header")?;
+            Box::new(gz)
+        } else {
+            Box::new(input)
+        };
+        let m = u32::from_le_bytes(magic);
+        let mut reader = Self {
+            input: Box::new(std::io::empty()),
+            format: Format::PcapNg { big_endian: false, interfaces: vec![] },
+            buf: Vec::new(),
+            offset: 4,
+        };
+        match m {
+            0xa1b2c3d4 | 0xa1b23c4d | 0xd4c3b2a1 | 0x4d3cb2a1 => {
+                let big_endian = matches!(m, 0xd4c3b2a1 | 0x4d3cb2a1);
+                let nanos = matches!(m, 0xa1b23c4d | 0x4d3cb2a1);
+                let mut rest = [0u8; 20];
+                read_exact_or(&mut input, &mut rest, 4, "pcap file header")?;
+                let linktype = u32_at(&rest, 16, big_endian) & 0x0fff_ffff;
+                reader.format = Format::Pcap { big_endian, nanos, linktype };
+                reader.offset = 24;
+            }
+            0x0a0d0d0a => {
+                // Section header: length, then the byte-order magic tells the endianness.
+                let mut head = [0u8; 8];
+                read_exact_or(&mut input, &mut head, 4, "pcapng section header")?;
+                let big_endian = match u32::from_le_bytes([head[4], head[5], head[6], head[7]]) {
+                    0x1a2b3c4d => false,
+                    0x4d3c2b1a => true,
+                    other => return Err(CaptureError::BadMagic(other)),
+                };
+                let total = u32_at(&head, 0, big_endian) as usize;
+                if !(28..=MAX_BLOCK).contains(&total) {
+                    return Err(CaptureError::Corrupt { offset: 0, what: format!("section header length {total}") });
+                }
+                let mut rest = vec![0u8; total - 12];
+                read_exact_or(&mut input, &mut rest, 12, "pcapng section header")?;
+                reader.format = Format::PcapNg { big_endian, interfaces: Vec::new() };
+                reader.offset = total as u64;
+            }
+            other => return Err(CaptureError::BadMagic(u32::from_be_bytes(other.to_le_bytes()))),
+        }
+        reader.input = input;
+        Ok(reader)
+    }
+
+    /// The next packet or embedded key log; `Ok(None)` at a clean end of file.
+    pub fn next_block(&mut self) -> Result<Option<Block<'_>>, CaptureError> {
+        match self.format {
+            Format::Pcap { big_endian, nanos, linktype } => {
+                let mut head = [0u8; 16];
+                let start = self.offset;
+                if !self.fill_or_eof(&mut head, "packet record header")? {
+                    return Ok(None);
+                }
+                let secs = u32_at(&head, 0, big_endian) as u64;
+                let frac = u32_at(&head, 4, big_endian) as u64;
+                let caplen = u32_at(&head, 8, big_endian) as usize;
+                if caplen > MAX_BLOCK {
+                    return Err(CaptureError::Corrupt { offset: start, what: format!("packet length {caplen}") });
+                }
+                self.buf.resize(caplen, 0);
+                read_exact_or(&mut self.input, &mut self.buf, start, "packet data")?;
+                self.offset += caplen as u64;
+                let nanos_total = secs * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
+                Ok(Some(Block::Packet { linktype, ts: Timestamp(nanos_total), data: &self.buf }))
+            }
+            Format::PcapNg { .. } => self.next_pcapng_block(),
+        }
+    }
+
+    fn next_pcapng_block(&mut self) -> Result<Option<Block<'_>>, CaptureError> {
+        loop {
+            match self.next_pcapng_item()? {
+                Item::Eof => return Ok(None),
+                Item::Skip => {}
+                Item::Packet { linktype, ts, range } => {
+                    return Ok(Some(Block::Packet { linktype, ts, data: &self.buf[range] }));
+                }
+                Item::KeyLog(range) => return Ok(Some(Block::TlsKeyLog(&self.buf[range]))),
+            }
+        }
+    }
+
+    /// One pcapng block, as positions in `self.buf` (keeps the borrow checker out of the loop).
+    fn next_pcapng_item(&mut self) -> Result<Item, CaptureError> {
+        {
+            let Format::PcapNg { big_endian, .. } = self.format else { return Ok(Item::Eof) };
+            let start = self.offset;
+            let mut head = [0u8; 8];
+            if !self.fill_or_eof(&mut head, "block header")? {
+                return Ok(Item::Eof);
+            }
+            let typ = u32_at(&head, 0, big_endian);
+            let total = u32_at(&head, 4, big_endian) as usize;
+            if typ == 0x0a0d0d0a {
+                // A new section may switch byte order: read it from the byte-order magic.
+                let mut bom = [0u8; 4];
+                read_exact_or(&mut self.input, &mut bom, start, "section header")?;
+                self.offset += 4;
+                let be = match u32::from_le_bytes(bom) {
+                    0x1a2b3c4d => false,
+                    0x4d3c2b1a => true,
+                    _ => return Err(CaptureError::Corrupt { offset: start, what: "section byte-order magic".into() }),
+                };
+                let total = u32_at(&head, 4, be) as usize;
+                if !(28..=MAX_BLOCK).contains(&total) {
+                    return Err(CaptureError::Corrupt { offset: start, what: format!("section length {total}") });
+                }
+                self.buf.resize(total - 12, 0);
+                read_exact_or(&mut self.input, &mut self.buf, start, "section header")?;
+                self.offset += (total - 12) as u64;
+                self.format = Format::PcapNg { big_endian: be, interfaces: Vec::new() };
+                return Ok(Item::Skip);
+            }
+            if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
+                return Err(CaptureError::Corrupt { offset: start, what: format!("block length {total}") });
+            }
+            self.buf.resize(total - 8, 0);
+            read_exact_or(&mut self.input, &mut self.buf, start, "block body")?;
+            self.offset += (total - 8) as u64;
+            let body_len = total - 12;
+            let Format::PcapNg { ref mut interfaces, .. } = self.format else { return Ok(Item::Eof) };
+            let body = &self.buf[..body_len];
+            match typ {
+                1 => {
+                    // Interface Description Block: link type and timestamp resolution option.
+                    if body.len() < 8 {
+                        return Err(CaptureError::Corrupt { offset: start, what: "short interface block".into() });
+                    }
+                    let linktype = u16_at(body, 0, big_endian) as u32;
+                    let units_per_sec = if_tsresol(&body[8..], big_endian);
+                    interfaces.push(Interface { linktype, units_per_sec });
+                }
+                6 | 2 => {
+                    let (iface, ts_hi, ts_lo, caplen, data_at) = if typ == 6 {
+                        if body.len() < 20 {
+                            return Err(CaptureError::Corrupt { offset: start, what: "short packet block".into() });
+                        }
+                        (
+                            u32_at(body, 0, big_endian) as usize,
+                            u32_at(body, 4, big_endian),
+                            u32_at(body, 8, big_endian),
+                            u32_at(body, 12, big_endian) as usize,
+                            20,
+                        )
+                    } else {
+                        if body.len() < 20 {
+                            return Err(CaptureError::Corrupt { offset: start, what: "short packet block".into() });
+                        }
+                        (
+                            u16_at(body, 0, big_endian) as usize,
+                            u32_at(body, 4, big_endian),
+                            u32_at(body, 8, big_endian),
+                            u32_at(body, 12, big_endian) as usize,
+                            20,
+                        )
+                    };
+                    let Some(&Interface { linktype, units_per_sec }) = interfaces.get(iface) else {
+                        return Err(CaptureError::Corrupt {
+                            offset: start,
+                            what: format!("packet for undeclared interface {iface}"),
+                        });
+                    };
+                    let Some(data) = body.get(data_at..data_at + caplen) else {
+                        return Err(CaptureError::Corrupt {
+                            offset: start,
+                            what: "packet longer than its block".into(),
+                        });
+                    };
+                    let raw = (ts_hi as u64) << 32 | ts_lo as u64;
+                    let ts = Timestamp(to_nanos(raw, units_per_sec));
+                    return Ok(Item::Packet { linktype, ts, range: data_at..data_at + data.len() });
+                }
+                3 => {
+                    // Simple Packet Block: interface 0, no timestamp.
+                    let linktype = interfaces.first().map_or(1, |i| i.linktype);
+                    let orig = if body.len() >= 4 { u32_at(body, 0, big_endian) as usize } else { 0 };
+                    let caplen = orig.min(body.len().saturating_sub(4));
+                    return Ok(Item::Packet { linktype, ts: Timestamp(0), range: 4..4 + caplen });
+                }
+                0x0a => {
+                    // Decryption Secrets Block: 'TLSK' carries an NSS key log.
+                    if body.len() >= 8 {
+                        let secrets_type = u32_at(body, 0, big_endian);
+                        let len = u32_at(body, 4, big_endian) as usize;
+                        if secrets_type == 0x544c_534b {
+                            if self.buf.len() >= 8 + len {
+                                return Ok(Item::KeyLog(8..8 + len));
+                            }
+                        }
+                    }
+                }
+                // Statistics, name resolution, custom blocks: nothing to show.
+                _ => {}
+            }
+            Ok(Item::Skip)
+        }
+    }
+
+    /// Reads exactly `buf.len()` bytes; `Ok(false)` at a clean end of input.
+    fn fill_or_eof(&mut self, buf: &mut [u8], what: &'static str) -> Result<bool, CaptureError> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) if got == 0 => return Ok(false),
+                Ok(0) => return Err(CaptureError::Truncated { offset: self.offset, what }),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.offset += buf.len() as u64;
+        Ok(true)
+    }
+}
+
+fn read_exact_or(input: &mut dyn Read, buf: &mut [u8], offset: u64, what: &'static str) -> Result<(), CaptureError> {
+    input.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => CaptureError::Truncated { offset, what },
+        _ => CaptureError::Io(e),
+    })
+}
+
+fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
+    let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if big_endian {
+        u32::from_be_bytes(v)
+    } else {
+        u32::from_le_bytes(v)
+    }
+}
+
+fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
+    let v = [b[at], b[at + 1]];
+    if big_endian {
+        u16::from_be_bytes(v)
+    } else {
+        u16::from_le_bytes(v)
+    }
+}
+
+/// The if_tsresol option of an interface block (default: microseconds).
+fn if_tsresol(mut opts: &[u8], big_endian: bool) -> u64 {
+    while opts.len() >= 4 {
+        let code = u16_at(opts, 0, big_endian);
+        let len = u16_at(opts, 2, big_endian) as usize;
+        let padded = (len + 3) & !3;
+        if code == 0 {
+            break;
+        }
+        if code == 9 && len >= 1 && opts.len() > 4 {
+            let v = opts[4];
+            let exp = (v & 0x7f) as u32;
+            return if v & 0x80 == 0 { 10u64.checked_pow(exp) } else { 2u64.checked_pow(exp) }.unwrap_or(1_000_000);
+        }
+        opts = opts.get(4 + padded..).unwrap_or(&[]);
+    }
+    1_000_000
+}
+
+fn to_nanos(raw: u64, units_per_sec: u64) -> u64 {
+    if units_per_sec == 1_000_000_000 {
+        raw
+    } else {
+        let secs = raw / units_per_sec.max(1);
+        let frac = raw % units_per_sec.max(1);
+        secs * 1_000_000_000 + (frac as u128 * 1_000_000_000 / units_per_sec.max(1) as u128) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap(big_endian: bool, nanos: bool, packets: &[&[u8]]) -> Vec<u8> {
+        let magic: u32 = if nanos { 0xa1b23c4d } else { 0xa1b2c3d4 };
+        let w = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut out = Vec::new();
+        out.extend(w(magic));
+        out.extend(if big_endian { [0, 2, 0, 4] } else { [2, 0, 4, 0] });
+        out.extend(w(0));
+        out.extend(w(0));
+        out.extend(w(65535));
+        out.extend(w(1));
+        for p in packets {
+            out.extend(w(10));
+            out.extend(w(5));
+            out.extend(w(p.len() as u32));
+            out.extend(w(p.len() as u32));
+            out.extend(*p);
+        }
+        out
+    }
+
+    #[test]
+    fn reads_pcap_in_both_byte_orders() {
+        for (be, nanos) in [(false, false), (true, false), (false, true), (true, true)] {
+            let bytes = pcap(be, nanos, &[b"abc", b"de"]);
+            let mut r = CaptureReader::new(Box::new(std::io::Cursor::new(bytes))).unwrap();
+            match r.next_block().unwrap() {
+                Some(Block::Packet { linktype, ts, data }) => {
+                    assert_eq!((linktype, data), (1, &b"abc"[..]));
+                    assert_eq!(ts.0, 10_000_000_000 + if nanos { 5 } else { 5000 });
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(matches!(r.next_block().unwrap(), Some(Block::Packet { .. })));
+            assert!(r.next_block().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn truncated_packet_is_reported_with_offset() {
+        let mut bytes = pcap(false, false, &[b"abcdef"]);
+        bytes.truncate(bytes.len() - 2);
+        let mut r = CaptureReader::new(Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let err = r.next_block().unwrap_err();
+        assert!(matches!(err, CaptureError::Truncated { offset: 24, .. }), "{err}");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(matches!(
+            CaptureReader::new(Box::new(std::io::Cursor::new(b"hello world".to_vec()))),
+            Err(CaptureError::BadMagic(_))
+        ));
+    }
+}

@@ -1,0 +1,317 @@
+//! From capture frames to TLS connections: link layers, IP, TCP reassembly,
+//! and one [`Dissector`] per TCP connection that carries TLS (recognised by
+//! its bytes, not its port).
+
+pub mod file;
+pub mod link;
+pub mod tcp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use crate::dissect::Timestamp;
+use crate::dissect::{Direction, Dissector, Event, Summary};
+use crate::keys::{RsaKey, SecretSource};
+use link::{flags, Decoded, LinkDecoder, Segment};
+use tcp::{Chunk, Reassembler};
+
+/// One TLS connection as the capture shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Connection number (1-based, in order of first TLS record).
+    pub id: u64,
+    /// The client's address.
+    pub client: SocketAddr,
+    /// The server's address.
+    pub server: SocketAddr,
+    /// Time of the connection's first packet.
+    pub first_ts: Timestamp,
+    /// The capture began after the connection did (no SYN seen).
+    pub midstream: bool,
+}
+
+/// Receives what the analyzer finds, connection by connection.
+pub trait Handler {
+    /// A TCP connection turned out to carry TLS.
+    fn connection_start(&mut self, conn: &ConnInfo);
+    /// Something happened on a TLS connection.
+    fn event(&mut self, conn: &ConnInfo, event: &Event<'_>);
+    /// The connection closed, went idle, or the capture ended.
+    fn connection_end(&mut self, conn: &ConnInfo, summary: &Summary);
+}
+
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn of(s: &Segment<'_>) -> Self {
+        if s.src <= s.dst {
+            Self(s.src, s.dst)
+        } else {
+            Self(s.dst, s.src)
+        }
+    }
+}
+
+struct Flow {
+    info: ConnInfo,
+    reasm: [Reassembler; 2],
+    dissector: Dissector,
+    announced: bool,
+    /// Not TLS (gave up looking): its segments are ignored until it closes.
+    ignored: bool,
+    last_ts: Timestamp,
+    closed: [bool; 2],
+}
+
+/// Bytes looked at per connection before deciding it is not TLS.
+const MAX_NON_TLS_BYTES: u64 = 64 * 1024;
+/// A connection quiet this long (capture time) is ended and its memory freed.
+const IDLE_NANOS: u64 = 600 * 1_000_000_000;
+
+/// Turns frames into TLS events. Memory is bounded by the open connections.
+pub struct Analyzer {
+    secrets: Arc<dyn SecretSource + Send + Sync>,
+    rsa: Option<Arc<RsaKey>>,
+    psk: Option<Vec<u8>>,
+    link: LinkDecoder,
+    flows: HashMap<FlowKey, Flow>,
+    next_id: u64,
+    packets: u64,
+    /// Frames that were malformed (count, last reason).
+    pub malformed: (u64, &'static str),
+}
+
+impl Analyzer {
+    /// An analyzer that asks `secrets` for keys.
+    pub fn new(secrets: Arc<dyn SecretSource + Send + Sync>) -> Self {
+        Self {
+            secrets,
+            rsa: None,
+            psk: None,
+            link: LinkDecoder::default(),
+            flows: HashMap::new(),
+            next_id: 1,
+            packets: 0,
+            malformed: (0, ""),
+        }
+    }
+
+    /// Decrypt RSA key exchanges with this server key.
+    pub fn with_rsa_key(mut self, key: Option<Arc<RsaKey>>) -> Self {
+        self.rsa = key;
+        self
+    }
+
+    /// Decrypt plain-PSK suites with this key.
+    pub fn with_psk(mut self, psk: Option<Vec<u8>>) -> Self {
+        self.psk = psk;
+        self
+    }
+
+    /// Connections currently held.
+    pub fn open_connections(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Feeds one captured frame.
+    pub fn packet(&mut self, linktype: u32, ts: Timestamp, frame: &[u8], handler: &mut dyn Handler) {
+        self.packets += 1;
+        if self.packets % 8192 == 0 {
+            self.expire(ts, handler);
+        }
+        let seg = match self.link.decode(linktype, frame) {
+            Decoded::Segment(s) if !s.udp => s,
+            Decoded::Malformed(why) => {
+                self.malformed = (self.malformed.0 + 1, why);
+                return;
+            }
+            _ => return,
+        };
+        let key = FlowKey::of(&seg);
+        let syn = seg.flags & flags::SYN != 0;
+        let fin_or_rst = seg.flags & (flags::FIN | flags::RST) != 0;
+        if !self.flows.contains_key(&key) {
+            if seg.payload.is_empty() && !syn {
+                return; // a bare ACK/FIN of a connection we never saw
+            }
+            let (client, server) = guess_roles(&seg);
+            let mut dissector =
+                Dissector::new(self.secrets.clone()).with_rsa_key(self.rsa.clone()).with_psk(self.psk.clone());
+            if !syn {
+                dissector.start_midstream(Direction::ClientToServer);
+                dissector.start_midstream(Direction::ServerToClient);
+            }
+            let info = ConnInfo { id: 0, client, server, first_ts: ts, midstream: !syn };
+            let flow = Flow {
+                info,
+                reasm: Default::default(),
+                dissector,
+                announced: false,
+                ignored: false,
+                last_ts: ts,
+                closed: [false; 2],
+            };
+            self.flows.insert(key, flow);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else { return };
+        flow.last_ts = ts;
+        let dir = if seg.src == flow.info.client { Direction::ClientToServer } else { Direction::ServerToClient };
+        if syn && seg.flags & flags::ACK == 0 && dir == Direction::ServerToClient && !flow.announced {
+            // The SYN says who the client is, whatever the first packet suggested.
+            std::mem::swap(&mut flow.info.client, &mut flow.info.server);
+        }
+        let dir = if seg.src == flow.info.client { Direction::ClientToServer } else { Direction::ServerToClient };
+        if !flow.ignored {
+            let next_id = &mut self.next_id;
+            let Flow { reasm, dissector, info, announced, .. } = flow;
+            reasm[dir.index()].segment(seg.seq, syn, fin_or_rst, seg.payload, &mut |chunk| {
+                deliver(dissector, info, announced, next_id, handler, dir, ts, chunk)
+            });
+            if !flow.announced
+                && flow.dissector.bytes_seen(Direction::ClientToServer)
+                    + flow.dissector.bytes_seen(Direction::ServerToClient)
+                    > MAX_NON_TLS_BYTES
+            {
+                flow.ignored = true;
+                flow.reasm = Default::default();
+            }
+        }
+        if fin_or_rst {
+            flow.closed[dir.index()] = true;
+        }
+        if seg.flags & flags::RST != 0 || flow.closed == [true, true] {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.end(flow, handler);
+            }
+        }
+    }
+
+    /// End of capture: flush and end every open connection, in connection order.
+    pub fn finish(&mut self, handler: &mut dyn Handler) {
+        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        flows.sort_by_key(|f| (f.info.id == 0, f.info.id, f.info.first_ts));
+        for flow in flows {
+            self.end(flow, handler);
+        }
+    }
+
+    fn expire(&mut self, now: Timestamp, handler: &mut dyn Handler) {
+        let idle: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| now.0.saturating_sub(f.last_ts.0) > IDLE_NANOS)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.end(flow, handler);
+            }
+        }
+    }
+
+    fn end(&mut self, mut flow: Flow, handler: &mut dyn Handler) {
+        if !flow.ignored {
+            let ts = flow.last_ts;
+            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                let Flow { reasm, dissector, info, announced, .. } = &mut flow;
+                reasm[dir.index()].flush(&mut |chunk| {
+                    deliver(dissector, info, announced, &mut self.next_id, handler, dir, ts, chunk)
+                });
+            }
+        }
+        if flow.announced {
+            handler.connection_end(&flow.info, &flow.dissector.summary());
+        }
+    }
+}
+
+/// Hands one reassembled chunk to the dissector, announcing the connection at its first TLS record.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    dissector: &mut Dissector,
+    info: &mut ConnInfo,
+    announced: &mut bool,
+    next_id: &mut u64,
+    handler: &mut dyn Handler,
+    dir: Direction,
+    ts: Timestamp,
+    chunk: Chunk<'_>,
+) {
+    let mut sink = |e: &Event<'_>| {
+        if !*announced {
+            if !matches!(e, Event::Record { .. }) {
+                return; // noise before the first TLS record: not a TLS connection (yet)
+            }
+            info.id = *next_id;
+            *next_id += 1;
+            *announced = true;
+            handler.connection_start(info);
+        }
+        handler.event(info, e);
+    };
+    match chunk {
+        Chunk::Data(bytes) => dissector.feed(dir, bytes, ts, &mut sink),
+        Chunk::Gap(n) => dissector.gap(dir, n, &mut sink),
+    }
+}
+
+/// How far reading a capture got.
+#[derive(Debug, Default)]
+pub struct ReadReport {
+    /// Frames read.
+    pub packets: u64,
+    /// Why reading stopped early (truncated or corrupt file), if it did.
+    pub error: Option<file::CaptureError>,
+}
+
+/// Reads every block of `reader` into `analyzer` (embedded key logs go to `on_keylog` first, as they come),
+/// then ends all connections. A read error stops the reading but not the decoding of what came before.
+pub fn run(
+    reader: &mut file::CaptureReader,
+    analyzer: &mut Analyzer,
+    on_keylog: &mut dyn FnMut(&[u8]),
+    handler: &mut dyn Handler,
+) -> ReadReport {
+    let mut report = ReadReport::default();
+    loop {
+        match reader.next_block() {
+            Ok(Some(file::Block::Packet { linktype, ts, data })) => {
+                report.packets += 1;
+                analyzer.packet(linktype, ts, data, handler);
+            }
+            Ok(Some(file::Block::TlsKeyLog(text))) => on_keylog(text),
+            Ok(None) => break,
+            Err(e) => {
+                report.error = Some(e);
+                break;
+            }
+        }
+    }
+    analyzer.finish(handler);
+    report
+}
+
+/// Client and server of a connection first seen at this segment.
+fn guess_roles(seg: &Segment<'_>) -> (SocketAddr, SocketAddr) {
+    let syn = seg.flags & flags::SYN != 0;
+    let ack = seg.flags & flags::ACK != 0;
+    if syn {
+        return if ack { (seg.dst, seg.src) } else { (seg.src, seg.dst) };
+    }
+    // Mid-stream: a hello says who is who; otherwise the ephemeral (higher) port is the client's.
+    let p = seg.payload;
+    if p.len() > 5 && p[0] == 22 && p[1] == 3 {
+        match p[5] {
+            1 => return (seg.src, seg.dst),
+            2 => return (seg.dst, seg.src),
+            _ => {}
+        }
+    }
+    if seg.src.port() >= seg.dst.port() {
+        (seg.src, seg.dst)
+    } else {
+        (seg.dst, seg.src)
+    }
+}

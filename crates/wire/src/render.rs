@@ -1,0 +1,401 @@
+//! Renderings of dissector events: text lines in ssldump's spirit, and JSON
+//! lines with the stable schema of docs/dump-json.md. Both write into a
+//! caller-supplied writer (the caller decides where output goes).
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+use crate::alert::Alert;
+use crate::capture::ConnInfo;
+use crate::cipher::CipherSuite;
+use crate::dissect::{Event, HandshakeDetail, Summary, Timestamp};
+use crate::extensions::{extension_name, group_name, psk_mode_name};
+use crate::handshake::{signature_scheme_name, type_name};
+use crate::record::{version_name, ContentType};
+
+/// The IANA name of a cipher suite, or its number.
+pub fn suite_name(id: u16) -> String {
+    CipherSuite::lookup(id).map_or_else(|| format!("0x{id:04x}"), |s| s.name.to_string())
+}
+
+/// `127.0.0.1:443` or `[::1]:443`.
+pub fn addr(a: &SocketAddr) -> String {
+    a.to_string()
+}
+
+/// What the text renderer shows besides the record lines.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// Hex dump of every record (`-x`).
+    pub hex: bool,
+    /// Decrypted application data (`-d`).
+    pub data: bool,
+}
+
+/// ssldump-style text: a header per connection, one line per record, one indented line per handshake message.
+#[derive(Debug, Default)]
+pub struct TextRenderer {
+    /// Options.
+    pub options: TextOptions,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+}
+
+impl TextRenderer {
+    /// A renderer with these options.
+    pub fn new(options: TextOptions) -> Self {
+        Self { options, ..Self::default() }
+    }
+
+    /// The header line of a connection.
+    pub fn connection_start(&mut self, out: &mut dyn Write, conn: &ConnInfo) -> io::Result<()> {
+        self.first_ts = conn.first_ts;
+        self.last_ts = conn.first_ts;
+        let mid = if conn.midstream { " (capture starts mid-connection)" } else { "" };
+        writeln!(out, "New TLS connection #{}: {} <-> {}{mid}", conn.id, addr(&conn.client), addr(&conn.server))
+    }
+
+    /// One event of connection `id`.
+    pub fn event(&mut self, out: &mut dyn Write, id: u64, event: &Event<'_>) -> io::Result<()> {
+        match event {
+            Event::Record { dir, ts, number, content_type, inner_type, version, length, encrypted, decrypted, raw } => {
+                let rel = ts.0.saturating_sub(self.first_ts.0) as f64 / 1e9;
+                let delta = ts.0.saturating_sub(self.last_ts.0) as f64 / 1e9;
+                self.last_ts = *ts;
+                let shown = inner_type.unwrap_or(*content_type);
+                let state = match (encrypted, decrypted) {
+                    (false, _) => "",
+                    (true, true) => " (decrypted)",
+                    (true, false) => " (encrypted)",
+                };
+                writeln!(
+                    out,
+                    "{id} {number} {rel:.4} ({delta:.4}) {} {} {} len={length}{state}",
+                    dir.arrow(),
+                    version_name(*version),
+                    type_label(shown)
+                )?;
+                if self.options.hex {
+                    hex_dump(out, raw)?;
+                }
+            }
+            Event::Handshake { detail, msg_type, length, .. } => {
+                writeln!(out, "    {}", handshake_line(*msg_type, *length, detail))?;
+            }
+            Event::ChangeCipherSpec { .. } => writeln!(out, "    ChangeCipherSpec")?,
+            Event::Alert { alert, .. } => match alert {
+                Some(a) => writeln!(out, "    Alert {} {}", a.level_name(), a.description_name())?,
+                None => writeln!(out, "    Alert (unreadable)")?,
+            },
+            Event::ApplicationData { data, early, .. } => {
+                if self.options.data {
+                    let tag = if *early { " (0-RTT)" } else { "" };
+                    writeln!(out, "    application data{tag}, {} bytes", data.len())?;
+                    data_dump(out, data)?;
+                }
+            }
+            Event::EarlyData { accepted } => {
+                writeln!(out, "    0-RTT data {}", if *accepted { "accepted" } else { "rejected" })?
+            }
+            Event::Negotiated { .. } => {}
+            Event::Undecrypted { number, reason, auth_failed, .. } => {
+                let what = if *auth_failed { "failed to decrypt" } else { "not decrypted" };
+                writeln!(out, "    record {number} {what}: {reason}")?
+            }
+            Event::Gap { dir, bytes } => {
+                writeln!(out, "{id} {} gap: {bytes} bytes missing from the capture", dir.arrow())?
+            }
+            Event::Resync { dir, skipped } => {
+                writeln!(out, "{id} {} skipped {skipped} bytes to the next record boundary", dir.arrow())?
+            }
+            Event::Malformed { dir, what, .. } => writeln!(out, "{id} {} malformed: {what}", dir.arrow())?,
+        }
+        Ok(())
+    }
+
+    /// The closing line of a connection.
+    pub fn connection_end(&mut self, out: &mut dyn Write, conn: &ConnInfo, s: &Summary) -> io::Result<()> {
+        writeln!(out, "{} end: {}", conn.id, summary_line(s))
+    }
+}
+
+fn type_label(t: ContentType) -> &'static str {
+    match t {
+        ContentType::ChangeCipherSpec => "ChangeCipherSpec",
+        ContentType::Alert => "Alert",
+        ContentType::Handshake => "Handshake",
+        ContentType::ApplicationData => "ApplicationData",
+        ContentType::Heartbeat => "Heartbeat",
+        ContentType::Unknown(_) => "Unknown",
+    }
+}
+
+/// One line for a connection's summary.
+pub fn summary_line(s: &Summary) -> String {
+    let mut line = format!(
+        "{} {}",
+        s.version.map_or("-", version_name),
+        s.cipher_suite.map_or_else(|| "-".to_string(), suite_name)
+    );
+    if let Some(sni) = &s.server_name {
+        line += &format!(" sni={sni}");
+    }
+    if let Some(alpn) = &s.alpn {
+        line += &format!(" alpn={alpn}");
+    }
+    line += if s.resumed { " resumed" } else { " full-handshake" };
+    if let Some(ja3) = &s.fingerprints.ja3 {
+        line += &format!(" ja3={ja3}");
+    }
+    if let Some(ja3s) = &s.fingerprints.ja3s {
+        line += &format!(" ja3s={ja3s}");
+    }
+    if let Some(ja4) = &s.fingerprints.ja4 {
+        line += &format!(" ja4={ja4}");
+    }
+    line += &format!(
+        " decrypted={}+{} bytes failed={} undecrypted={}",
+        s.stats.plaintext_bytes[0], s.stats.plaintext_bytes[1], s.stats.failed_records, s.stats.undecrypted_records
+    );
+    line
+}
+
+fn names<T: Copy>(items: &[T], name: impl Fn(T) -> String) -> String {
+    items.iter().map(|&i| name(i)).collect::<Vec<_>>().join(",")
+}
+
+/// The text of one handshake message line.
+pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> String {
+    match detail {
+        HandshakeDetail::ClientHello {
+            version,
+            sslv2,
+            cipher_suites,
+            extensions,
+            server_name,
+            alpn,
+            versions,
+            key_share,
+            psk_modes,
+            early_data,
+            ..
+        } => {
+            let mut s =
+                format!("ClientHello{} {}", if *sslv2 { " (SSLv2 format)" } else { "" }, version_name(*version));
+            if let Some(n) = server_name {
+                s += &format!(" sni={n}");
+            }
+            if !alpn.is_empty() {
+                s += &format!(" alpn={}", alpn.join(","));
+            }
+            if !versions.is_empty() {
+                s += &format!(" versions={}", names(versions, |v| version_name(v).to_string()));
+            }
+            if !key_share.is_empty() {
+                s += &format!(" key_share={}", names(key_share, |g| group_name(g).to_string()));
+            }
+            if !psk_modes.is_empty() {
+                s += &format!(" psk_modes={}", names(psk_modes, |m| psk_mode_name(m).to_string()));
+            }
+            if *early_data {
+                s += " early_data";
+            }
+            s += &format!(" suites={}", names(cipher_suites, suite_name));
+            s += &format!(" extensions={}", names(extensions, |e| extension_name(e).to_string()));
+            s
+        }
+        HandshakeDetail::ServerHello { retry, version, cipher_suite, key_share, alpn, resumed, .. } => {
+            let mut s = format!(
+                "{} {} {}",
+                if *retry { "HelloRetryRequest" } else { "ServerHello" },
+                version_name(*version),
+                suite_name(*cipher_suite)
+            );
+            if let Some(g) = key_share {
+                s += &format!(" key_share={}", group_name(*g));
+            }
+            if let Some(a) = alpn {
+                s += &format!(" alpn={a}");
+            }
+            if *resumed {
+                s += " resumed";
+            }
+            s
+        }
+        HandshakeDetail::Certificate { certificates, count } => {
+            let mut s = format!("Certificate ({count} certificates)");
+            for c in certificates {
+                s += &format!(
+                    "\n        subject={} issuer={} valid={}..{}",
+                    c.subject, c.issuer, c.not_before, c.not_after
+                );
+                if !c.san.is_empty() {
+                    s += &format!(" san={}", c.san.join(","));
+                }
+            }
+            s
+        }
+        HandshakeDetail::EncryptedExtensions { extensions, early_data, alpn } => {
+            let mut s =
+                format!("EncryptedExtensions extensions={}", names(extensions, |e| extension_name(e).to_string()));
+            if let Some(a) = alpn {
+                s += &format!(" alpn={a}");
+            }
+            if *early_data {
+                s += " early_data";
+            }
+            s
+        }
+        HandshakeDetail::NewSessionTicket { lifetime, ticket_len, max_early_data } => {
+            let mut s = format!("NewSessionTicket lifetime={lifetime}s ticket={ticket_len} bytes");
+            if let Some(m) = max_early_data {
+                s += &format!(" max_early_data={m}");
+            }
+            s
+        }
+        HandshakeDetail::KeyUpdate { update_requested } => {
+            format!("KeyUpdate{}", if *update_requested { " update_requested" } else { "" })
+        }
+        HandshakeDetail::CertificateVerify { scheme } => {
+            format!("CertificateVerify {}", signature_scheme_name(*scheme))
+        }
+        HandshakeDetail::Finished { verify_data } => format!("Finished verify_data={}", hex::encode(verify_data)),
+        HandshakeDetail::Other => format!("{} len={length}", type_name(msg_type)),
+    }
+}
+
+fn hex_dump(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
+    for (i, line) in bytes.chunks(16).enumerate() {
+        write!(out, "    {:04x} ", i * 16)?;
+        for b in line {
+            write!(out, " {b:02x}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Printable text as is (other bytes as `.`), or a hex dump when the data is mostly binary.
+fn data_dump(out: &mut dyn Write, data: &[u8]) -> io::Result<()> {
+    let printable = data.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();
+    if printable * 10 >= data.len() * 9 {
+        out.write_all(b"    ---------------------------------------------------------------\n")?;
+        for line in data.split(|&b| b == b'\n') {
+            out.write_all(b"    ")?;
+            for &b in line.strip_suffix(b"\r").unwrap_or(line) {
+                out.write_all(&[if b.is_ascii_graphic() || b == b' ' || b == b'\t' { b } else { b'.' }])?;
+            }
+            out.write_all(b"\n")?;
+        }
+        out.write_all(b"    ---------------------------------------------------------------\n")
+    } else {
+        hex_dump(out, data)
+    }
+}
+
+/// One JSON object for an event (schema: docs/dump-json.md), or `None` for events JSON does not carry.
+pub fn event_json(conn: &ConnInfo, event: &Event<'_>, with_data: bool) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let base = |kind: &str, dir: Option<&str>, ts: Option<Timestamp>| json!({"conn": conn.id, "event": kind, "dir": dir, "ts": ts.map(|t| t.as_secs_f64())});
+    let mut v = match event {
+        Event::Record { dir, ts, number, content_type, inner_type, version, length, encrypted, decrypted, .. } => {
+            let mut v = base("record", Some(dir.short()), Some(*ts));
+            v["record"] = json!(number);
+            v["content_type"] = json!(content_type.name());
+            v["inner_content_type"] = json!(inner_type.map(|t| t.name()));
+            v["version"] = json!(version_name(*version));
+            v["length"] = json!(length);
+            v["encrypted"] = json!(encrypted);
+            v["decrypted"] = json!(decrypted);
+            v
+        }
+        Event::Handshake { dir, ts, msg_type, length, encrypted, detail } => {
+            let mut v = base("handshake", Some(dir.short()), Some(*ts));
+            v["message"] = json!(match detail {
+                HandshakeDetail::ServerHello { retry: true, .. } => "HelloRetryRequest",
+                _ => type_name(*msg_type),
+            });
+            v["length"] = json!(length);
+            v["encrypted"] = json!(encrypted);
+            v["text"] = json!(handshake_line(*msg_type, *length, detail));
+            v
+        }
+        Event::ChangeCipherSpec { dir, ts } => base("change_cipher_spec", Some(dir.short()), Some(*ts)),
+        Event::Alert { dir, ts, alert } => {
+            let mut v = base("alert", Some(dir.short()), Some(*ts));
+            v["level"] = json!(alert.map(|a: Alert| a.level_name()));
+            v["description"] = json!(alert.map(|a: Alert| a.description_name()));
+            v
+        }
+        Event::ApplicationData { dir, ts, data, early } => {
+            let mut v = base("application_data", Some(dir.short()), Some(*ts));
+            v["length"] = json!(data.len());
+            v["early"] = json!(early);
+            v["data"] = json!(with_data.then(|| String::from_utf8_lossy(data).into_owned()));
+            v
+        }
+        Event::EarlyData { accepted } => {
+            let mut v = base("early_data", None, None);
+            v["accepted"] = json!(accepted);
+            v
+        }
+        Event::Negotiated { .. } => return None,
+        Event::Undecrypted { dir, ts, number, reason, auth_failed } => {
+            let mut v = base("undecrypted", Some(dir.short()), Some(*ts));
+            v["record"] = json!(number);
+            v["reason"] = json!(reason);
+            v["auth_failed"] = json!(auth_failed);
+            v
+        }
+        Event::Gap { dir, bytes } => {
+            let mut v = base("gap", Some(dir.short()), None);
+            v["length"] = json!(bytes);
+            v
+        }
+        Event::Resync { dir, skipped } => {
+            let mut v = base("resync", Some(dir.short()), None);
+            v["length"] = json!(skipped);
+            v
+        }
+        Event::Malformed { dir, ts, what } => {
+            let mut v = base("malformed", Some(dir.short()), Some(*ts));
+            v["reason"] = json!(what);
+            v
+        }
+    };
+    if v["dir"].is_null() {
+        v["dir"] = serde_json::Value::Null;
+    }
+    Some(v)
+}
+
+/// The JSON objects of a connection's start and end.
+pub fn connection_json(conn: &ConnInfo, summary: Option<&Summary>) -> serde_json::Value {
+    use serde_json::json;
+    let mut v = json!({
+        "conn": conn.id,
+        "event": if summary.is_some() { "connection_end" } else { "connection_start" },
+        "dir": null,
+        "ts": conn.first_ts.as_secs_f64(),
+        "client": addr(&conn.client),
+        "server": addr(&conn.server),
+        "midstream": conn.midstream,
+    });
+    if let Some(s) = summary {
+        v["version"] = json!(s.version.map(version_name));
+        v["cipher_suite"] = json!(s.cipher_suite.map(suite_name));
+        v["sni"] = json!(s.server_name);
+        v["alpn"] = json!(s.alpn);
+        v["resumed"] = json!(s.resumed);
+        v["ja3"] = json!(s.fingerprints.ja3);
+        v["ja3s"] = json!(s.fingerprints.ja3s);
+        v["ja4"] = json!(s.fingerprints.ja4);
+        v["records"] = json!(s.stats.records);
+        v["handshake_messages"] = json!(s.stats.handshake);
+        v["plaintext_bytes_c2s"] = json!(s.stats.plaintext_bytes[0]);
+        v["plaintext_bytes_s2c"] = json!(s.stats.plaintext_bytes[1]);
+        v["failed_records"] = json!(s.stats.failed_records);
+        v["undecrypted_records"] = json!(s.stats.undecrypted_records);
+    }
+    v
+}

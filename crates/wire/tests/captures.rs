@@ -1,0 +1,157 @@
+//! Every capture of ../shared/captures/expected.json decoded: connection, record and handshake-message
+//! counts, decrypted plaintext bytes and JA3 must equal the expected ones. Entries we do not (yet) match are
+//! listed in KNOWN_FAILURES with the reason; the test fails if that list is wrong in either direction.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::dissect::{Event, Summary};
+use tlskit_wire::keys::{KeyLog, RsaKey};
+
+/// Captures we do not decode as expected, and why.
+const KNOWN_FAILURES: &[(&str, &str)] = &[
+    ("illustrated-dtls13/capture.pcap", "DTLS (UDP) is not decoded: TLS over TCP only"),
+    (
+        "snet-keylog-matrix/ssl3_0.pcap",
+        "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
+         not count as a TLS connection",
+    ),
+];
+
+/// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else /work/shared/captures.
+fn captures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TLSKIT_CAPTURES") {
+        return dir.into();
+    }
+    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
+    if beside.join("expected.json").exists() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/captures")
+}
+
+#[derive(Default)]
+struct Totals {
+    connections: u64,
+    records: BTreeMap<String, u64>,
+    handshake: BTreeMap<String, u64>,
+    plaintext: u64,
+    ja3: Vec<String>,
+}
+
+impl Handler for Totals {
+    fn connection_start(&mut self, _: &ConnInfo) {}
+    fn event(&mut self, _: &ConnInfo, _: &Event<'_>) {}
+    fn connection_end(&mut self, _: &ConnInfo, s: &Summary) {
+        self.connections += 1;
+        for (k, v) in &s.stats.records {
+            *self.records.entry(k.to_string()).or_default() += v;
+        }
+        for (k, v) in &s.stats.handshake {
+            *self.handshake.entry(k.to_string()).or_default() += v;
+        }
+        self.plaintext += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
+        self.ja3.extend(s.fingerprints.ja3.clone());
+    }
+}
+
+/// Decodes one capture with the keys its entry names; returns what differs from the expectation.
+fn check(dir: &std::path::Path, entry: &serde_json::Value, expected: &serde_json::Value) -> Result<(), String> {
+    let path = entry["path"].as_str().unwrap_or_default();
+    let keys = &entry["keys"];
+    let keylog = Arc::new(RwLock::new(KeyLog::new()));
+    if let Some(file) = keys["keylog"].as_str() {
+        let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
+        let (log, _problems) = KeyLog::parse(&text);
+        keylog.write().unwrap().merge(log);
+    }
+    let rsa = match keys["rsa_private_key"].as_str() {
+        Some(file) => {
+            let pem = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
+            Some(Arc::new(RsaKey::from_pem(&pem).map_err(|e| format!("{file}: {e}"))?))
+        }
+        None => None,
+    };
+    let psk = keys["psk_hex"].as_str().map(|h| hex::decode(h).unwrap());
+    let mut analyzer = Analyzer::new(keylog.clone()).with_rsa_key(rsa).with_psk(psk);
+    let mut reader = CaptureReader::open(&dir.join(path)).map_err(|e| e.to_string())?;
+    let mut totals = Totals::default();
+    let report = capture::run(
+        &mut reader,
+        &mut analyzer,
+        &mut |text| keylog.write().unwrap().merge(KeyLog::parse_bytes(text).0),
+        &mut totals,
+    );
+    if let Some(e) = report.error {
+        return Err(format!("read error: {e}"));
+    }
+    let mut diffs = Vec::new();
+    let want_conns = expected["connections"].as_u64().unwrap_or(0);
+    if totals.connections != want_conns {
+        diffs.push(format!("connections {} != {want_conns}", totals.connections));
+    }
+    let want_records: BTreeMap<String, u64> =
+        serde_json::from_value(expected["records_by_content_type"].clone()).unwrap_or_default();
+    let got_records: BTreeMap<String, u64> = totals.records.into_iter().filter(|(_, v)| *v > 0).collect();
+    if got_records != want_records {
+        diffs.push(format!("records {got_records:?} != {want_records:?}"));
+    }
+    let want_hs: BTreeMap<String, u64> =
+        serde_json::from_value(expected["handshake_messages"].clone()).unwrap_or_default();
+    if totals.handshake != want_hs {
+        diffs.push(format!("handshake {:?} != {want_hs:?}", totals.handshake));
+    }
+    let want_plain = expected["tshark_plaintext_bytes"].as_u64().unwrap_or(0);
+    if totals.plaintext != want_plain {
+        diffs.push(format!("plaintext {} != {want_plain}", totals.plaintext));
+    }
+    let want_ja3: Vec<String> = serde_json::from_value(expected["ja3"].clone()).unwrap_or_default();
+    let mut got_ja3 = totals.ja3.clone();
+    let mut want_sorted = want_ja3.clone();
+    got_ja3.sort();
+    want_sorted.sort();
+    if got_ja3 != want_sorted {
+        diffs.push(format!("ja3 {:?} != {want_ja3:?}", totals.ja3));
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(diffs.join("; "))
+    }
+}
+
+#[test]
+fn every_capture_decodes_as_expected() {
+    let dir = captures_dir();
+    let text = std::fs::read_to_string(dir.join("expected.json")).expect("expected.json (set TLSKIT_CAPTURES)");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let by_path: BTreeMap<&str, &serde_json::Value> =
+        entries.iter().map(|e| (e["path"].as_str().unwrap_or_default(), e)).collect();
+    let mut unexpected = Vec::new();
+    let mut checked = 0;
+    for entry in &entries {
+        let path = entry["path"].as_str().unwrap_or_default();
+        // Derived pcapng files expect the same decode as the capture they were made from.
+        let expected = if entry.get("connections").is_some() {
+            entry
+        } else {
+            let source = if path.contains("rfc8446") {
+                "wireshark-tls13-rfc8446/tls13-rfc8446.pcap"
+            } else {
+                "scapy/tls_nss_example.pcap"
+            };
+            by_path[source]
+        };
+        checked += 1;
+        let known = KNOWN_FAILURES.iter().find(|(p, _)| *p == path);
+        match (check(&dir, entry, expected), known) {
+            (Ok(()), None) | (Err(_), Some(_)) => {}
+            (Ok(()), Some((_, why))) => unexpected.push(format!("{path}: listed as failing ({why}) but passes")),
+            (Err(diff), None) => unexpected.push(format!("{path}: {diff}")),
+        }
+    }
+    assert_eq!(checked, entries.len());
+    assert!(unexpected.is_empty(), "{} of {checked} captures differ:\n{}", unexpected.len(), unexpected.join("\n"));
+}
