@@ -142,18 +142,20 @@ mod tests {
         let ca = CertificateAuthority::generate("verify CA", KeyType::P256).unwrap();
         let server = ca.issue(&LeafSpec::server(KeyType::P256, &[])).unwrap();
         let client = ca.issue(&LeafSpec::client(KeyType::P256, "c")).unwrap();
+        let client_serial = client.serial.clone();
         let trust = Trust { roots: vec![ca.cert_der().clone()], ..Default::default() };
+        let (server, client) = ([server.der], [client.der]);
 
-        assert!(verify_chain(&[server.der.clone()], &trust, &Purpose::Server(Some("localhost".into()))).is_ok());
-        assert!(verify_chain(&[server.der.clone()], &trust, &Purpose::Server(Some("::1".into()))).is_ok());
-        assert!(verify_chain(&[server.der.clone()], &trust, &Purpose::Server(None)).is_ok());
-        let err = verify_chain(&[server.der.clone()], &trust, &Purpose::Server(Some("x.test".into()))).unwrap_err();
+        assert!(verify_chain(&server, &trust, &Purpose::Server(Some("localhost".into()))).is_ok());
+        assert!(verify_chain(&server, &trust, &Purpose::Server(Some("::1".into()))).is_ok());
+        assert!(verify_chain(&server, &trust, &Purpose::Server(None)).is_ok());
+        let err = verify_chain(&server, &trust, &Purpose::Server(Some("x.test".into()))).unwrap_err();
         assert!(err.to_string().contains("not valid for name \"x.test\""), "{err}");
-        let err = verify_chain(&[server.der.clone()], &trust, &Purpose::Client).unwrap_err();
+        let err = verify_chain(&server, &trust, &Purpose::Client).unwrap_err();
         assert!(err.to_string().contains("purpose"), "{err}");
-        assert!(verify_chain(&[client.der.clone()], &trust, &Purpose::Client).is_ok());
+        assert!(verify_chain(&client, &trust, &Purpose::Client).is_ok());
 
-        let crl_pem = ca.crl(&[&client.serial], 30).unwrap();
+        let crl_pem = ca.crl(&[&client_serial], 30).unwrap();
         let crls: Vec<_> = rustls::pki_types::pem::PemObject::pem_slice_iter(crl_pem.as_bytes())
             .collect::<Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>, _>>()
             .unwrap();
@@ -161,15 +163,15 @@ mod tests {
         assert_eq!(summary.revoked.len(), 1);
         assert_eq!(summary.revoked[0].reason.as_deref(), Some("KeyCompromise"));
         let revoking = Trust { crls, ..trust.clone() };
-        let err = verify_chain(&[client.der.clone()], &revoking, &Purpose::Client).unwrap_err();
+        let err = verify_chain(&client, &revoking, &Purpose::Client).unwrap_err();
         assert_eq!(err.to_string(), "certificate revoked (listed in the CRL)");
-        assert!(verify_chain(&[server.der.clone()], &revoking, &Purpose::Server(Some("localhost".into()))).is_ok());
+        assert!(verify_chain(&server, &revoking, &Purpose::Server(Some("localhost".into()))).is_ok());
 
         let stranger = CertificateAuthority::generate("other", KeyType::P256).unwrap();
         let trust_other = Trust { roots: vec![stranger.cert_der().clone()], ..Default::default() };
-        let err = verify_chain(&[client.der.clone()], &trust_other, &Purpose::Client).unwrap_err();
+        let err = verify_chain(&client, &trust_other, &Purpose::Client).unwrap_err();
         assert!(err.to_string().starts_with("unable to get local issuer certificate"), "{err}");
         assert!(matches!(verify_chain(&[], &trust, &Purpose::Client), Err(VerifyError::Empty)));
-        assert!(matches!(verify_chain(&[client.der], &Trust::default(), &Purpose::Client), Err(VerifyError::NoRoots)));
+        assert!(matches!(verify_chain(&client, &Trust::default(), &Purpose::Client), Err(VerifyError::NoRoots)));
     }
 }
