@@ -346,7 +346,7 @@ fn show_server(host: &str, port: u16, args: &ShowArgs) -> anyhow::Result<ExitCod
         .map(|der| pki::describe(der).unwrap_or_else(|_| CertificateSummary::unparsable(der)))
         .collect();
     let name = args.servername.clone().unwrap_or_else(|| host.to_string());
-    let verification = verification(&fetched.chain, &Purpose::Server(Some(name)), args)?;
+    let verification = verification(&fetched.chain, &Purpose::Server(Some(name.clone())), args)?;
     let now = now_unix();
     let session = &fetched.session;
     if args.json {
@@ -354,6 +354,7 @@ fn show_server(host: &str, port: u16, args: &ShowArgs) -> anyhow::Result<ExitCod
             "host": host,
             "port": port,
             "address": fetched.peer.to_string(),
+            "server_name": name,
             "tls_version": session.version,
             "cipher_suite": session.cipher_suite,
             "key_exchange_group": session.key_exchange_group,

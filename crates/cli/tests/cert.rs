@@ -383,6 +383,7 @@ fn show_host_port_fetches_the_chain_and_verifies_it_apart() {
     assert!(doc["verification"]["error"].as_str().unwrap().contains("not valid for name"), "{doc}");
     assert_eq!(doc["certificates"][0]["subject"], "O=tlskit test PKI, CN=wrong-name.invalid");
     assert_eq!(doc["address"], format!("127.0.0.1:{}", wrong.port));
+    assert_eq!(doc["server_name"], "127.0.0.1");
 
     // Nobody listening: one line of error.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
