@@ -231,24 +231,38 @@ fn ciphers_and_versions_are_honoured() {
 }
 
 #[test]
-fn trace_shows_handshakes_and_keylog_gets_secrets() {
+fn trace_decodes_handshakes_live_and_keylog_gets_secrets() {
     let root = docroot();
     let keylog = tempfile::NamedTempFile::new().unwrap();
     for_each_model(|model| {
         let server = Serve::start(root.path(), &["--model", model, "--trace", "--keylog", p(keylog.path())]);
         let ca = server.ca.clone().unwrap();
-        let (ok, _, err) = curl(&["--cacert", p(&ca), "--tlsv1.3", &server.url_for("hello.txt")]);
-        assert!(ok, "{err}");
-        let hello =
-            server.wait_for_stdout(|l| l.starts_with("trace ") && l.contains("ClientHello"), Duration::from_secs(5));
-        assert!(hello.is_some(), "{:?}", server.stdout_lines());
-        let sh =
-            server.wait_for_stdout(|l| l.starts_with("trace ") && l.contains("ServerHello"), Duration::from_secs(5));
-        assert!(sh.is_some(), "{:?}", server.stdout_lines());
+        for tls in [["--tlsv1.3", "--tls-max", "1.3"], ["--tlsv1.2", "--tls-max", "1.2"]] {
+            let (ok, _, err) = curl(&[&["--cacert", p(&ca)][..], &tls, &[&server.url_for("hello.txt")]].concat());
+            assert!(ok, "{err}");
+        }
+        let ends = || server.stdout_lines().iter().filter(|l| l.starts_with("trace ") && l.contains(" end: ")).count();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while ends() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let trace: Vec<String> = server.stdout_lines().into_iter().filter(|l| l.starts_with("trace ")).collect();
+        let has = |needle: &str| trace.iter().any(|l| l.contains(needle));
+        // The same line format as `tlskit dump`: records, then the messages in them.
+        assert!(has("New TLS connection #"), "{trace:#?}");
+        assert!(has("ClientHello") && has("sni=localhost"), "{trace:#?}");
+        assert!(has("ServerHello TLSv1.3") && has("ServerHello TLSv1.2"), "{trace:#?}");
+        // TLS 1.3's encrypted handshake, decrypted live from the connection's own secrets.
+        assert!(has("EncryptedExtensions") && has("CertificateVerify"), "{trace:#?}");
+        assert!(has("(decrypted)") && has("Finished verify_data="), "{trace:#?}");
+        let ends: Vec<&String> = trace.iter().filter(|l| l.contains(" end: ")).collect();
+        assert_eq!(ends.len(), 2, "{trace:#?}");
+        assert!(ends.iter().all(|l| l.contains("failed=0") && l.contains("undecrypted=0")), "{ends:#?}");
     });
     let log = std::fs::read_to_string(keylog.path()).unwrap();
     assert!(log.lines().any(|l| l.starts_with("SERVER_HANDSHAKE_TRAFFIC_SECRET ")), "{log}");
     assert!(log.lines().any(|l| l.starts_with("CLIENT_TRAFFIC_SECRET_0 ")), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("CLIENT_RANDOM ")), "{log}");
 }
 
 #[test]

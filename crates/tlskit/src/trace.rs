@@ -182,6 +182,13 @@ impl KeyLog for SecretLog {
     }
 }
 
+impl tlskit_wire::keys::SecretSource for SecretLog {
+    fn secret(&self, label: tlskit_wire::keys::Label, client_random: &[u8; 32]) -> Option<Vec<u8>> {
+        let map = self.lock();
+        map.get(client_random)?.iter().find(|s| s.label == label.as_str()).map(|s| s.secret.clone())
+    }
+}
+
 /// Writes secrets to a file in the NSS key log format (Wireshark, `tlskit dump --keylog`).
 pub struct KeyLogWriter {
     path: PathBuf,

@@ -63,8 +63,10 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
         return refuse_non_tls(tcp, peeked, fail).await;
     }
 
-    let tracer =
-        shared.secrets.as_ref().map(|secrets| Arc::new(ConnTracer::new(shared.clone(), peer, secrets.clone())));
+    let tracer = shared.secrets.as_ref().map(|secrets| {
+        let local = tcp.local_addr().unwrap_or(peer);
+        Arc::new(ConnTracer::new(shared.clone(), peer, local, secrets.clone()))
+    });
     let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
     let tls = match tokio::time::timeout_at(deadline, shared.tls.accept(Tap::new(tcp, sink))).await {
         Err(_) => return fail(Stage::Handshake, "TLS handshake timed out".into()),

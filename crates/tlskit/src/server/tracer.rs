@@ -1,18 +1,22 @@
-//! `--trace` for one connection: the tap's bytes and the connection's secrets
-//! turned into lines, handed to the event sink as they happen.
-//!
-//! Until the wire crate's dissector is in, this reads TLS record headers and
-//! plaintext handshake message types itself.
+//! `--trace` for one connection: the tap's bytes fed to the wire crate's
+//! dissector (the decoder `tlskit dump` uses), with the connection's own
+//! secrets from the key log, rendered in `tlskit dump`'s line format and
+//! handed to the event sink as they happen.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{ServerEvent, Shared};
-use crate::trace::{client_random_of, Direction, SecretLog, TapSink};
+use tlskit_wire::capture::ConnInfo as WireConn;
+use tlskit_wire::dissect::{Direction as WireDirection, Dissector, Event, Timestamp};
+use tlskit_wire::record::ContentType;
+use tlskit_wire::render::{TextOptions, TextRenderer};
 
-/// Bytes of an unfinished record kept per direction (a record is at most 16 KiB + 2 KiB).
-const MAX_PENDING: usize = 20 * 1024;
+use super::{ServerEvent, Shared};
+use crate::trace::{Direction, SecretLog, TapSink};
+
+/// Traced connections are numbered as `tlskit dump` numbers them.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Per-connection trace state; a [`TapSink`].
 pub(crate) struct ConnTracer {
@@ -23,181 +27,122 @@ pub(crate) struct ConnTracer {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
-    from_client: Side,
-    to_client: Side,
+    id: u64,
+    conn: WireConn,
+    dissector: Dissector,
+    renderer: TextRenderer,
     client_random: Option<[u8; 32]>,
-}
-
-#[derive(Default)]
-struct Side {
-    pending: Vec<u8>,
-    /// Past ChangeCipherSpec (1.2) or ServerHello (1.3): handshake bodies are encrypted.
-    encrypted: bool,
-    gave_up: bool,
+    /// The client's latest bytes, fed once rustls has read them (and logged the secrets they lead to).
+    held: Vec<u8>,
 }
 
 impl ConnTracer {
-    pub(crate) fn new(shared: Arc<Shared>, peer: SocketAddr, secrets: Arc<SecretLog>) -> Self {
-        ConnTracer {
+    pub(crate) fn new(shared: Arc<Shared>, peer: SocketAddr, local: SocketAddr, secrets: Arc<SecretLog>) -> Self {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let conn = WireConn { id, client: peer, server: local, first_ts: Timestamp::now(), midstream: false };
+        let mut renderer = TextRenderer::new(TextOptions::default());
+        let mut header = Vec::new();
+        let _ = renderer.connection_start(&mut header, &conn);
+        let tracer = ConnTracer {
             shared,
             peer,
-            secrets,
+            secrets: secrets.clone(),
             handshake_done: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
-        }
+            state: Mutex::new(State {
+                id,
+                conn,
+                dissector: Dissector::new(secrets),
+                renderer,
+                client_random: None,
+                held: Vec::new(),
+            }),
+        };
+        tracer.emit_lines(&header);
+        tracer
     }
 
-    /// The handshake is over: stop printing application-data records.
+    /// The handshake is over: from now on application-data records are not shown.
     pub(crate) fn handshake_finished(&self) {
         self.handshake_done.store(true, Ordering::Relaxed);
     }
 
-    /// The connection ended: forget its secrets.
+    /// The connection ended: its summary line, and its secrets forgotten.
     pub(crate) fn finish(&self) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(random) = state.client_random {
-            self.secrets.forget(&random);
+        let mut out = Vec::new();
+        {
+            let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let state = &mut *guard;
+            state.feed_held(&mut out, self.handshake_done.load(Ordering::Relaxed));
+            let summary = state.dissector.summary();
+            let _ = state.renderer.connection_end(&mut out, &state.conn, &summary);
+            if let Some(random) = state.client_random {
+                self.secrets.forget(&random);
+            }
         }
+        self.emit_lines(&out);
     }
 
-    fn line(&self, line: String) {
-        self.shared.emit(ServerEvent::Trace { peer: self.peer, line });
+    fn emit_lines(&self, text: &[u8]) {
+        for line in String::from_utf8_lossy(text).lines() {
+            if !line.is_empty() {
+                self.shared.emit(ServerEvent::Trace { peer: self.peer, line: line.to_string() });
+            }
+        }
+    }
+}
+
+impl State {
+    /// Feed `bytes` of one direction, rendering the events into `out`.
+    fn feed(&mut self, dir: WireDirection, bytes: &[u8], quiet_data: bool, out: &mut Vec<u8>) {
+        let State { id, dissector, renderer, .. } = self;
+        let mut sink = |event: &Event<'_>| {
+            // After the handshake, only what is not plain application data is worth a line.
+            if quiet_data {
+                match event {
+                    Event::Record { content_type, inner_type, .. }
+                        if inner_type.unwrap_or(*content_type) == ContentType::ApplicationData =>
+                    {
+                        return
+                    }
+                    Event::ApplicationData { .. } => return,
+                    _ => {}
+                }
+            }
+            let _ = renderer.event(out, *id, event);
+        };
+        dissector.feed(dir, bytes, Timestamp::now(), &mut sink);
+    }
+
+    fn feed_held(&mut self, out: &mut Vec<u8>, quiet_data: bool) {
+        if !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.feed(WireDirection::ClientToServer, &held, quiet_data, out);
+        }
     }
 }
 
 impl TapSink for ConnTracer {
     fn bytes(&self, direction: Direction, data: &[u8]) {
-        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let state = &mut *guard;
-        if direction == Direction::FromPeer && state.client_random.is_none() {
-            let mut start = state.from_client.pending.clone();
-            start.extend_from_slice(data.get(..64).unwrap_or(data));
-            state.client_random = client_random_of(&start);
-        }
-        let (side, arrow) = match direction {
-            Direction::FromPeer => (&mut state.from_client, "C>S"),
-            Direction::ToPeer => (&mut state.to_client, "S>C"),
-        };
-        if side.gave_up {
-            return;
-        }
-        side.pending.extend_from_slice(data);
-        let mut lines = Vec::new();
-        let mut server_hello_13 = false;
-        let mut offset = 0;
-        while let Some(header) = side.pending.get(offset..offset + 5) {
-            let content_type = header[0];
-            let version = u16::from_be_bytes([header[1], header[2]]);
-            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-            if !(20..=24).contains(&content_type) || len > 18 * 1024 {
-                lines.push(format!("{arrow} not a TLS record (type {content_type}); trace stops for this direction"));
-                side.gave_up = true;
-                break;
-            }
-            let Some(body) = side.pending.get(offset + 5..offset + 5 + len) else { break };
-            let what = match content_type {
-                20 => {
-                    side.encrypted = true;
-                    "ChangeCipherSpec".to_string()
-                }
-                21 if !side.encrypted => alert_text(body),
-                21 => "Alert (encrypted)".into(),
-                22 if !side.encrypted => {
-                    let names = handshake_names(body);
-                    if names.iter().any(|n| n.starts_with("ServerHello ") && n.contains("TLSv1.3")) {
-                        server_hello_13 = true;
+        let quiet_data = self.handshake_done.load(Ordering::Relaxed);
+        let mut out = Vec::new();
+        {
+            let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let state = &mut *guard;
+            // Bytes read are decoded one step late: by the next read or write rustls has
+            // processed them and logged the secrets they need (TLS 1.2's Finished comes in
+            // the same read as the ClientKeyExchange that yields its key).
+            state.feed_held(&mut out, quiet_data);
+            match direction {
+                Direction::FromPeer => {
+                    if state.client_random.is_none() {
+                        state.client_random = crate::trace::client_random_of(data);
                     }
-                    format!("Handshake: {}", names.join(", "))
+                    state.held.extend_from_slice(data);
                 }
-                22 => "Handshake (encrypted)".into(),
-                23 if self.handshake_done.load(Ordering::Relaxed) => String::new(),
-                23 => "ApplicationData (encrypted handshake or data)".into(),
-                _ => "Heartbeat".into(),
-            };
-            if !what.is_empty() {
-                lines.push(format!("{arrow} {} {} bytes: {what}", version_name(version), len));
+                Direction::ToPeer => state.feed(WireDirection::ServerToClient, data, quiet_data, &mut out),
             }
-            offset += 5 + len;
         }
-        side.pending.drain(..offset.min(side.pending.len()));
-        if side.pending.len() > MAX_PENDING {
-            side.pending.clear();
-            side.gave_up = true;
-        }
-        if server_hello_13 {
-            // After a TLS 1.3 ServerHello both sides encrypt the rest of the handshake.
-            state.to_client.encrypted = true;
-            state.from_client.encrypted = true;
-        }
-        drop(guard);
-        for line in lines {
-            self.line(line);
-        }
+        self.emit_lines(&out);
     }
-}
-
-fn version_name(v: u16) -> &'static str {
-    match v {
-        0x0300 => "SSLv3",
-        0x0301 => "TLSv1.0",
-        0x0302 => "TLSv1.1",
-        0x0303 => "TLSv1.2",
-        0x0304 => "TLSv1.3",
-        _ => "TLS?",
-    }
-}
-
-fn alert_text(body: &[u8]) -> String {
-    match body {
-        [level, desc] => format!("Alert level {level} description {desc}"),
-        _ => "Alert (malformed)".into(),
-    }
-}
-
-/// The handshake messages in one plaintext record (types, ServerHello's version).
-fn handshake_names(mut body: &[u8]) -> Vec<String> {
-    let mut names = Vec::new();
-    while let [kind, a, b, c, rest @ ..] = body {
-        let len = (usize::from(*a) << 16) | (usize::from(*b) << 8) | usize::from(*c);
-        let msg = rest.get(..len).unwrap_or(rest);
-        let name = match kind {
-            0 => "HelloRequest".into(),
-            1 => "ClientHello".into(),
-            2 => format!("ServerHello {}", if server_hello_is_13(msg) { "TLSv1.3" } else { "TLSv1.2" }),
-            4 => "NewSessionTicket".into(),
-            8 => "EncryptedExtensions".into(),
-            11 => "Certificate".into(),
-            12 => "ServerKeyExchange".into(),
-            13 => "CertificateRequest".into(),
-            14 => "ServerHelloDone".into(),
-            15 => "CertificateVerify".into(),
-            16 => "ClientKeyExchange".into(),
-            20 => "Finished".into(),
-            other => format!("handshake type {other}"),
-        };
-        names.push(name);
-        body = rest.get(len..).unwrap_or_default();
-    }
-    names
-}
-
-/// A ServerHello is TLS 1.3 when its supported_versions extension says 0x0304.
-fn server_hello_is_13(msg: &[u8]) -> bool {
-    // version(2) random(32) session_id(1+n) suite(2) compression(1) extensions(2+...)
-    let Some(&sid_len) = msg.get(34) else { return false };
-    let mut exts = match msg.get(35 + usize::from(sid_len) + 3 + 2..) {
-        Some(e) => e,
-        None => return false,
-    };
-    while let [t0, t1, l0, l1, rest @ ..] = exts {
-        let len = usize::from(u16::from_be_bytes([*l0, *l1]));
-        let data = rest.get(..len).unwrap_or_default();
-        if [*t0, *t1] == [0x00, 0x2b] && data == [0x03, 0x04] {
-            return true;
-        }
-        exts = rest.get(len..).unwrap_or_default();
-    }
-    false
 }
