@@ -105,3 +105,54 @@ fn two_hundred_silent_connections_do_not_stop_service() {
         assert!(server.is_running());
     });
 }
+
+/// Python ssl: handshake, optionally one full request, then send `tail` and time how long until the server closes.
+const PY_TIMED_CLOSE: &str = r#"
+import socket, ssl, sys, time
+port, ca, request_first, tail = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", sys.argv[4].encode()
+ctx = ssl.create_default_context(cafile=ca)
+with socket.create_connection(("127.0.0.1", port)) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        s.settimeout(20)
+        if request_first:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while b"hello from tlskit" not in data:
+                data += s.recv(4096)
+        s.sendall(tail)
+        start = time.monotonic()
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        print(f"{time.monotonic() - start:.2f}")
+"#;
+
+#[test]
+fn header_and_idle_timeouts_close_slow_and_idle_connections() {
+    let root = docroot();
+    for_each_model(|model| {
+        // Idle keep-alive connection: closed by the idle timeout (header timeout kept long).
+        let server = Serve::start(root.path(), &["--model", model, "--idle-timeout", "1", "--header-timeout", "30"]);
+        let ca = server.ca.clone().unwrap();
+        let (ok, out, err) =
+            common::serve::python(PY_TIMED_CLOSE, &[&server.port.to_string(), ca.to_str().unwrap(), "1", ""]);
+        assert!(ok, "{err}");
+        let secs: f64 = out.trim().parse().unwrap();
+        assert!((0.5..5.0).contains(&secs), "{model}: idle connection closed after {secs} s");
+        drop(server);
+
+        // A request header that never completes: closed by the header timeout.
+        let server = Serve::start(root.path(), &["--model", model, "--idle-timeout", "30", "--header-timeout", "1"]);
+        let ca = server.ca.clone().unwrap();
+        let (ok, out, err) = common::serve::python(
+            PY_TIMED_CLOSE,
+            &[&server.port.to_string(), ca.to_str().unwrap(), "0", "GET /hello.txt HTTP/1.1\r\nHost: local"],
+        );
+        assert!(ok, "{err}");
+        let secs: f64 = out.trim().parse().unwrap();
+        assert!((0.5..5.0).contains(&secs), "{model}: slow header cut after {secs} s");
+        assert!(served(&server));
+    });
+}
