@@ -75,6 +75,8 @@ impl std::str::FromStr for ResolveOverride {
 pub(crate) struct Connected {
     pub stream: TlsStream<Tap<TcpStream>>,
     pub session: SessionInfo,
+    /// The server sent a CertificateRequest.
+    pub cert_requested: bool,
     pub remote: SocketAddr,
     pub local: SocketAddr,
     /// Cumulative from the start: name resolved, TCP connected, TLS done.
@@ -136,14 +138,14 @@ pub(crate) async fn connect(
     let name = ServerName::try_from(target.host.clone())
         .map_err(|e| ClientError::Url { url: target.uri.to_string(), reason: format!("bad server name: {e}") })?;
     let sni = matches!(name, ServerName::DnsName(_)).then(|| target.host.clone());
-    let failure = Failure { host: &target.host, have_identity: config.client_auth_cert_resolver.has_certs() };
-    let stream = TlsConnector::from(config.clone())
-        .connect(name, Tap::new(tcp, tap))
-        .await
-        .map_err(|e| failure.classify_io(e, true))?;
+    let handshake = TlsConnector::from(config.clone()).connect(name, Tap::new(tcp, tap));
+    let (stream, cert_requested) = super::asked::Watch::new(handshake).await;
+    let failure =
+        Failure { host: &target.host, have_identity: config.client_auth_cert_resolver.has_certs(), cert_requested };
+    let stream = stream.map_err(|e| failure.classify_io(e, true))?;
     let handshaked_at = start.elapsed();
     let session = SessionInfo::from_connection(stream.get_ref().1, sni.as_deref(), Some(handshaked_at - connected_at));
-    Ok(Connected { stream, session, remote, local, resolved_at, connected_at, handshaked_at })
+    Ok(Connected { stream, session, cert_requested, remote, local, resolved_at, connected_at, handshaked_at })
 }
 
 #[cfg(test)]

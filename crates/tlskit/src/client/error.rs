@@ -56,10 +56,10 @@ pub enum ClientError {
     PinMismatch { host: String },
     #[error("certificate for {host} rejected: {error}")]
     BadCertificate { host: String, error: CertificateError },
-    #[error("the server requires a client certificate and none was given (alert {alert})")]
-    ClientCertificateRequired { alert: String },
-    #[error("the server rejected our client certificate (alert {alert})")]
-    ClientCertificateRejected { alert: String },
+    #[error("the server requires a client certificate and none was given ({})", how(alert))]
+    ClientCertificateRequired { alert: Option<String> },
+    #[error("the server rejected our client certificate ({})", how(alert))]
+    ClientCertificateRejected { alert: Option<String> },
     #[error("the server aborted the TLS handshake with alert {alert}{}", if *maybe_client_cert { " (it may require a client certificate)" } else { "" })]
     PeerAlert { alert: String, maybe_client_cert: bool },
     #[error("the server closed the connection during the TLS handshake")]
@@ -72,6 +72,14 @@ pub enum ClientError {
     Io(io::Error),
     #[error("HTTP error: {0}")]
     Http(String),
+}
+
+/// `alert NAME`, or what happened when the alert was lost (a TCP reset can discard it).
+fn how(alert: &Option<String>) -> String {
+    match alert {
+        Some(name) => format!("alert {name}"),
+        None => "it asked for one, then closed the connection".to_string(),
+    }
 }
 
 /// `CertificateRequired` -> `certificate_required`, the RFC 8446 spelling.
@@ -120,6 +128,8 @@ pub(crate) struct Failure<'a> {
     pub host: &'a str,
     /// Whether we had a client certificate to present.
     pub have_identity: bool,
+    /// Whether the server asked for one (sent a CertificateRequest).
+    pub cert_requested: bool,
 }
 
 impl Failure<'_> {
@@ -146,7 +156,9 @@ impl Failure<'_> {
             rustls::Error::AlertReceived(alert) => {
                 let name = alert_name(alert);
                 match alert {
-                    AlertDescription::CertificateRequired => ClientError::ClientCertificateRequired { alert: name },
+                    AlertDescription::CertificateRequired => {
+                        ClientError::ClientCertificateRequired { alert: Some(name) }
+                    }
                     AlertDescription::BadCertificate
                     | AlertDescription::UnsupportedCertificate
                     | AlertDescription::CertificateRevoked
@@ -156,7 +168,7 @@ impl Failure<'_> {
                     | AlertDescription::AccessDenied
                         if self.have_identity =>
                     {
-                        ClientError::ClientCertificateRejected { alert: name }
+                        ClientError::ClientCertificateRejected { alert: Some(name) }
                     }
                     // TLS 1.2 servers say handshake_failure when a required certificate is missing.
                     AlertDescription::HandshakeFailure if !self.have_identity => {
@@ -206,7 +218,17 @@ impl Failure<'_> {
             }
             source = e.source();
         }
-        ClientError::Http(error_chain(&err))
+        self.closed_after_request(ClientError::Http(error_chain(&err)))
+    }
+
+    /// The server asked for a certificate and then hung up without a word we could read:
+    /// that was its verdict on our certificate (or on our lack of one).
+    pub(crate) fn closed_after_request(&self, otherwise: ClientError) -> ClientError {
+        match (self.cert_requested, self.have_identity) {
+            (true, false) => ClientError::ClientCertificateRequired { alert: None },
+            (true, true) => ClientError::ClientCertificateRejected { alert: None },
+            (false, _) => otherwise,
+        }
     }
 }
 
@@ -230,7 +252,7 @@ mod tests {
     use super::*;
 
     fn failure(have_identity: bool) -> Failure<'static> {
-        Failure { host: "localhost", have_identity }
+        Failure { host: "localhost", have_identity, cert_requested: false }
     }
 
     #[test]

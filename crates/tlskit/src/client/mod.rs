@@ -20,9 +20,11 @@
 //! # Ok::<(), tlskit::client::ClientError>(())
 //! ```
 
+mod asked;
 pub mod blocking;
 mod connect;
 mod error;
+mod recorder;
 
 pub use connect::ResolveOverride;
 pub use error::{alert_name, ClientError, Phase};
@@ -157,6 +159,15 @@ pub fn version_str(v: Version) -> &'static str {
 /// Makes the [`TapSink`] that receives one new connection's bytes (for a live trace).
 pub type TapFactory = Arc<dyn Fn() -> Arc<dyn TapSink> + Send + Sync>;
 
+/// The most telling error for a failed exchange: a TLS error the stream saw (hyper's HTTP/2
+/// errors do not carry it: a TLS 1.3 server's alert after our handshake), else hyper's own.
+fn cause(failure: &Failure<'_>, seen: &recorder::SeenError, err: hyper::Error) -> ClientError {
+    match recorder::take(seen) {
+        Some(tls) => failure.classify_rustls(tls),
+        None => failure.classify_hyper(err),
+    }
+}
+
 /// curl's `--pinnedpubkey`: `sha256//BASE64`, several joined by `;`, into SPKI SHA-256 hashes.
 pub fn parse_pinned_pubkeys(pins: &str) -> Result<Vec<[u8; 32]>, ClientError> {
     use base64::Engine as _;
@@ -231,7 +242,10 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, ClientError> {
         // HTTP clients offer h2 and http/1.1 unless the context says otherwise, as curl does.
         let ctx = if self.ctx.alpn_protocols().is_empty() { self.ctx.alpn(&["h2", "http/1.1"]) } else { self.ctx };
-        let config = ctx.client_config()?;
+        let mut config = (*ctx.client_config()?).clone();
+        // Note CertificateRequests, to name the cause when a server hangs up on us (asked.rs).
+        config.client_auth_cert_resolver = Arc::new(asked::NoteRequest(config.client_auth_cert_resolver.clone()));
+        let config = Arc::new(config);
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
@@ -318,8 +332,11 @@ impl Client {
                 .map_err(|_| ClientError::Timeout { phase: Phase::Connect, after: limit })??,
             None => connecting.await?,
         };
-        let failure =
-            Failure { host: &target.host, have_identity: self.inner.config.client_auth_cert_resolver.has_certs() };
+        let failure = Failure {
+            host: &target.host,
+            have_identity: self.inner.config.client_auth_cert_resolver.has_certs(),
+            cert_requested: conn.cert_requested,
+        };
         let h2 = conn.session.alpn.as_deref() == Some("h2");
 
         let mut headers = req.headers;
@@ -345,22 +362,24 @@ impl Client {
         let mut request = builder.body(Full::new(req.body)).map_err(|e| ClientError::Http(e.to_string()))?;
         *request.headers_mut() = headers.clone();
 
-        let io = TokioIo::new(conn.stream);
+        let (stream, seen) = recorder::Recorder::new(conn.stream);
+        let io = TokioIo::new(stream);
         let response = if h2 {
             let (mut sender, driver) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
                 .await
-                .map_err(|e| failure.classify_hyper(e))?;
+                .map_err(|e| cause(&failure, &seen, e))?;
             tokio::spawn(driver);
-            sender.send_request(request).await.map_err(|e| failure.classify_hyper(e))?
+            sender.send_request(request).await
         } else {
             let (mut sender, driver) =
-                hyper::client::conn::http1::handshake(io).await.map_err(|e| failure.classify_hyper(e))?;
+                hyper::client::conn::http1::handshake(io).await.map_err(|e| cause(&failure, &seen, e))?;
             tokio::spawn(driver);
-            sender.send_request(request).await.map_err(|e| failure.classify_hyper(e))?
+            sender.send_request(request).await
         };
+        let response = response.map_err(|e| cause(&failure, &seen, e))?;
         let first_byte_at = start.elapsed();
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| failure.classify_hyper(e))?.to_bytes();
+        let body = body.collect().await.map_err(|e| cause(&failure, &seen, e))?.to_bytes();
         let total = start.elapsed();
         Ok(Response {
             url: req.url,
