@@ -190,11 +190,6 @@ fn context(args: &Args) -> anyhow::Result<Context> {
     if args.no_reuse {
         ctx = ctx.session_cache(0).tickets(false);
     }
-    if let Some(path) = std::env::var_os("SSLKEYLOGFILE").filter(|p| !p.is_empty()) {
-        let writer = tlskit::trace::KeyLogWriter::open(&path)
-            .with_context(|| format!("SSLKEYLOGFILE {}", PathBuf::from(&path).display()))?;
-        ctx = ctx.key_log(Arc::new(writer));
-    }
     Ok(ctx)
 }
 
@@ -310,6 +305,16 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
         .timeout(seconds("--max-time", args.max_time)?);
     for rule in &args.resolve {
         builder = builder.resolve(rule.clone());
+    }
+    // SSLKEYLOGFILE, as curl honours it: the session secrets for Wireshark or `tlskit dump`.
+    if let Some(path) = std::env::var_os("SSLKEYLOGFILE").filter(|p| !p.is_empty()) {
+        let writer = tlskit::trace::KeyLogWriter::open(&path)
+            .with_context(|| format!("SSLKEYLOGFILE {}", PathBuf::from(&path).display()))?;
+        builder = builder.key_log(Arc::new(writer));
+    }
+    if args.verbose {
+        // The handshake trace, live, in `tlskit dump`'s format.
+        builder = builder.trace(Arc::new(|line: &str| eprintln!("{line}")));
     }
     let client = client::blocking::Client::from_builder(builder)?;
     let body = body(&args)?;

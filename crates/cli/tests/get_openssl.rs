@@ -151,6 +151,15 @@ fn verbose_shows_chain_session_and_headers() {
     assert_eq!(err.matches("* resumed: no").count(), 1, "{err}");
     assert_eq!(err.matches("* resumed: yes").count(), 1, "{err}");
     assert!(err.contains("> GET / HTTP/1.1") && err.contains("< HTTP/1.0 200 OK"), "{err}");
+    // The live handshake trace, in `tlskit dump`'s format, decrypted with the connection's own keys.
+    assert_eq!(err.matches("New TLS connection #").count(), 2, "{err}");
+    assert!(err.contains("    ClientHello TLSv1.2 sni=localhost alpn=h2,http/1.1"), "{err}");
+    assert!(err.contains("S>C TLSv1.2 Handshake len=") && err.contains("(decrypted)"), "{err}");
+    assert!(err.contains("    Certificate (1 certificates)"), "{err}");
+    assert!(err.contains("subject=O=tlskit test PKI, CN=localhost"), "{err}");
+    assert!(err.contains("ServerHello TLSv1.3 TLS_AES_256_GCM_SHA384 key_share=x25519 resumed"), "{err}");
+    assert!(err.contains(" full-handshake ") && err.contains(" resumed ja3="), "{err}");
+    assert!(err.contains("undecrypted=0"), "{err}");
 }
 
 #[test]

@@ -11,7 +11,9 @@ use tokio_rustls::TlsConnector;
 
 use super::error::{ClientError, Failure};
 use crate::session::SessionInfo;
-use crate::trace::{Tap, TapSink};
+use crate::trace::{SecretLog, Tap, TapSink};
+
+use super::trace::{ClientTracer, FinishOnDrop, LineSink};
 
 /// The parts of an `https://` URL a connection needs.
 #[derive(Clone, Debug)]
@@ -111,7 +113,8 @@ pub(crate) async fn connect(
     target: &Target,
     overrides: &[ResolveOverride],
     config: &Arc<rustls::ClientConfig>,
-    tap: Option<Arc<dyn TapSink>>,
+    trace: Option<&(LineSink, Arc<SecretLog>)>,
+    tracer: &mut FinishOnDrop,
     start: Instant,
 ) -> Result<Connected, ClientError> {
     let addrs = resolve(target, overrides).await?;
@@ -138,6 +141,14 @@ pub(crate) async fn connect(
     let name = ServerName::try_from(target.host.clone())
         .map_err(|e| ClientError::Url { url: target.uri.to_string(), reason: format!("bad server name: {e}") })?;
     let sni = matches!(name, ServerName::DnsName(_)).then(|| target.host.clone());
+    let tap: Option<Arc<dyn TapSink>> = match trace {
+        Some((lines, secrets)) => {
+            let t = Arc::new(ClientTracer::new(lines.clone(), secrets.clone(), local, remote));
+            tracer.0 = Some(t.clone());
+            Some(t)
+        }
+        None => None,
+    };
     let handshake = TlsConnector::from(config.clone()).connect(name, Tap::new(tcp, tap));
     let (stream, cert_requested) = super::asked::Watch::new(handshake).await;
     let failure =

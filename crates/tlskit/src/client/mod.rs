@@ -25,11 +25,13 @@ pub mod blocking;
 mod connect;
 mod error;
 mod recorder;
+mod trace;
 
 pub use connect::ResolveOverride;
 pub use error::{alert_name, ClientError, Phase};
 /// The `http` crate's types (Method, HeaderMap, StatusCode, Version) that requests and responses use.
 pub use http;
+pub use trace::LineSink;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,7 +46,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::session::SessionInfo;
-use crate::trace::TapSink;
+use crate::trace::SecretLog;
 use connect::Target;
 use error::Failure;
 
@@ -156,9 +158,6 @@ pub fn version_str(v: Version) -> &'static str {
     }
 }
 
-/// Makes the [`TapSink`] that receives one new connection's bytes (for a live trace).
-pub type TapFactory = Arc<dyn Fn() -> Arc<dyn TapSink> + Send + Sync>;
-
 /// The most telling error for a failed exchange: a TLS error the stream saw (hyper's HTTP/2
 /// errors do not carry it: a TLS 1.3 server's alert after our handshake), else hyper's own.
 fn cause(failure: &Failure<'_>, seen: &recorder::SeenError, err: hyper::Error) -> ClientError {
@@ -192,7 +191,8 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     resolve: Vec<ResolveOverride>,
     user_agent: String,
-    tap: Option<TapFactory>,
+    trace: Option<LineSink>,
+    key_log: Option<Arc<dyn rustls::KeyLog>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -202,7 +202,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("resolve", &self.resolve)
-            .field("tap", &self.tap.is_some())
+            .field("trace", &self.trace.is_some())
             .finish()
     }
 }
@@ -232,16 +232,30 @@ impl ClientBuilder {
         self
     }
 
-    /// Copy every connection's bytes to a sink made by `factory` (see [`crate::trace`]).
-    pub fn tap(mut self, factory: TapFactory) -> Self {
-        self.tap = Some(factory);
+    /// Decode each connection's handshake live and hand its lines (in `tlskit dump`'s format)
+    /// to `lines`. Takes over the context's key log: give that to [`Self::key_log`] instead.
+    pub fn trace(mut self, lines: LineSink) -> Self {
+        self.trace = Some(lines);
+        self
+    }
+
+    /// Where session secrets go (NSS key log); with tracing on, they go there as well.
+    pub fn key_log(mut self, log: Arc<dyn rustls::KeyLog>) -> Self {
+        self.key_log = Some(log);
         self
     }
 
     /// Build the rustls configuration once; every connection of the client shares it.
     pub fn build(self) -> Result<Client, ClientError> {
         // HTTP clients offer h2 and http/1.1 unless the context says otherwise, as curl does.
-        let ctx = if self.ctx.alpn_protocols().is_empty() { self.ctx.alpn(&["h2", "http/1.1"]) } else { self.ctx };
+        let mut ctx = if self.ctx.alpn_protocols().is_empty() { self.ctx.alpn(&["h2", "http/1.1"]) } else { self.ctx };
+        // Tracing needs each connection's secrets: a SecretLog keeps them and forwards them on.
+        let trace = self.trace.map(|lines| (lines, Arc::new(SecretLog::new(self.key_log.clone()))));
+        match (&trace, self.key_log) {
+            (Some((_, secrets)), _) => ctx = ctx.key_log(secrets.clone()),
+            (None, Some(log)) => ctx = ctx.key_log(log),
+            (None, None) => {}
+        }
         let mut config = (*ctx.client_config()?).clone();
         // Note CertificateRequests, to name the cause when a server hangs up on us (asked.rs).
         config.client_auth_cert_resolver = Arc::new(asked::NoteRequest(config.client_auth_cert_resolver.clone()));
@@ -253,7 +267,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 resolve: self.resolve,
                 user_agent: self.user_agent,
-                tap: self.tap,
+                trace,
             }),
         })
     }
@@ -265,7 +279,7 @@ struct Inner {
     timeout: Option<Duration>,
     resolve: Vec<ResolveOverride>,
     user_agent: String,
-    tap: Option<TapFactory>,
+    trace: Option<(LineSink, Arc<SecretLog>)>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -297,7 +311,8 @@ impl Client {
             timeout: None,
             resolve: Vec::new(),
             user_agent: USER_AGENT_VALUE.to_string(),
-            tap: None,
+            trace: None,
+            key_log: None,
         }
     }
 
@@ -324,8 +339,15 @@ impl Client {
     async fn exchange(&self, req: Request) -> Result<Response, ClientError> {
         let start = Instant::now();
         let target = Target::parse(&req.url)?;
-        let tap = self.inner.tap.as_ref().map(|make| make());
-        let connecting = connect::connect(&target, &self.inner.resolve, &self.inner.config, tap, start);
+        let mut tracer = trace::FinishOnDrop(None);
+        let connecting = connect::connect(
+            &target,
+            &self.inner.resolve,
+            &self.inner.config,
+            self.inner.trace.as_ref(),
+            &mut tracer,
+            start,
+        );
         let conn = match self.inner.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, connecting)
                 .await
@@ -362,6 +384,9 @@ impl Client {
         let mut request = builder.body(Full::new(req.body)).map_err(|e| ClientError::Http(e.to_string()))?;
         *request.headers_mut() = headers.clone();
 
+        if let Some(t) = &tracer.0 {
+            t.handshake_finished();
+        }
         let (stream, seen) = recorder::Recorder::new(conn.stream);
         let io = TokioIo::new(stream);
         let response = if h2 {
