@@ -261,6 +261,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
     let s = s.trim();
-    anyhow::ensure!(s.len() % 2 == 0, "odd number of hex digits");
+    anyhow::ensure!(s.len().is_multiple_of(2), "odd number of hex digits");
     (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16)?)).collect()
 }

@@ -118,7 +118,7 @@ impl Analyzer {
     /// Feeds one captured frame.
     pub fn packet(&mut self, linktype: u32, ts: Timestamp, frame: &[u8], handler: &mut dyn Handler) {
         self.packets += 1;
-        if self.packets % 8192 == 0 {
+        if self.packets.is_multiple_of(8192) {
             self.expire(ts, handler);
         }
         let seg = match self.link.decode(linktype, frame) {

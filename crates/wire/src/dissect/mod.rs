@@ -443,12 +443,10 @@ impl Dissector {
                 }
             }
             ContentType::Alert => sink(&Event::Alert { dir, ts, alert: crate::alert::Alert::parse(data) }),
-            ContentType::ApplicationData => {
-                if protected {
-                    let early = self.dirs[dir.index()].stage == Some(Stage::Early);
-                    self.stats.plaintext_bytes[dir.index()] += data.len() as u64;
-                    sink(&Event::ApplicationData { dir, ts, data, early });
-                }
+            ContentType::ApplicationData if protected => {
+                let early = self.dirs[dir.index()].stage == Some(Stage::Early);
+                self.stats.plaintext_bytes[dir.index()] += data.len() as u64;
+                sink(&Event::ApplicationData { dir, ts, data, early });
             }
             _ => {}
         }
