@@ -371,7 +371,7 @@ impl Dissector {
         let mut scratch = std::mem::take(&mut self.dirs[i].scratch);
         scratch.clear();
         scratch.extend_from_slice(fragment);
-        let outcome = self.decrypt(dir, header, &mut scratch);
+        let outcome = self.decrypt(dir, header, fragment, &mut scratch);
         match outcome {
             Ok((inner, range)) => {
                 let inner_type = ContentType::from_u8(inner);
@@ -544,12 +544,13 @@ impl Dissector {
         &mut self,
         dir: Direction,
         header: RecordHeader,
+        fragment: &[u8],
         buf: &mut Vec<u8>,
     ) -> Result<(u8, std::ops::Range<usize>), (Option<String>, bool)> {
         let i = dir.index();
         let typ = header.content_type.to_u8();
         if self.tls13() || (self.version.is_none() && self.dirs[i].stage == Some(Stage::Early)) {
-            return self.decrypt_tls13(dir, header, buf);
+            return self.decrypt_tls13(dir, header, fragment, buf);
         }
         if self.version.is_none() {
             return Err((None, false));
@@ -571,6 +572,7 @@ impl Dissector {
         &mut self,
         dir: Direction,
         header: RecordHeader,
+        fragment: &[u8],
         buf: &mut Vec<u8>,
     ) -> Result<(u8, std::ops::Range<usize>), (Option<String>, bool)> {
         let i = dir.index();
@@ -585,7 +587,6 @@ impl Dissector {
                 self.tls13_keys(dir, stage)
             };
         }
-        let original = buf.clone();
         let mut failure = None;
         if let Some(keys) = self.dirs[i].keys.as_mut() {
             match keys.decrypt(typ, header.version, buf) {
@@ -593,7 +594,7 @@ impl Dissector {
                 Err(e) => failure = Some(e),
             }
             buf.clear();
-            buf.extend_from_slice(&original);
+            buf.extend_from_slice(fragment);
         }
         // The next stage, when this record may already be under it.
         let next = match (dir, stage) {
@@ -614,7 +615,7 @@ impl Dissector {
                     return Ok(ok);
                 }
                 buf.clear();
-                buf.extend_from_slice(&original);
+                buf.extend_from_slice(fragment);
             }
         }
         match failure {
