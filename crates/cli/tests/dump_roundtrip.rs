@@ -16,7 +16,10 @@ use tlskit_wire::keys::KeyLog;
 const REQUEST: &[u8] = b"GET /roundtrip HTTP/1.0\r\nHost: localhost\r\nX-Test: tlskit dump\r\n\r\n";
 
 /// One recorded read: direction (true = client to server), time, bytes.
-type Tap = Arc<Mutex<Vec<(bool, u64, Vec<u8>)>>>;
+type Chunk = (bool, u64, Vec<u8>);
+type Tap = Arc<Mutex<Vec<Chunk>>>;
+/// Recorded chunks, key log text, the server's answer, and the directory holding the server key.
+type Exchange = (Vec<Chunk>, String, Vec<u8>, tempfile::TempDir);
 
 struct Server(Child);
 
@@ -130,7 +133,7 @@ sys.stdout.buffer.write(out)
 "#,
         keylog = keylog.to_str().unwrap(),
         ciphers = ciphers.map(|c| format!("ctx.set_ciphers({c:?})")).unwrap_or_default(),
-        request = format!("b{:?}", String::from_utf8_lossy(REQUEST)),
+        request = "b".to_string() + &format!("{:?}", String::from_utf8_lossy(REQUEST)),
     );
     let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
     assert!(out.status.success(), "python client: {}", String::from_utf8_lossy(&out.stderr));
@@ -138,11 +141,7 @@ sys.stdout.buffer.write(out)
 }
 
 /// Runs one exchange through the tap; returns (recorded chunks, key log text, server answer).
-fn exchange(
-    key_kind: &str,
-    tls: &str,
-    ciphers: Option<&str>,
-) -> (Vec<(bool, u64, Vec<u8>)>, String, Vec<u8>, tempfile::TempDir) {
+fn exchange(key_kind: &str, tls: &str, ciphers: Option<&str>) -> Exchange {
     let dir = tempfile::tempdir().unwrap();
     let (_server, port) = start_server(dir.path(), key_kind);
     let (tap_port, tap, relay) = start_tap(port);
