@@ -35,7 +35,7 @@ fn now_nanos() -> u64 {
 }
 
 /// `openssl s_server -www` on a free port with a fresh key of the given kind; returns it and its port.
-fn start_server(dir: &Path, key_kind: &str) -> (Server, u16) {
+fn start_server(dir: &Path, key_kind: &str, extra: &[&str]) -> (Server, u16) {
     let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
     let newkey: &[&str] = if key_kind == "rsa" {
         &["-newkey", "rsa:2048"]
@@ -58,6 +58,7 @@ fn start_server(dir: &Path, key_kind: &str) -> (Server, u16) {
         .arg(&cert)
         .arg("-key")
         .arg(&key)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .stdin(Stdio::null())
@@ -142,8 +143,12 @@ sys.stdout.buffer.write(out)
 
 /// Runs one exchange through the tap; returns (recorded chunks, key log text, server answer).
 fn exchange(key_kind: &str, tls: &str, ciphers: Option<&str>) -> Exchange {
+    exchange_with(key_kind, tls, ciphers, &[])
+}
+
+fn exchange_with(key_kind: &str, tls: &str, ciphers: Option<&str>, server_args: &[&str]) -> Exchange {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, port) = start_server(dir.path(), key_kind);
+    let (_server, port) = start_server(dir.path(), key_kind, server_args);
     let (tap_port, tap, relay) = start_tap(port);
     let keylog = dir.path().join("keylog.txt");
     let answer = python_client(tap_port, &keylog, tls, ciphers);
@@ -174,6 +179,30 @@ fn live_tap_tls13_plaintext_equals_what_was_sent() {
     let [c2s, s2c] = dissect(&chunks, &keylog);
     assert_eq!(c2s, REQUEST);
     assert_eq!(s2c, answer);
+}
+
+#[test]
+fn live_tap_tls13_after_hello_retry_request() {
+    // The client's only key share is x25519; a server that wants P-384 answers with a HelloRetryRequest.
+    let (chunks, keylog, answer, _dir) = exchange_with("ec", "TLSv1_3", None, &["-groups", "P-384"]);
+    let mut dissector = Dissector::new(Arc::new(KeyLog::parse(&keylog).0));
+    let mut messages = Vec::new();
+    let mut plain: [Vec<u8>; 2] = Default::default();
+    for (c2s, ts, bytes) in &chunks {
+        let dir = if *c2s { Direction::ClientToServer } else { Direction::ServerToClient };
+        dissector.feed(dir, bytes, Timestamp(*ts), &mut |e| match e {
+            Event::Handshake { detail: tlskit_wire::dissect::HandshakeDetail::ServerHello { retry, .. }, .. } => {
+                messages.push(if *retry { "HelloRetryRequest" } else { "ServerHello" })
+            }
+            Event::Handshake { msg_type, .. } => messages.push(tlskit_wire::handshake::type_name(*msg_type)),
+            Event::ApplicationData { dir, data, .. } => plain[dir.index()].extend_from_slice(data),
+            _ => {}
+        });
+    }
+    assert_eq!(&messages[..3], ["ClientHello", "HelloRetryRequest", "ClientHello"], "{messages:?}");
+    assert!(messages.contains(&"Finished"), "{messages:?}");
+    assert_eq!(plain[0], REQUEST);
+    assert_eq!(plain[1], answer);
 }
 
 #[test]
