@@ -248,7 +248,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(c, s)| format!("#{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s)))
             .collect();
-        let r = writeln!(output.out, "Summary: {} TLS connection(s)", lines.len())
+        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+        let mut suites: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
+        for (_, s) in &output.summaries {
+            *versions.entry(s.version.map_or("-", version_name).to_string()).or_default() += 1;
+            *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), render::suite_name)).or_default() += 1;
+            bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
+            failed += s.stats.failed_records;
+            undecrypted += s.stats.undecrypted_records;
+            resumed += u64::from(s.resumed);
+        }
+        let tally =
+            |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ");
+        let r = writeln!(output.out, "Summary: {} TLS connection(s), {resumed} resumed", lines.len())
+            .and_then(|_| writeln!(output.out, "  versions: {}", tally(&versions)))
+            .and_then(|_| writeln!(output.out, "  cipher suites: {}", tally(&suites)))
+            .and_then(|_| {
+                writeln!(
+                    output.out,
+                    "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
+                )
+            })
             .and_then(|_| lines.iter().try_for_each(|l| writeln!(output.out, "  {l}")));
         output.check(r);
     }
