@@ -45,9 +45,12 @@ pub struct Args {
     /// A summary of every connection at the end
     #[arg(long)]
     summary: bool,
-    /// Capture live from an interface (needs the `live` feature)
+    /// Capture live from an interface (needs a build with `--features live`); FILE is then a BPF filter
     #[arg(short = 'i', value_name = "IFACE")]
     interface: Option<String>,
+    /// With -i: the rest of the command line is a capture filter, as for tcpdump (`tcp port 443`)
+    #[arg(trailing_var_arg = true, hide = true)]
+    filter: Vec<String>,
 }
 
 /// Plaintext being written for `--extract`, per connection.
@@ -176,10 +179,9 @@ impl Handler for Output {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(iface) = &args.interface {
-        anyhow::bail!("live capture on {iface} needs a tlskit built with `--features live` (libpcap)");
+    if args.interface.is_none() && !args.filter.is_empty() {
+        anyhow::bail!("unexpected arguments: {}", args.filter.join(" "));
     }
-    let Some(path) = args.file.clone() else { anyhow::bail!("give a capture file (or -i IFACE)") };
     let keylog = Arc::new(RwLock::new(KeyLog::new()));
     if let Some(file) = &args.keylog {
         let text = std::fs::read(file).with_context(|| format!("reading key log {}", file.display()))?;
@@ -203,7 +205,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.extract {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let mut reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
     let mut analyzer = Analyzer::new(keylog.clone()).with_rsa_key(rsa).with_psk(psk);
     let mut output = Output {
         out: BufWriter::with_capacity(1 << 20, std::io::stdout()),
@@ -218,23 +219,57 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summaries: Vec::new(),
         error: None,
     };
-    let report = capture::run(
-        &mut reader,
-        &mut analyzer,
-        &mut |text| {
-            if let Ok(mut log) = keylog.write() {
-                log.merge(KeyLog::parse_bytes(text).0);
-            }
-        },
-        &mut output,
-    );
+    let (report, path) = match &args.interface {
+        Some(iface) => {
+            // With -i, the positional FILE is the first word of the filter.
+            let filter: Vec<String> =
+                args.file.iter().map(|f| f.display().to_string()).chain(args.filter.iter().cloned()).collect();
+            (live::run(iface, &filter.join(" "), &mut analyzer, &mut output)?, PathBuf::from(iface))
+        }
+        None => {
+            let Some(path) = args.file.clone() else { anyhow::bail!("give a capture file (or -i IFACE)") };
+            let mut reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
+            let report = capture::run(
+                &mut reader,
+                &mut analyzer,
+                &mut |text| {
+                    if let Ok(mut log) = keylog.write() {
+                        log.merge(KeyLog::parse_bytes(text).0);
+                    }
+                },
+                &mut output,
+            );
+            (report, path)
+        }
+    };
     if output.summary {
         let lines: Vec<String> = output
             .summaries
             .iter()
             .map(|(c, s)| format!("#{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s)))
             .collect();
-        let r = writeln!(output.out, "Summary: {} TLS connection(s)", lines.len())
+        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+        let mut suites: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
+        for (_, s) in &output.summaries {
+            *versions.entry(s.version.map_or("-", version_name).to_string()).or_default() += 1;
+            *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), render::suite_name)).or_default() += 1;
+            bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
+            failed += s.stats.failed_records;
+            undecrypted += s.stats.undecrypted_records;
+            resumed += u64::from(s.resumed);
+        }
+        let tally =
+            |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ");
+        let r = writeln!(output.out, "Summary: {} TLS connection(s), {resumed} resumed", lines.len())
+            .and_then(|_| writeln!(output.out, "  versions: {}", tally(&versions)))
+            .and_then(|_| writeln!(output.out, "  cipher suites: {}", tally(&suites)))
+            .and_then(|_| {
+                writeln!(
+                    output.out,
+                    "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
+                )
+            })
             .and_then(|_| lines.iter().try_for_each(|l| writeln!(output.out, "  {l}")));
         output.check(r);
     }
@@ -261,6 +296,64 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
     let s = s.trim();
-    anyhow::ensure!(s.len() % 2 == 0, "odd number of hex digits");
+    anyhow::ensure!(s.len().is_multiple_of(2), "odd number of hex digits");
     (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16)?)).collect()
+}
+
+#[cfg(feature = "live")]
+mod live {
+    //! `-i IFACE [FILTER]`: frames from libpcap into the same analyzer.
+
+    use std::io::Write as _;
+
+    use tlskit_wire::capture::{Analyzer, ReadReport, Timestamp};
+
+    use super::Output;
+
+    pub fn run(iface: &str, filter: &str, analyzer: &mut Analyzer, output: &mut Output) -> anyhow::Result<ReadReport> {
+        use anyhow::Context as _;
+        let mut cap = pcap::Capture::from_device(iface)
+            .with_context(|| format!("interface {iface}"))?
+            .immediate_mode(true)
+            .snaplen(262_144)
+            .timeout(500)
+            .open()
+            .with_context(|| format!("capturing on {iface} (needs CAP_NET_RAW)"))?;
+        if !filter.is_empty() {
+            cap.filter(filter, true).with_context(|| format!("capture filter `{filter}`"))?;
+        }
+        let linktype = cap.get_datalink().0 as u32;
+        let mut report = ReadReport::default();
+        loop {
+            match cap.next_packet() {
+                Ok(packet) => {
+                    let ts = packet.header.ts;
+                    let nanos = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_usec as u64 * 1000;
+                    report.packets += 1;
+                    analyzer.packet(linktype, Timestamp(nanos), packet.data, output);
+                    // Live output is read as it comes: flush after each packet.
+                    let r = output.out.flush();
+                    output.check(r);
+                    if output.error.is_some() {
+                        break;
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) => {}
+                Err(e) => return Err(e).context("reading packets"),
+            }
+        }
+        analyzer.finish(output);
+        Ok(report)
+    }
+}
+
+#[cfg(not(feature = "live"))]
+mod live {
+    use tlskit_wire::capture::{Analyzer, ReadReport};
+
+    use super::Output;
+
+    pub fn run(iface: &str, _: &str, _: &mut Analyzer, _: &mut Output) -> anyhow::Result<ReadReport> {
+        anyhow::bail!("live capture on {iface} needs a tlskit built with `--features live` (libpcap)")
+    }
 }

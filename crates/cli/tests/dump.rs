@@ -140,3 +140,36 @@ fn pcapng_with_embedded_secrets_needs_no_key_option() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("GET /pki/srv_key.pem HTTP/1.0"));
 }
+
+#[test]
+fn undecryptable_suite_is_named_and_records_still_shown() {
+    let c = captures().join("snet-keylog-matrix");
+    let out = tlskit()
+        .args(["dump", "-l"])
+        .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.txt"))
+        .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("TLS_RSA_WITH_ARIA_128_GCM_SHA256 is not supported for decryption"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains(" ApplicationData len=")).count(), 10, "{text}");
+}
+
+#[test]
+fn summary_lists_versions_suites_fingerprints_and_bytes() {
+    let c = captures().join("scapy");
+    let out = tlskit()
+        .args(["dump", "--summary", "-l"])
+        .arg(c.join("tls_nss_example.keys.txt"))
+        .arg(c.join("tls_nss_example.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = &text[text.find("Summary:").expect("a summary")..];
+    assert!(summary.starts_with("Summary: 2 TLS connection(s)"), "{summary}");
+    assert!(summary.contains("TLSv1.2 x1, TLSv1.3 x1"), "{summary}");
+    assert!(summary.contains("decrypted: 3618 bytes"), "{summary}");
+    assert!(summary.contains("ja3=") && summary.contains("ja4=t1"), "{summary}");
+}

@@ -204,7 +204,7 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             s += &format!(" extensions={}", names(extensions, |e| extension_name(e).to_string()));
             s
         }
-        HandshakeDetail::ServerHello { retry, version, cipher_suite, key_share, alpn, resumed, .. } => {
+        HandshakeDetail::ServerHello { retry, version, cipher_suite, extensions, key_share, alpn, resumed } => {
             let mut s = format!(
                 "{} {} {}",
                 if *retry { "HelloRetryRequest" } else { "ServerHello" },
@@ -220,6 +220,7 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             if *resumed {
                 s += " resumed";
             }
+            s += &format!(" extensions={}", names(extensions, |e| extension_name(e).to_string()));
             s
         }
         HandshakeDetail::Certificate { certificates, count } => {

@@ -206,6 +206,17 @@ pub fn session_hash(prf: Prf, handshake_messages: &[u8]) -> Vec<u8> {
     prf.session_hash_algs().iter().flat_map(|h| h.hash(&[handshake_messages])).collect()
 }
 
+/// The premaster secret of a plain-PSK suite (RFC 4279 2): N zero bytes and the N-byte PSK, each length-prefixed.
+pub fn psk_premaster(psk: &[u8]) -> Vec<u8> {
+    let len = (psk.len() as u16).to_be_bytes();
+    let mut out = Vec::with_capacity(4 + 2 * psk.len());
+    out.extend_from_slice(&len);
+    out.resize(2 + psk.len(), 0);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(psk);
+    out
+}
+
 /// `len` bytes of key block: PRF(master, "key expansion", server_random + client_random).
 pub fn key_block(
     prf: Prf,

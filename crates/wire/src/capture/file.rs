@@ -209,7 +209,7 @@ impl CaptureReader {
                 self.format = Format::PcapNg { big_endian: be, interfaces: Vec::new() };
                 return Ok(Item::Skip);
             }
-            if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
+            if total < 12 || !total.is_multiple_of(4) || total > MAX_BLOCK {
                 return Err(CaptureError::Corrupt { offset: start, what: format!("block length {total}") });
             }
             self.buf.resize(total - 8, 0);
@@ -275,16 +275,12 @@ impl CaptureReader {
                     let caplen = orig.min(body.len().saturating_sub(4));
                     return Ok(Item::Packet { linktype, ts: Timestamp(0), range: 4..4 + caplen });
                 }
-                0x0a => {
-                    // Decryption Secrets Block: 'TLSK' carries an NSS key log.
-                    if body.len() >= 8 {
-                        let secrets_type = u32_at(body, 0, big_endian);
-                        let len = u32_at(body, 4, big_endian) as usize;
-                        if secrets_type == 0x544c_534b {
-                            if self.buf.len() >= 8 + len {
-                                return Ok(Item::KeyLog(8..8 + len));
-                            }
-                        }
+                // Decryption Secrets Block: 'TLSK' carries an NSS key log.
+                0x0a if body.len() >= 8 => {
+                    let secrets_type = u32_at(body, 0, big_endian);
+                    let len = u32_at(body, 4, big_endian) as usize;
+                    if secrets_type == 0x544c_534b && self.buf.len() >= 8 + len {
+                        return Ok(Item::KeyLog(8..8 + len));
                     }
                 }
                 // Statistics, name resolution, custom blocks: nothing to show.

@@ -59,6 +59,8 @@ struct Flow {
     reasm: [Reassembler; 2],
     dissector: Dissector,
     announced: bool,
+    /// Bytes skipped to find the first record, shown once the connection turns out to be TLS.
+    skipped: [u64; 2],
     /// Not TLS (gave up looking): its segments are ignored until it closes.
     ignored: bool,
     last_ts: Timestamp,
@@ -118,7 +120,7 @@ impl Analyzer {
     /// Feeds one captured frame.
     pub fn packet(&mut self, linktype: u32, ts: Timestamp, frame: &[u8], handler: &mut dyn Handler) {
         self.packets += 1;
-        if self.packets % 8192 == 0 {
+        if self.packets.is_multiple_of(8192) {
             self.expire(ts, handler);
         }
         let seg = match self.link.decode(linktype, frame) {
@@ -149,6 +151,7 @@ impl Analyzer {
                 reasm: Default::default(),
                 dissector,
                 announced: false,
+                skipped: [0; 2],
                 ignored: false,
                 last_ts: ts,
                 closed: [false; 2],
@@ -165,9 +168,10 @@ impl Analyzer {
         let dir = if seg.src == flow.info.client { Direction::ClientToServer } else { Direction::ServerToClient };
         if !flow.ignored {
             let next_id = &mut self.next_id;
-            let Flow { reasm, dissector, info, announced, .. } = flow;
+            let Flow { reasm, dissector, info, announced, skipped, .. } = flow;
+            let mut conn = Conn { dissector, info, announced, skipped, next_id };
             reasm[dir.index()].segment(seg.seq, syn, fin_or_rst, seg.payload, &mut |chunk| {
-                deliver(dissector, info, announced, next_id, handler, dir, ts, chunk)
+                deliver(&mut conn, handler, dir, ts, chunk)
             });
             if !flow.announced
                 && flow.dissector.bytes_seen(Direction::ClientToServer)
@@ -215,10 +219,9 @@ impl Analyzer {
         if !flow.ignored {
             let ts = flow.last_ts;
             for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-                let Flow { reasm, dissector, info, announced, .. } = &mut flow;
-                reasm[dir.index()].flush(&mut |chunk| {
-                    deliver(dissector, info, announced, &mut self.next_id, handler, dir, ts, chunk)
-                });
+                let Flow { reasm, dissector, info, announced, skipped, .. } = &mut flow;
+                let mut conn = Conn { dissector, info, announced, skipped, next_id: &mut self.next_id };
+                reasm[dir.index()].flush(&mut |chunk| deliver(&mut conn, handler, dir, ts, chunk));
             }
         }
         if flow.announced {
@@ -227,27 +230,37 @@ impl Analyzer {
     }
 }
 
+/// The parts of a flow that delivering a chunk touches.
+struct Conn<'a> {
+    dissector: &'a mut Dissector,
+    info: &'a mut ConnInfo,
+    announced: &'a mut bool,
+    skipped: &'a mut [u64; 2],
+    next_id: &'a mut u64,
+}
+
 /// Hands one reassembled chunk to the dissector, announcing the connection at its first TLS record.
-#[allow(clippy::too_many_arguments)]
-fn deliver(
-    dissector: &mut Dissector,
-    info: &mut ConnInfo,
-    announced: &mut bool,
-    next_id: &mut u64,
-    handler: &mut dyn Handler,
-    dir: Direction,
-    ts: Timestamp,
-    chunk: Chunk<'_>,
-) {
+fn deliver(c: &mut Conn<'_>, handler: &mut dyn Handler, dir: Direction, ts: Timestamp, chunk: Chunk<'_>) {
+    let Conn { dissector, info, announced, skipped, next_id } = c;
     let mut sink = |e: &Event<'_>| {
-        if !*announced {
-            if !matches!(e, Event::Record { .. }) {
-                return; // noise before the first TLS record: not a TLS connection (yet)
+        if !**announced {
+            match e {
+                Event::Record { .. } => {}
+                Event::Resync { dir, skipped: n } => {
+                    skipped[dir.index()] += n;
+                    return;
+                }
+                _ => return, // noise before the first TLS record: not a TLS connection (yet)
             }
-            info.id = *next_id;
-            *next_id += 1;
-            *announced = true;
+            info.id = **next_id;
+            **next_id += 1;
+            **announced = true;
             handler.connection_start(info);
+            for d in [Direction::ClientToServer, Direction::ServerToClient] {
+                if skipped[d.index()] > 0 {
+                    handler.event(info, &Event::Resync { dir: d, skipped: skipped[d.index()] });
+                }
+            }
         }
         handler.event(info, e);
     };

@@ -265,6 +265,25 @@ impl RecordDecryptor {
         self.seq
     }
 
+    /// Trial decryption: like [`decrypt`](Self::decrypt), but a record that fails leaves the sequence number (and
+    /// the chained CBC IV) as they were. This is how a TLS 1.3 server skips rejected 0-RTT records (RFC 8446
+    /// 4.2.10). On failure the fragment may have been overwritten: try another key on a copy.
+    pub fn try_decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {
+        let seq = self.seq;
+        let chained = match &self.protection {
+            Protection::Cbc { implicit_iv, .. } => *implicit_iv,
+            _ => None,
+        };
+        let result = self.decrypt(content_type, version, fragment);
+        if result.is_err() {
+            self.seq = seq;
+            if let Protection::Cbc { implicit_iv, .. } = &mut self.protection {
+                *implicit_iv = chained;
+            }
+        }
+        result
+    }
+
     /// Decrypts one record's fragment in place. `content_type` and `version` are the record header's. The
     /// sequence number advances whether or not the record authenticates.
     pub fn decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {

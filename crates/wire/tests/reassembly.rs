@@ -1,0 +1,143 @@
+//! TCP-level robustness on a real capture (ssldump's tls1.2_aes256.pcap): mid-stream starts, lost segments,
+//! and connection state freed at FIN.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tlskit_wire::capture::file::{Block, CaptureReader};
+use tlskit_wire::capture::{Analyzer, ConnInfo, Handler};
+use tlskit_wire::dissect::{Event, Summary};
+use tlskit_wire::keys::KeyLog;
+
+fn captures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TLSKIT_CAPTURES") {
+        return dir.into();
+    }
+    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
+    if beside.join("expected.json").exists() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/captures")
+}
+
+/// Every frame of a capture: (link type, time, bytes).
+fn frames(path: &str) -> Vec<(u32, tlskit_wire::dissect::Timestamp, Vec<u8>)> {
+    let mut reader = CaptureReader::open(&captures_dir().join(path)).unwrap();
+    let mut out = Vec::new();
+    while let Some(block) = reader.next_block().unwrap() {
+        if let Block::Packet { linktype, ts, data } = block {
+            out.push((linktype, ts, data.to_vec()));
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Seen {
+    starts: Vec<ConnInfo>,
+    gaps: u64,
+    resyncs: u64,
+    plaintext: Vec<u8>,
+    summaries: Vec<Summary>,
+}
+
+impl Handler for Seen {
+    fn connection_start(&mut self, conn: &ConnInfo) {
+        self.starts.push(conn.clone());
+    }
+    fn event(&mut self, _: &ConnInfo, e: &Event<'_>) {
+        match e {
+            Event::Gap { .. } => self.gaps += 1,
+            Event::Resync { .. } => self.resyncs += 1,
+            Event::ApplicationData { data, .. } => self.plaintext.extend_from_slice(data),
+            _ => {}
+        }
+    }
+    fn connection_end(&mut self, _: &ConnInfo, s: &Summary) {
+        self.summaries.push(s.clone());
+    }
+}
+
+fn analyzer() -> Analyzer {
+    let log = std::fs::read_to_string(captures_dir().join("ssldump-samples/log.txt")).unwrap();
+    Analyzer::new(Arc::new(KeyLog::parse(&log).0))
+}
+
+fn run(frames: &[(u32, tlskit_wire::dissect::Timestamp, Vec<u8>)]) -> (Seen, usize) {
+    let mut a = analyzer();
+    let mut seen = Seen::default();
+    for (lt, ts, f) in frames {
+        a.packet(*lt, *ts, f, &mut seen);
+    }
+    let open = a.open_connections();
+    a.finish(&mut seen);
+    (seen, open)
+}
+
+fn payload_len(frame: &[u8]) -> usize {
+    // Ethernet + IPv4 + TCP, as in this capture.
+    let ip = &frame[14..];
+    let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+    let ihl = (ip[0] & 15) as usize * 4;
+    let tcp_off = (ip[ihl + 12] >> 4) as usize * 4;
+    total - ihl - tcp_off
+}
+
+#[test]
+fn whole_capture_decrypts_and_the_connection_is_freed_at_fin() {
+    let all = frames("ssldump-samples/tls1.2_aes256.pcap");
+    let (seen, open) = run(&all);
+    assert_eq!(open, 0, "FIN in both directions frees the connection before the capture ends");
+    assert_eq!(seen.summaries.len(), 1);
+    assert_eq!(seen.plaintext.len(), 32);
+    assert!(!seen.starts[0].midstream);
+}
+
+#[test]
+fn capture_without_the_syn_still_decodes_everything() {
+    let all = frames("ssldump-samples/tls1.2_aes256.pcap");
+    let data: Vec<_> = all.iter().filter(|f| payload_len(&f.2) > 0).cloned().collect();
+    let (seen, _) = run(&data);
+    assert_eq!(seen.starts.len(), 1);
+    assert!(seen.starts[0].midstream);
+    assert_eq!(seen.plaintext.len(), 32);
+    assert_eq!(seen.summaries[0].stats.records.values().sum::<u64>(), 16);
+}
+
+#[test]
+fn capture_starting_after_the_hello_resynchronises_and_reports_no_keys() {
+    let all = frames("ssldump-samples/tls1.2_aes256.pcap");
+    let data: Vec<_> = all.iter().filter(|f| payload_len(&f.2) > 0).cloned().collect();
+    // Drop the ClientHello packet, and cut the next packet in the middle of its first record.
+    let mut later: Vec<_> = data[1..].to_vec();
+    let (lt, ts, frame) = later[0].clone();
+    let mut cut = frame.clone();
+    // Remove 3 payload bytes right after the TCP header: the stream now starts inside a record.
+    let ip_start = 14;
+    let ihl = (cut[ip_start] & 15) as usize * 4;
+    let tcp_off = (cut[ip_start + ihl + 12] >> 4) as usize * 4;
+    let at = ip_start + ihl + tcp_off;
+    cut.drain(at..at + 3);
+    let total = u16::from_be_bytes([cut[ip_start + 2], cut[ip_start + 3]]) - 3;
+    cut[ip_start + 2..ip_start + 4].copy_from_slice(&total.to_be_bytes());
+    later[0] = (lt, ts, cut);
+    let (seen, _) = run(&later);
+    assert_eq!(seen.starts.len(), 1, "still recognised as TLS by its bytes");
+    assert!(seen.resyncs >= 1, "skipped to a record boundary");
+    assert_eq!(seen.plaintext.len(), 0, "no ClientHello, no client random: nothing to decrypt with");
+    assert!(seen.summaries[0].stats.records.values().sum::<u64>() >= 10);
+}
+
+#[test]
+fn lost_segment_is_reported_as_a_gap_and_decoding_continues() {
+    let all = frames("ssldump-samples/tls1.2_aes256.pcap");
+    let data_idx: Vec<usize> = (0..all.len()).filter(|&i| payload_len(&all[i].2) > 0).collect();
+    // Drop a data segment after the handshake, keeping the rest.
+    let drop = data_idx[data_idx.len() - 4];
+    let kept: Vec<_> = all.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, f)| f.clone()).collect();
+    let (seen, _) = run(&kept);
+    assert_eq!(seen.gaps, 1);
+    assert_eq!(seen.summaries.len(), 1);
+    let records: u64 = seen.summaries[0].stats.records.values().sum();
+    assert!((13..16).contains(&records), "records after the gap are still framed: {records}");
+}
