@@ -109,7 +109,7 @@ fn missing_client_certificate_is_named() {
     let (_dir, pki) = pki();
     for (version, expect) in [
         ("-tls1_3", "the server requires a client certificate and none was given (alert certificate_required)"),
-        ("-tls1_2", "handshake_failure (it may require a client certificate)"),
+        ("-tls1_2", "the server requires a client certificate and none was given (alert handshake_failure)"),
     ] {
         let peer = server(&pki, &["-www", "-Verify", "1", "-CAfile", &ca(&pki), version]);
         let run = tlskit(["get", "--cacert", &ca(&pki), &peer.url("/")]);

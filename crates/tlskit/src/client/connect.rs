@@ -52,8 +52,11 @@ impl Target {
 /// curl's `--resolve HOST:PORT:ADDR`: connect to ADDR when the URL says HOST:PORT.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolveOverride {
+    /// The host name as the URL writes it.
     pub host: String,
+    /// The URL's port (443 when it names none).
     pub port: u16,
+    /// Where to connect instead of resolving `host`.
     pub addr: IpAddr,
 }
 

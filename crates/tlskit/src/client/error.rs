@@ -30,46 +30,67 @@ impl std::fmt::Display for Phase {
 /// Everything that can go wrong with one HTTPS request.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The URL is not an `https://` URL we can use.
     #[error("bad URL {url:?}: {reason}")]
     Url { url: String, reason: String },
+    /// A `--pinnedpubkey` value that is not `sha256//BASE64` of 32 bytes.
     #[error("bad pinned public key {pin:?}: {reason}")]
     BadPin { pin: String, reason: String },
+    /// The [`crate::context::Context`] could not become a rustls configuration.
     #[error("TLS configuration: {0}")]
     Context(#[from] ContextError),
+    /// The blocking client could not start its runtime.
     #[error("could not start the I/O runtime: {0}")]
     Runtime(io::Error),
+    /// Name resolution failed.
     #[error("could not resolve host {host}: {reason}")]
     Dns { host: String, reason: String },
+    /// TCP connect failed (refused, unreachable, …).
     #[error("could not connect to {addr}: {source}")]
     Connect { addr: SocketAddr, source: io::Error },
+    /// A time limit ran out.
     #[error("timed out after {:.1} s during {phase}", after.as_secs_f64())]
     Timeout { phase: Phase, after: Duration },
+    /// The server's chain does not lead to a trusted CA.
     #[error("certificate for {host} is not signed by a trusted CA (unknown issuer)")]
     UnknownIssuer { host: String },
+    /// The server's certificate is past its notAfter time.
     #[error("certificate for {host} has expired{}", not_after.as_ref().map(|t| format!(" (not after {t})")).unwrap_or_default())]
     Expired { host: String, not_after: Option<String> },
+    /// The server's certificate is for other names than the host asked for.
     #[error("certificate for {} does not match host {host}", if presented.is_empty() { "(no names)".to_string() } else { presented.join(", ") })]
     NameMismatch { host: String, presented: Vec<String> },
+    /// The server's certificate is on a CRL we were given.
     #[error("certificate for {host} has been revoked")]
     Revoked { host: String },
+    /// The server's key does not match a pinned key.
     #[error("public key of the certificate for {host} does not match the pinned key")]
     PinMismatch { host: String },
+    /// The server's certificate was refused for another reason.
     #[error("certificate for {host} rejected: {error}")]
     BadCertificate { host: String, error: CertificateError },
+    /// The server wants a client certificate and we have none.
     #[error("the server requires a client certificate and none was given ({})", how(alert))]
     ClientCertificateRequired { alert: Option<String> },
+    /// The server refused the client certificate we sent.
     #[error("the server rejected our client certificate ({})", how(alert))]
     ClientCertificateRejected { alert: Option<String> },
-    #[error("the server aborted the TLS handshake with alert {alert}{}", if *maybe_client_cert { " (it may require a client certificate)" } else { "" })]
-    PeerAlert { alert: String, maybe_client_cert: bool },
+    /// The server ended the handshake with an alert (named, e.g. `handshake_failure`).
+    #[error("the server aborted the TLS handshake with alert {alert}")]
+    PeerAlert { alert: String },
+    /// The server closed the connection before the handshake finished.
     #[error("the server closed the connection during the TLS handshake")]
     HandshakeEof,
+    /// The server answered with bytes that are not TLS.
     #[error("the server does not speak TLS ({0})")]
     NotTls(rustls::Error),
+    /// Any other TLS failure.
     #[error("TLS error: {0}")]
     Tls(rustls::Error),
+    /// The connection failed after the handshake.
     #[error("connection error: {0}")]
     Io(io::Error),
+    /// The HTTP exchange failed (malformed response, protocol error, bad header).
     #[error("HTTP error: {0}")]
     Http(String),
 }
@@ -154,27 +175,28 @@ impl Failure<'_> {
                 other => ClientError::BadCertificate { host, error: other },
             },
             rustls::Error::AlertReceived(alert) => {
-                let name = alert_name(alert);
-                match alert {
-                    AlertDescription::CertificateRequired => {
-                        ClientError::ClientCertificateRequired { alert: Some(name) }
-                    }
+                let name = Some(alert_name(alert));
+                let about_certificates = matches!(
+                    alert,
                     AlertDescription::BadCertificate
-                    | AlertDescription::UnsupportedCertificate
-                    | AlertDescription::CertificateRevoked
-                    | AlertDescription::CertificateExpired
-                    | AlertDescription::CertificateUnknown
-                    | AlertDescription::UnknownCA
-                    | AlertDescription::AccessDenied
-                        if self.have_identity =>
-                    {
-                        ClientError::ClientCertificateRejected { alert: Some(name) }
+                        | AlertDescription::UnsupportedCertificate
+                        | AlertDescription::CertificateRevoked
+                        | AlertDescription::CertificateExpired
+                        | AlertDescription::CertificateUnknown
+                        | AlertDescription::UnknownCA
+                        | AlertDescription::AccessDenied
+                        // TLS 1.2 servers (OpenSSL) say this when a required certificate is missing.
+                        | AlertDescription::HandshakeFailure
+                );
+                match alert {
+                    AlertDescription::CertificateRequired => ClientError::ClientCertificateRequired { alert: name },
+                    _ if about_certificates && self.cert_requested && !self.have_identity => {
+                        ClientError::ClientCertificateRequired { alert: name }
                     }
-                    // TLS 1.2 servers say handshake_failure when a required certificate is missing.
-                    AlertDescription::HandshakeFailure if !self.have_identity => {
-                        ClientError::PeerAlert { alert: name, maybe_client_cert: true }
+                    _ if about_certificates && self.cert_requested => {
+                        ClientError::ClientCertificateRejected { alert: name }
                     }
-                    _ => ClientError::PeerAlert { alert: name, maybe_client_cert: false },
+                    _ => ClientError::PeerAlert { alert: alert_name(alert) },
                 }
             }
             rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => ClientError::NotTls(err),
@@ -252,7 +274,7 @@ mod tests {
     use super::*;
 
     fn failure(have_identity: bool) -> Failure<'static> {
-        Failure { host: "localhost", have_identity, cert_requested: false }
+        Failure { host: "localhost", have_identity, cert_requested: true }
     }
 
     #[test]
@@ -277,7 +299,10 @@ mod tests {
     fn alerts_are_told_apart_by_whether_we_sent_a_certificate() {
         let bad = || rustls::Error::AlertReceived(AlertDescription::BadCertificate);
         assert!(matches!(failure(true).classify_rustls(bad()), ClientError::ClientCertificateRejected { .. }));
-        assert!(matches!(failure(false).classify_rustls(bad()), ClientError::PeerAlert { .. }));
+        assert!(matches!(failure(false).classify_rustls(bad()), ClientError::ClientCertificateRequired { .. }));
+        // A server that never asked for a certificate is not complaining about one.
+        let unasked = Failure { host: "localhost", have_identity: false, cert_requested: false };
+        assert!(matches!(unasked.classify_rustls(bad()), ClientError::PeerAlert { .. }));
         let required = rustls::Error::AlertReceived(AlertDescription::CertificateRequired);
         assert!(matches!(failure(false).classify_rustls(required), ClientError::ClientCertificateRequired { .. }));
     }

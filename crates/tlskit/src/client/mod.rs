@@ -56,9 +56,13 @@ pub const USER_AGENT_VALUE: &str = concat!("tlskit/", env!("CARGO_PKG_VERSION"))
 /// One HTTP request: method, URL, headers, body.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// GET, POST, HEAD, …
     pub method: Method,
+    /// An `https://` URL.
     pub url: String,
+    /// Headers to send; User-Agent, Accept and Host are added when missing.
     pub headers: HeaderMap,
+    /// The body (empty for none).
     pub body: Bytes,
 }
 
@@ -119,10 +123,13 @@ pub struct Response {
     pub url: String,
     /// The request method.
     pub method: Method,
+    /// The response status.
     pub status: StatusCode,
     /// HTTP/1.1 or HTTP/2, as negotiated by ALPN.
     pub version: Version,
+    /// The response headers.
     pub headers: HeaderMap,
+    /// The whole response body.
     pub body: Bytes,
     /// The request headers as sent (ours added to the caller's).
     pub request_headers: HeaderMap,
@@ -130,8 +137,11 @@ pub struct Response {
     pub request_body_len: usize,
     /// What this connection's handshake negotiated.
     pub session: SessionInfo,
+    /// When each step finished.
     pub timings: Timings,
+    /// The server's address, as connected to.
     pub remote_addr: SocketAddr,
+    /// Our end of the connection.
     pub local_addr: SocketAddr,
 }
 
