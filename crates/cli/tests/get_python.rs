@@ -70,6 +70,10 @@ fn post_sends_form_json_and_stdin_bodies() {
     let run = tlskit(["post", "--cacert", &ca, "--data-binary", &format!("@{}", path(&file)), &peer.url("/f")]);
     assert_eq!(docs(&run)[0]["body"], "x\ny\n");
 
+    // `post` without data sends an empty body, and says so.
+    let facts = &docs(&tlskit(["post", "--cacert", &ca, &peer.url("/empty")]))[0];
+    assert_eq!((&facts["method"], &facts["content_length"], &facts["body"]), (&"POST".into(), &"0".into(), &"".into()));
+
     // `get -d` posts too; -H replaces our Content-Type.
     let run = tlskit(["get", "--cacert", &ca, "-d", "<x/>", "-H", "Content-Type: text/xml", &peer.url("/x")]);
     let facts = &docs(&run)[0];

@@ -85,7 +85,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return {"method": self.command, "path": self.path, "version": tls.version(),
                 "cipher": tls.cipher()[0], "reused": tls.session_reused,
                 "client_cn": subject.get("commonName") if subject else None,
-                "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept")}
+                "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
+                "content_length": self.headers.get("Content-Length")}
     def do_GET(self):
         self.reply(self.facts())
     def do_POST(self):
