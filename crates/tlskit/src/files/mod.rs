@@ -60,7 +60,7 @@ use bytes::Bytes;
 use http::header::{
     HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION, RANGE, VARY,
 };
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 
 pub use body::Body;
 pub use page::{error_response, escape_html, html_page, page_response, HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, PAGE_CSP};
@@ -206,6 +206,9 @@ impl FileService {
             return page::method_not_allowed(false);
         }
         let options = &self.inner.options;
+        if let Some(hit) = path::plain_key(req.uri().path()).and_then(|key| self.inner.cache.get(key)) {
+            return serve(req, &hit.meta, Source::Cached(hit.content.clone()), head_only);
+        }
         let path = match RequestPath::parse(req.uri().path(), options.show_hidden) {
             Ok(path) => path,
             Err(e) => return path_error(e, head_only),
@@ -378,6 +381,8 @@ fn serve<B>(req: &Request<B>, meta: &FileMeta, source: Source, head_only: bool) 
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    // Room for ours and the server's (Date, security headers): one allocation, no regrowth.
+    *response.headers_mut() = HeaderMap::with_capacity(16);
     let h = response.headers_mut();
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(ETAG, meta.etag.clone());

@@ -122,6 +122,27 @@ impl RequestPath {
     }
 }
 
+/// The cache key of a plain request path without parsing it: `raw` itself when it is already in
+/// normal form (only unreserved characters and single slashes, no segment starting with '.').
+///
+/// Such a path is exactly what [`RequestPath::parse`] would normalize it to, so a cache hit on it
+/// skips the allocation of the full parse; anything else returns None and takes the full parse.
+pub(crate) fn plain_key(raw: &str) -> Option<&str> {
+    let bytes = raw.as_bytes();
+    if bytes.first() != Some(&b'/') || bytes.len() > MAX_PATH_LEN {
+        return None;
+    }
+    let mut previous = 0u8;
+    for &b in bytes {
+        let plain = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') || (b == b'.' && previous != b'/');
+        if !(plain || (b == b'/' && previous != b'/')) {
+            return None;
+        }
+        previous = b;
+    }
+    Some(raw)
+}
+
 /// `%2f`, `%2F`, `%5c` or `%5C` in a raw segment.
 fn contains_encoded_separator(raw: &[u8]) -> bool {
     raw.windows(3).any(|w| {
@@ -205,6 +226,18 @@ mod tests {
             assert!(matches!(url(raw), Err(PathError::Forbidden(_))), "{raw}");
         }
         assert_eq!(url(&format!("/{}", "a".repeat(MAX_PATH_LEN))), Err(PathError::Forbidden("the path is too long")));
+    }
+
+    #[test]
+    fn plain_keys_are_already_normal() {
+        for raw in ["/", "/a.txt", "/sub/", "/sub/x-y_z~1.tar.gz"] {
+            let path = RequestPath::parse(raw, false).unwrap();
+            let key = if path.trailing_slash { path.dir_url() } else { path.url().to_owned() };
+            assert_eq!(plain_key(raw), Some(key.as_str()), "{raw}");
+        }
+        for raw in ["", "a", "//a", "/a//b", "/.x", "/a/..", "/a/./b", "/%61", "/a b", "/a\\b", "/a?b"] {
+            assert_eq!(plain_key(raw), None, "{raw}");
+        }
     }
 
     #[test]
