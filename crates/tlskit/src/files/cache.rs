@@ -2,14 +2,18 @@
 //! normalized request path, re-validated on every hit with one `stat`.
 //!
 //! An entry is made only after the full path checks passed for that request path. A hit is used
-//! only if `stat` of the same joined path still names the same file (device, inode) with the same
-//! size, mtime and ctime, so a changed file, a swapped symlink or a removed file falls back to the
-//! full, checked path at once.
+//! only if `stat` of the same path (relative to a handle on the root, so the kernel walks only the
+//! part below it) still names the same file (device, inode) with the same size, mtime and ctime, so
+//! a changed file, a swapped symlink or a removed file falls back to the full, checked path at once.
 
 use std::collections::HashMap;
-use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::ffi::CStr;
+use std::ffi::CString;
+use std::fs::{File, Metadata};
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -42,13 +46,36 @@ impl Stamp {
             ctime: (m.ctime(), m.ctime_nsec()),
         }
     }
+
+    /// The stamp of the regular file at `relative` under the directory `dir` (symlinks followed).
+    #[allow(clippy::unnecessary_cast)] // libc's stat field types differ between targets
+    fn at(dir: &File, relative: &CStr) -> Option<Self> {
+        let mut st = MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `relative` is NUL-terminated, `st` is valid for one `stat`, and the fd is open.
+        let rc = unsafe { libc::fstatat(dir.as_raw_fd(), relative.as_ptr(), st.as_mut_ptr(), 0) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: fstatat returned 0, so it filled `st`.
+        let st = unsafe { st.assume_init() };
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return None;
+        }
+        Some(Stamp {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            len: st.st_size as u64,
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+        })
+    }
 }
 
 /// One cached file.
 #[derive(Debug)]
 pub(crate) struct CachedFile {
-    /// The path `stat`ed to re-validate (root joined with the request's segments and index name).
-    pub joined: PathBuf,
+    /// The path `stat`ed to re-validate, relative to the root (the request's segments and index name).
+    pub relative: CString,
     pub stamp: Stamp,
     pub meta: FileMeta,
     pub content: Bytes,
@@ -58,6 +85,8 @@ pub(crate) struct CachedFile {
 #[derive(Debug)]
 pub(crate) struct Cache {
     budget: usize,
+    /// The root directory, opened once (`O_PATH`): hits are re-validated relative to it.
+    root: Option<File>,
     state: RwLock<State>,
 }
 
@@ -68,13 +97,27 @@ struct State {
 }
 
 fn cost(key: &str, file: &CachedFile) -> usize {
-    key.len() + file.content.len() + file.joined.as_os_str().len() + ENTRY_OVERHEAD
+    key.len() + file.content.len() + file.relative.as_bytes().len() + ENTRY_OVERHEAD
 }
 
 impl Cache {
-    /// A cache holding at most `budget` bytes (0: never holds anything).
-    pub(crate) fn new(budget: usize) -> Self {
-        Cache { budget, state: RwLock::new(State::default()) }
+    /// A cache of files under the directory `root` holding at most `budget` bytes (0: none).
+    pub(crate) fn new(budget: usize, root: &Path) -> Self {
+        let root =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(root).ok();
+        // Without a handle on the root nothing can be re-validated, so nothing is cached.
+        let budget = if root.is_some() { budget } else { 0 };
+        Cache { budget, root, state: RwLock::new(State::default()) }
+    }
+
+    /// `path` (under the root) relative to it, as `fstatat` takes it; None if it cannot be.
+    pub(crate) fn relative(root: &Path, path: &Path) -> Option<CString> {
+        use std::os::unix::ffi::OsStrExt;
+        let relative = path.strip_prefix(root).ok()?;
+        if relative.as_os_str().is_empty() {
+            return None;
+        }
+        CString::new(relative.as_os_str().as_bytes()).ok()
     }
 
     /// Whether a file of `len` bytes may be cached.
@@ -84,12 +127,13 @@ impl Cache {
 
     /// The entry for `key` if the file on disk is still the one cached.
     pub(crate) fn get(&self, key: &str) -> Option<Arc<CachedFile>> {
+        let root = self.root.as_ref()?;
         if self.budget == 0 {
             return None;
         }
         let entry = self.state.read().ok()?.map.get(key).cloned()?;
-        match std::fs::metadata(&entry.joined) {
-            Ok(m) if m.is_file() && Stamp::of(&m) == entry.stamp => Some(entry),
+        match Stamp::at(root, &entry.relative) {
+            Some(stamp) if stamp == entry.stamp => Some(entry),
             _ => {
                 self.remove(key, &entry);
                 None

@@ -171,7 +171,7 @@ impl FileService {
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a directory", root.display())));
         }
-        let cache = Cache::new(options.cache_bytes);
+        let cache = Cache::new(options.cache_bytes, &root);
         Ok(FileService { inner: Arc::new(Inner { root, options, cache }) })
     }
 
@@ -272,9 +272,10 @@ impl FileService {
         }
         let meta = FileMeta::new(&joined, &m);
         let cache = &self.inner.cache;
-        if cache.admits(m.len()) {
+        let relative = if cache.admits(m.len()) { Cache::relative(self.root(), &joined) } else { None };
+        if let Some(relative) = relative {
             if let Some(content) = read_stable(&file, &m) {
-                let entry = Arc::new(CachedFile { joined, stamp: Stamp::of(&m), meta, content });
+                let entry = Arc::new(CachedFile { relative, stamp: Stamp::of(&m), meta, content });
                 cache.insert(key, Arc::clone(&entry));
                 return serve(req, &entry.meta, Source::Cached(entry.content.clone()), head_only);
             }
