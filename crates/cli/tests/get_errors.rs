@@ -141,3 +141,11 @@ fn bad_arguments_are_one_line_too() {
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("expected sha256//BASE64"), "{}", run.stderr);
 }
+
+#[test]
+fn tls_server_that_does_not_speak_http() {
+    let (_dir, pki) = pki();
+    let peer = common::peers::tls_not_http_server(&pki.server, &pki.server_key);
+    let run = tlskit(["get", "--cacert", &path(&pki.ca), "--max-time", "10", &peer.url("/")]);
+    assert_one_line(&run, 56, "HTTP error: ");
+}

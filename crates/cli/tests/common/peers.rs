@@ -231,3 +231,39 @@ where
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+const TLS_NOT_HTTP: &str = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.set_alpn_protocols(["http/1.1"])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+print("PORT", listener.getsockname()[1], flush=True)
+while True:
+    conn, _ = listener.accept()
+    try:
+        tls = ctx.wrap_socket(conn, server_side=True)
+        tls.recv(65536)
+        tls.sendall(b"this is TLS, but not HTTP\r\n\r\n")
+        tls.close()
+    except Exception:
+        conn.close()
+"#;
+
+/// A Python server that completes the TLS handshake, then answers with something that is not HTTP.
+pub fn tls_not_http_server(cert: &Path, key: &Path) -> Peer {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(TLS_NOT_HTTP)
+        .arg(cert)
+        .arg(key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 starts");
+    let port = wait_for_port(&mut child, "python TLS server", |line| line.strip_prefix("PORT")?.trim().parse().ok());
+    Peer { child, _stdin: None, port }
+}

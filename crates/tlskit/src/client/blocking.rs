@@ -1,6 +1,9 @@
 //! The client for programs without async: each [`Client`] drives its own
 //! current-thread runtime. Clones share the TLS session cache, so threads that
 //! each hold a clone resume each other's sessions.
+//!
+//! Call it from plain threads, not from inside an async runtime (tokio refuses to
+//! block a runtime thread on another runtime); there, use [`super::Client`].
 
 use bytes::Bytes;
 

@@ -8,6 +8,7 @@
 //! handshake: version, suite, group, ALPN, resumed or not, time, peer chain.
 //!
 //! [`blocking::Client`] is the same client for programs without an async runtime.
+//! [`ClientBuilder::trace`] decodes each handshake live (what `tlskit get -v` prints).
 //!
 //! ```no_run
 //! use tlskit::client::blocking::Client;
