@@ -329,7 +329,14 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
                 Ok(r) => r,
                 Err(err) => {
                     eprintln!("tlskit: {err}");
-                    return Ok(ExitCode::from(exit_code(&err)));
+                    let code = exit_code(&err);
+                    if args.write_out.is_some() {
+                        // curl's %{json} reports a failed transfer too: its exit code and message.
+                        let doc = serde_json::json!({ "url": url, "url_effective": req.url, "exitcode": code,
+                            "errormsg": err.to_string() });
+                        println!("{doc}");
+                    }
+                    return Ok(ExitCode::from(code));
                 }
             };
             if args.verbose {

@@ -51,6 +51,11 @@ fn certificate_from_an_unknown_ca() {
     // Trusting only the other CA: the server's issuer is unknown.
     let run = tlskit(["get", "--cacert", &path(&pki.other_ca), &peer.url("/")]);
     assert_one_line(&run, 60, "certificate for localhost is not signed by a trusted CA (unknown issuer)");
+    // With -w json the failure is a JSON document too, as curl's %{json} has it.
+    let run = tlskit(["get", "-w", "json", "--cacert", &path(&pki.other_ca), &peer.url("/")]);
+    let doc = &run.json_docs()[0];
+    assert_eq!(doc["exitcode"], 60);
+    assert!(doc["errormsg"].as_str().is_some_and(|m| m.contains("unknown issuer")), "{doc}");
 }
 
 /// A server certificate from the test CA, and a CRL from that CA revoking it.
