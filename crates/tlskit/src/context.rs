@@ -349,11 +349,6 @@ impl Context {
         &self.alpn
     }
 
-    /// Whether a certificate and key of our own are set.
-    pub fn has_identity(&self) -> bool {
-        self.identity.is_some()
-    }
-
     fn crypto_provider(&self) -> Result<Arc<CryptoProvider>, ContextError> {
         let mut p = provider();
         if let Some(chosen) = &self.cipher_suites {
