@@ -158,7 +158,11 @@ pub(crate) async fn connect(
         Failure { host: &target.host, have_identity: config.client_auth_cert_resolver.has_certs(), cert_requested };
     let stream = stream.map_err(|e| failure.classify_io(e, true))?;
     let handshaked_at = start.elapsed();
-    let session = SessionInfo::from_connection(stream.get_ref().1, sni.as_deref(), Some(handshaked_at - connected_at));
+    let session = SessionInfo::from_connection(
+        stream.get_ref().1,
+        sni.as_deref(),
+        Some(handshaked_at.saturating_sub(connected_at)),
+    );
     Ok(Connected { stream, session, cert_requested, remote, local, resolved_at, connected_at, handshaked_at })
 }
 
