@@ -307,8 +307,8 @@ enum LogMessage {
 
 impl Printer {
     /// The printer runs on its own thread so no connection ever waits on the
-    /// terminal. Each line is written as soon as it arrives; lines that arrive
-    /// together (under load) leave in one write.
+    /// terminal. A lone line is written as soon as it arrives; under load lines
+    /// gather for at most a few milliseconds and leave in one write.
     fn spawn(self) -> anyhow::Result<(tlskit::server::EventSink, std::sync::mpsc::SyncSender<LogMessage>)> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(65_536);
         std::thread::Builder::new().name("tlskit log".into()).spawn(move || {
@@ -316,7 +316,9 @@ impl Printer {
             while let Ok(first) = rx.recv() {
                 let mut acks = Vec::new();
                 let mut next = Some(first);
+                let mut count = 0usize;
                 while let Some(message) = next.take() {
+                    count += 1;
                     match message {
                         LogMessage::Event(event) => self.format(event, &mut batch),
                         LogMessage::Flush(ack) => acks.push(ack),
@@ -333,6 +335,10 @@ impl Printer {
                 }
                 for ack in acks {
                     let _ = ack.send(());
+                }
+                if count > 1 {
+                    // Under load: let lines gather for a moment instead of being woken for each one.
+                    std::thread::sleep(Duration::from_millis(2));
                 }
             }
         })?;
