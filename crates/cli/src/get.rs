@@ -275,6 +275,17 @@ fn request(args: &Args, method: &Method, url: &str, body: &Option<(Vec<u8>, &'st
     Ok(req)
 }
 
+/// Report a failed transfer: one line on stderr (and, with `-w json`, curl's exitcode and errormsg).
+fn failed(args: &Args, url: &str, effective: &str, err: &ClientError) -> ExitCode {
+    eprintln!("tlskit: {err}");
+    let code = exit_code(err);
+    if args.write_out.is_some() {
+        let doc = serde_json::json!({ "url": url, "url_effective": effective, "exitcode": code, "errormsg": err.to_string() });
+        println!("{doc}");
+    }
+    ExitCode::from(code)
+}
+
 /// Where `location` points, seen from `base` (absolute, scheme-relative, absolute path, relative path).
 fn redirect_target(base: &str, location: &str) -> anyhow::Result<String> {
     if location.contains("://") {
@@ -324,35 +335,26 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
     for (index, url) in args.urls.iter().enumerate() {
         let mut req = request(&args, &method, url, &body)?;
         let mut redirects = 0;
-        let response = loop {
-            let response = match client.send(req.clone()) {
+        let mut reader = loop {
+            let reader = match client.send_streaming(req.clone()) {
                 Ok(r) => r,
-                Err(err) => {
-                    eprintln!("tlskit: {err}");
-                    let code = exit_code(&err);
-                    if args.write_out.is_some() {
-                        // curl's %{json} reports a failed transfer too: its exit code and message.
-                        let doc = serde_json::json!({ "url": url, "url_effective": req.url, "exitcode": code,
-                            "errormsg": err.to_string() });
-                        println!("{doc}");
-                    }
-                    return Ok(ExitCode::from(code));
-                }
+                Err(err) => return Ok(failed(&args, url, &req.url, &err)),
             };
+            let head = reader.head();
             if args.verbose {
-                output::verbose(&mut stderr.lock(), &response)?;
+                output::verbose(&mut stderr.lock(), head)?;
             }
-            let location = response.headers.get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+            let location = head.headers.get(http::header::LOCATION).and_then(|v| v.to_str().ok());
             match location {
-                Some(loc) if args.location && response.status.is_redirection() => {
+                Some(loc) if args.location && head.status.is_redirection() => {
                     redirects += 1;
                     if redirects > args.max_redirs {
                         eprintln!("tlskit: maximum ({}) redirects followed", args.max_redirs);
                         return Ok(ExitCode::from(47));
                     }
-                    let next = redirect_target(&response.url, loc)?;
+                    let next = redirect_target(&head.url, loc)?;
                     // 303, and 301/302 after POST, become GET without a body (as browsers and curl do).
-                    let status = response.status.as_u16();
+                    let status = head.status.as_u16();
                     if status == 303 || (matches!(status, 301 | 302) && req.method == http::Method::POST) {
                         req.method = http::Method::GET;
                         req.body = Default::default();
@@ -362,33 +364,49 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
                     // The Host header names the old server: let the client set the new one.
                     req.headers.remove(http::header::HOST);
                 }
-                _ => break response,
+                _ => break reader,
             }
         };
-        if args.fail && response.status.as_u16() >= 400 {
-            eprintln!("tlskit: the requested URL returned error: {}", response.status.as_u16());
+        let status = reader.head().status.as_u16();
+        if args.fail && status >= 400 {
+            eprintln!("tlskit: the requested URL returned error: {status}");
             return Ok(ExitCode::from(22));
         }
         let mut out = stdout.lock();
         if args.include || args.head {
-            output::status_and_headers(&mut out, &response)?;
+            output::status_and_headers(&mut out, reader.head())?;
         }
-        let body_on_stdout = match args.output.get(index) {
+        // The body goes out as it arrives: a large download is never held in memory.
+        let mut file = match args.output.get(index) {
             Some(path) => {
-                std::fs::write(path, &response.body).with_context(|| format!("writing {}", path.display()))?;
-                false
+                Some((std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?, path))
             }
-            None => {
-                out.write_all(&response.body)?;
-                true
-            }
+            None => None,
         };
+        let (mut size, mut last_byte) = (0usize, None);
+        loop {
+            let chunk = match reader.chunk() {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(err) => {
+                    out.flush()?;
+                    return Ok(failed(&args, url, &req.url, &err));
+                }
+            };
+            size += chunk.len();
+            last_byte = chunk.last().copied();
+            match &mut file {
+                Some((f, path)) => f.write_all(&chunk).with_context(|| format!("writing {}", path.display()))?,
+                None => out.write_all(&chunk)?,
+            }
+        }
+        let response = reader.into_head();
         if args.write_out.is_some() {
             // The document starts on a line of its own, so `-w json` output splits by line.
-            if body_on_stdout && !response.body.is_empty() && !response.body.ends_with(b"\n") {
+            if file.is_none() && last_byte.is_some_and(|b| b != b'\n') {
                 writeln!(out)?;
             }
-            let doc = output::write_out_json(url, &response, redirects);
+            let doc = output::write_out_json(url, &response, redirects, size);
             writeln!(out, "{}", serde_json::to_string(&doc)?)?;
         }
         out.flush()?;

@@ -129,3 +129,17 @@ fn per_path_client_certificate() {
     assert_eq!(run.code, Some(22), "{}", run.stderr);
     assert_eq!(run.error_lines(), ["tlskit: the requested URL returned error: 403"]);
 }
+
+#[test]
+fn large_download_streams_to_the_output_file() {
+    let (_dir, pki) = pki();
+    let server = serve(&pki, "async", &[]);
+    // 24 MiB of a pattern that is not all one byte, written next to hello.txt.
+    let data: Vec<u8> = (0..24 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(pki.dir.join("site/big.bin"), &data).expect("write");
+    let out = pki.dir.join("big.out");
+    let run = tlskit(["get", "--cacert", &path(&pki.ca), "-o", &path(&out), "-w", "json", &server.url_for("/big.bin")]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.json_docs()[0]["size_download"], data.len());
+    assert!(std::fs::read(&out).expect("output") == data, "the file arrived intact");
+}

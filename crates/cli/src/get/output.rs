@@ -65,7 +65,7 @@ fn host_of(url: &str) -> String {
 }
 
 /// `-w json`: curl's `%{json}` names for what they share, plus the headers and the TLS session.
-pub fn write_out_json(requested: &str, response: &Response, redirects: u32) -> Value {
+pub fn write_out_json(requested: &str, response: &Response, redirects: u32, size_download: usize) -> Value {
     let mut headers = Map::new();
     for (name, value) in &response.headers {
         let entry = headers.entry(name.as_str().to_string()).or_insert_with(|| Value::Array(Vec::new()));
@@ -87,7 +87,7 @@ pub fn write_out_json(requested: &str, response: &Response, redirects: u32) -> V
         "remote_port": response.remote_addr.port(),
         "local_ip": response.local_addr.ip().to_string(),
         "local_port": response.local_addr.port(),
-        "size_download": response.body.len(),
+        "size_download": size_download,
         "size_upload": response.request_body_len,
         "time_namelookup": secs(t.dns_ms),
         "time_connect": secs(t.connect_ms),

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::{ClientBuilder, ClientError, Request, Response};
+use super::{ClientBuilder, ClientError, Request, Response, ResponseStream};
 use crate::context::Context;
 
 /// A blocking HTTPS client.
@@ -55,5 +55,36 @@ impl Client {
     /// Send a request and wait for the whole response.
     pub fn send(&self, req: Request) -> Result<Response, ClientError> {
         self.runtime.block_on(self.inner.send(req))
+    }
+
+    /// Send a request and return once the response headers are in; read the body with
+    /// [`BodyReader::chunk`] (for large downloads).
+    pub fn send_streaming(&self, req: Request) -> Result<BodyReader<'_>, ClientError> {
+        let stream = self.runtime.block_on(self.inner.send_streaming(req))?;
+        Ok(BodyReader { stream, runtime: &self.runtime })
+    }
+}
+
+/// The body of a response, read piece by piece on the client's runtime.
+#[derive(Debug)]
+pub struct BodyReader<'a> {
+    stream: ResponseStream,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl BodyReader<'_> {
+    /// Status, headers, session and timings so far; `body` is empty.
+    pub fn head(&self) -> &Response {
+        self.stream.head()
+    }
+
+    /// The next piece of the body, or None at its end.
+    pub fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        self.runtime.block_on(self.stream.chunk())
+    }
+
+    /// The response without its body (`timings.total_ms` is final once the body was read).
+    pub fn into_head(self) -> Response {
+        self.stream.into_head()
     }
 }

@@ -339,15 +339,25 @@ impl Client {
 
     /// Open a connection, send the request, read the whole response.
     pub async fn send(&self, req: Request) -> Result<Response, ClientError> {
-        match self.inner.timeout {
-            Some(limit) => tokio::time::timeout(limit, self.exchange(req))
-                .await
-                .map_err(|_| ClientError::Timeout { phase: Phase::Transfer, after: limit })?,
-            None => self.exchange(req).await,
-        }
+        self.send_streaming(req).await?.collect().await
     }
 
-    async fn exchange(&self, req: Request) -> Result<Response, ClientError> {
+    /// Open a connection, send the request, and return once the response headers are in;
+    /// read the body piece by piece with [`ResponseStream::chunk`] (for large downloads).
+    /// The client's overall time limit covers the body too.
+    pub async fn send_streaming(&self, req: Request) -> Result<ResponseStream, ClientError> {
+        let deadline = self.inner.timeout.map(|limit| (tokio::time::Instant::now() + limit, limit));
+        let mut stream = match deadline {
+            Some((at, after)) => tokio::time::timeout_at(at, self.exchange(req))
+                .await
+                .map_err(|_| ClientError::Timeout { phase: Phase::Transfer, after })??,
+            None => self.exchange(req).await?,
+        };
+        stream.deadline = deadline;
+        Ok(stream)
+    }
+
+    async fn exchange(&self, req: Request) -> Result<ResponseStream, ClientError> {
         let start = Instant::now();
         let target = Target::parse(&req.url)?;
         let mut tracer = trace::FinishOnDrop(None);
@@ -420,15 +430,13 @@ impl Client {
         let response = response.map_err(|e| cause(&failure, &seen, e))?;
         let first_byte_at = start.elapsed();
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| cause(&failure, &seen, e))?.to_bytes();
-        let total = start.elapsed();
-        Ok(Response {
+        let head = Response {
             url: req.url,
             method: req.method,
             status: parts.status,
             version: parts.version,
             headers: parts.headers,
-            body,
+            body: Bytes::new(),
             request_headers: headers,
             request_body_len,
             session: conn.session,
@@ -437,10 +445,106 @@ impl Client {
                 connect_ms: ms(conn.connected_at),
                 tls_ms: ms(conn.handshaked_at),
                 first_byte_ms: ms(first_byte_at),
-                total_ms: ms(total),
+                total_ms: ms(first_byte_at),
             },
             remote_addr: conn.remote,
             local_addr: conn.local,
+        };
+        let have_identity = failure.have_identity;
+        Ok(ResponseStream {
+            head,
+            body,
+            host: target.host,
+            have_identity,
+            cert_requested: conn.cert_requested,
+            seen,
+            start,
+            deadline: None,
+            _tracer: tracer,
         })
+    }
+}
+
+/// A response whose headers are in and whose body is still on the wire.
+pub struct ResponseStream {
+    head: Response,
+    body: hyper::body::Incoming,
+    host: String,
+    have_identity: bool,
+    cert_requested: bool,
+    seen: recorder::SeenError,
+    start: Instant,
+    deadline: Option<(tokio::time::Instant, Duration)>,
+    // Ends the connection's trace when the response is done with.
+    _tracer: trace::FinishOnDrop,
+}
+
+impl std::fmt::Debug for ResponseStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseStream").field("head", &self.head).finish()
+    }
+}
+
+impl ResponseStream {
+    /// Status, headers, session and timings so far; `body` is empty.
+    pub fn head(&self) -> &Response {
+        &self.head
+    }
+
+    /// The next piece of the body, or None at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        let deadline = self.deadline;
+        let body = &mut self.body;
+        let next = async {
+            loop {
+                match body.frame().await {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            if !data.is_empty() {
+                                return Ok(Some(data));
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let polled = match deadline {
+            Some((at, after)) => tokio::time::timeout_at(at, next)
+                .await
+                .map_err(|_| ClientError::Timeout { phase: Phase::Transfer, after })?,
+            None => next.await,
+        };
+        match polled {
+            Ok(Some(data)) => Ok(Some(data)),
+            Ok(None) => {
+                self.head.timings.total_ms = ms(self.start.elapsed());
+                Ok(None)
+            }
+            Err(e) => {
+                let failure = Failure {
+                    host: &self.host,
+                    have_identity: self.have_identity,
+                    cert_requested: self.cert_requested,
+                };
+                Err(cause(&failure, &self.seen, e))
+            }
+        }
+    }
+
+    /// Read the rest of the body into the response.
+    pub async fn collect(mut self) -> Result<Response, ClientError> {
+        let mut body = Vec::new();
+        while let Some(data) = self.chunk().await? {
+            body.extend_from_slice(&data);
+        }
+        self.head.body = Bytes::from(body);
+        Ok(self.head)
+    }
+
+    /// The response as it stands (`timings.total_ms` is final once [`Self::chunk`] returned None).
+    pub fn into_head(self) -> Response {
+        self.head
     }
 }
