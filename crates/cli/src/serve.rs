@@ -50,7 +50,8 @@ pub struct Args {
     /// Protocol versions, comma-separated: 1.2, 1.3
     #[arg(long, default_value = "1.3,1.2", value_name = "LIST")]
     tls_versions: String,
-    /// Cipher suites in our preference order (rustls, IANA or OpenSSL names; comma or colon separated)
+    /// Cipher suites in our preference order (rustls, IANA or OpenSSL names; comma or colon separated;
+    /// default: AES-128-GCM first, then AES-256-GCM, then ChaCha20-Poly1305)
     #[arg(long, value_name = "LIST")]
     ciphers: Option<String>,
     /// Append session secrets to FILE (NSS key log format); default: $SSLKEYLOGFILE if set
@@ -132,10 +133,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .ticket_lifetime(args.ticket_lifetime)
         .alpn(&["h2", "http/1.1"])
         .server_cipher_order(true);
-    if let Some(list) = &args.ciphers {
-        let names: Vec<&str> = list.split([',', ':', ' ']).filter(|s| !s.is_empty()).collect();
-        context = context.cipher_suites(&names)?;
-    }
+    context = match &args.ciphers {
+        Some(list) => {
+            let names: Vec<&str> = list.split([',', ':', ' ']).filter(|s| !s.is_empty()).collect();
+            context.cipher_suites(&names)?
+        }
+        None => context.cipher_suites(tlskit::server::DEFAULT_CIPHER_SUITES)?,
+    };
 
     // Our certificate: given, or made now with a throwaway CA whose PEM we write for curl --cacert.
     let mut ca_path = None;
