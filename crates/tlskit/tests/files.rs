@@ -439,7 +439,8 @@ async fn works_on_a_multi_thread_runtime_and_across_tasks() {
 #[tokio::test]
 async fn the_cache_notices_changes_and_stays_bounded() {
     let site = Site::new();
-    let svc = site.service_with(FileOptions { cache_bytes: 64 * 1024, ..FileOptions::default() });
+    let options = FileOptions { cache_bytes: 64 * 1024, revalidate_after: Duration::ZERO, ..FileOptions::default() };
+    let svc = site.service_with(options);
     let path = site.root().join("hello.txt");
     let first = get(&svc, "/hello.txt").await;
     assert_eq!(svc.cache_usage().0, 1);
@@ -468,6 +469,21 @@ async fn the_cache_notices_changes_and_stays_bounded() {
     let off = site.service_with(FileOptions { cache_bytes: 0, ..FileOptions::default() });
     assert_eq!(get(&off, "/f1.txt").await.body.len(), 1000);
     assert_eq!(off.cache_usage(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_cached_file_is_rechecked_after_the_interval() {
+    let site = Site::new();
+    let interval = Duration::from_millis(100);
+    let svc = site.service_with(FileOptions { revalidate_after: interval, ..FileOptions::default() });
+    assert_eq!(get(&svc, "/hello.txt").await.body, HELLO.as_bytes());
+    fs::write(site.root().join("hello.txt"), "new version\n").unwrap();
+    std::thread::sleep(interval + Duration::from_millis(50));
+    let r = get(&svc, "/hello.txt").await;
+    assert_eq!((r.text().as_str(), r.header(CONTENT_LENGTH)), ("new version\n", "12"));
+    fs::remove_file(site.root().join("hello.txt")).unwrap();
+    std::thread::sleep(interval + Duration::from_millis(50));
+    assert_eq!(get(&svc, "/hello.txt").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! normalized request path, re-validated on every hit with one `stat`.
 //!
 //! An entry is made only after the full path checks passed for that request path. A hit is used
-//! only if `stat` of the same path (relative to a handle on the root, so the kernel walks only the
+//! only if (when last checked more than the re-validation interval ago) `stat` of the same path (relative to a handle on the root, so the kernel walks only the
 //! part below it) still names the same file (device, inode) with the same size, mtime and ctime, so
 //! a changed file, a swapped symlink or a removed file falls back to the full, checked path at once.
 
@@ -14,7 +14,9 @@ use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -79,12 +81,17 @@ pub(crate) struct CachedFile {
     pub stamp: Stamp,
     pub meta: FileMeta,
     pub content: Bytes,
+    /// When the entry was last found current, in milliseconds since the cache's epoch.
+    pub checked_ms: AtomicU64,
 }
 
 /// The cache: a map under a read-write lock, charged against a byte budget.
 #[derive(Debug)]
 pub(crate) struct Cache {
     budget: usize,
+    /// Hits within this many milliseconds of the last check are not `stat`ed again.
+    revalidate_ms: u64,
+    epoch: Instant,
     /// The root directory, opened once (`O_PATH`): hits are re-validated relative to it.
     root: Option<File>,
     state: RwLock<State>,
@@ -102,12 +109,18 @@ fn cost(key: &str, file: &CachedFile) -> usize {
 
 impl Cache {
     /// A cache of files under the directory `root` holding at most `budget` bytes (0: none).
-    pub(crate) fn new(budget: usize, root: &Path) -> Self {
+    pub(crate) fn new(budget: usize, revalidate_after: Duration, root: &Path) -> Self {
         let root =
             std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(root).ok();
         // Without a handle on the root nothing can be re-validated, so nothing is cached.
         let budget = if root.is_some() { budget } else { 0 };
-        Cache { budget, root, state: RwLock::new(State::default()) }
+        let revalidate_ms = u64::try_from(revalidate_after.as_millis()).unwrap_or(u64::MAX);
+        Cache { budget, revalidate_ms, epoch: Instant::now(), root, state: RwLock::new(State::default()) }
+    }
+
+    /// Milliseconds since the cache was made (the clock of `checked_ms`).
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// `path` (under the root) relative to it, as `fstatat` takes it; None if it cannot be.
@@ -132,8 +145,15 @@ impl Cache {
             return None;
         }
         let entry = self.state.read().ok()?.map.get(key).cloned()?;
+        let now = self.now_ms();
+        if self.revalidate_ms > 0 && now.saturating_sub(entry.checked_ms.load(Ordering::Relaxed)) < self.revalidate_ms {
+            return Some(entry);
+        }
         match Stamp::at(root, &entry.relative) {
-            Some(stamp) if stamp == entry.stamp => Some(entry),
+            Some(stamp) if stamp == entry.stamp => {
+                entry.checked_ms.store(now, Ordering::Relaxed);
+                Some(entry)
+            }
             _ => {
                 self.remove(key, &entry);
                 None

@@ -15,8 +15,10 @@
 //!   `If-Match`/`If-Unmodified-Since` (412), `If-None-Match`/`If-Modified-Since` (304), `If-Range`,
 //!   single ranges (206 with Content-Range), multiple ranges (206 multipart/byteranges) and
 //!   unsatisfiable ones (416 with `Content-Range: bytes */LEN`). Large files are streamed in 64 KiB
-//!   reads; small ones are served from a bounded cache ([`FileOptions::cache_bytes`]) that is
-//!   re-validated with one `stat` per hit.
+//!   reads; small ones are served from a bounded cache ([`FileOptions::cache_bytes`]) whose entries
+//!   are re-validated with one `stat` at most every [`FileOptions::revalidate_after`] (a stat costs
+//!   a tenth of a keep-alive request's CPU here; the cached bytes were checked to lie under the root,
+//!   so a stale hit can only be an older version of a file inside it).
 //! - **Generated pages** (listings, errors, redirects) use [`html_page`] and carry the restrictive
 //!   [`PAGE_CSP`]. Other methods get 405 with `Allow: GET, HEAD`.
 //!
@@ -53,8 +55,9 @@ use std::future::Future;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{
@@ -80,11 +83,19 @@ pub struct FileOptions {
     pub index: Option<String>,
     /// Budget in bytes of the small-file cache; 0 turns it off.
     pub cache_bytes: usize,
+    /// A cached file is checked against the disk (one `stat`) on a hit at most this often
+    /// (default 100 ms: a change is seen within that; zero checks on every hit).
+    pub revalidate_after: Duration,
 }
 
 impl Default for FileOptions {
     fn default() -> Self {
-        FileOptions { show_hidden: false, index: Some("index.html".to_owned()), cache_bytes: 32 * 1024 * 1024 }
+        FileOptions {
+            show_hidden: false,
+            index: Some("index.html".to_owned()),
+            cache_bytes: 32 * 1024 * 1024,
+            revalidate_after: Duration::from_millis(100),
+        }
     }
 }
 
@@ -171,7 +182,7 @@ impl FileService {
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a directory", root.display())));
         }
-        let cache = Cache::new(options.cache_bytes, &root);
+        let cache = Cache::new(options.cache_bytes, options.revalidate_after, &root);
         Ok(FileService { inner: Arc::new(Inner { root, options, cache }) })
     }
 
@@ -275,7 +286,8 @@ impl FileService {
         let relative = if cache.admits(m.len()) { Cache::relative(self.root(), &joined) } else { None };
         if let Some(relative) = relative {
             if let Some(content) = read_stable(&file, &m) {
-                let entry = Arc::new(CachedFile { relative, stamp: Stamp::of(&m), meta, content });
+                let checked_ms = AtomicU64::new(cache.now_ms());
+                let entry = Arc::new(CachedFile { relative, stamp: Stamp::of(&m), meta, content, checked_ms });
                 cache.insert(key, Arc::clone(&entry));
                 return serve(req, &entry.meta, Source::Cached(entry.content.clone()), head_only);
             }
