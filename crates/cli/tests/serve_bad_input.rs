@@ -156,3 +156,23 @@ fn header_and_idle_timeouts_close_slow_and_idle_connections() {
         assert!(served(&server));
     });
 }
+
+#[test]
+fn max_connections_bounds_what_is_served_at_once() {
+    let root = docroot();
+    for_each_model(|model| {
+        let server =
+            Serve::start(root.path(), &["--model", model, "--max-connections", "2", "--handshake-timeout", "1.5"]);
+        // Two silent connections take both slots; a third client waits in the backlog until they are reaped.
+        let silent: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(server.addr()).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        assert!(served(&server), "{model}: the waiting client is served once a slot frees");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(800), "{model}: served after {waited:?}, before any slot was free");
+        drop(silent);
+        let started = Instant::now();
+        assert!(served(&server));
+        assert!(started.elapsed() < Duration::from_secs(1), "{model}: slots not given back");
+    });
+}
