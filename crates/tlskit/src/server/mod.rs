@@ -349,7 +349,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let shared = self.shared;
-        let max = shared.limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let max = shared.limits.max_connections.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         let slots = Arc::new(Semaphore::new(max));
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::pin!(shutdown);
