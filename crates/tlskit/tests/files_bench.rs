@@ -37,8 +37,11 @@ fn cost_per_request() {
     }
     let cached = FileService::new(dir.path(), FileOptions::default()).unwrap();
     let uncached = FileService::new(dir.path(), FileOptions { cache_bytes: 0, ..FileOptions::default() }).unwrap();
+    let every_hit = FileOptions { revalidate_after: Duration::ZERO, ..FileOptions::default() };
+    let stat_each = FileService::new(dir.path(), every_hit).unwrap();
     for (name, svc, uri, n) in [
         ("100-byte file, cached", &cached, "/small.txt", 200_000),
+        ("100-byte file, cached, stat on every hit", &stat_each, "/small.txt", 200_000),
         ("100-byte file, no cache", &uncached, "/small.txt", 50_000),
         ("listing of 50 files", &cached, "/sub/", 2_000),
     ] {
