@@ -357,7 +357,8 @@ fn to_nanos(raw: u64, units_per_sec: u64) -> u64 {
     } else {
         let secs = raw / units_per_sec.max(1);
         let frac = raw % units_per_sec.max(1);
-        secs * 1_000_000_000 + (frac as u128 * 1_000_000_000 / units_per_sec.max(1) as u128) as u64
+        secs.saturating_mul(1_000_000_000)
+            .saturating_add((frac as u128 * 1_000_000_000 / units_per_sec.max(1) as u128) as u64)
     }
 }
 

@@ -179,7 +179,8 @@ impl RecordDecryptor {
     /// ([`schedule::tls12_keys`]).
     pub fn new(suite: &'static CipherSuite, version: u16, keys: &DirectionKeys) -> Result<Self, CryptoError> {
         if suite.is_tls13() {
-            return Self::tls13(suite, &keys.key);
+            // TLS 1.3 keys come from a traffic secret: see `tls13`.
+            return Err(CryptoError::Version { suite: suite.name, version });
         }
         if !suite.can_decrypt() {
             return Err(CryptoError::Unsupported(suite.name));
