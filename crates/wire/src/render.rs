@@ -59,8 +59,9 @@ impl TextRenderer {
     pub fn event(&mut self, out: &mut dyn Write, id: u64, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Record { dir, ts, number, content_type, inner_type, version, length, encrypted, decrypted, raw } => {
-                let rel = ts.0.saturating_sub(self.first_ts.0) as f64 / 1e9;
-                let delta = ts.0.saturating_sub(self.last_ts.0) as f64 / 1e9;
+                // Integer arithmetic: float formatting was a tenth of the run time.
+                let rel = Secs4(ts.0.saturating_sub(self.first_ts.0));
+                let delta = Secs4(ts.0.saturating_sub(self.last_ts.0));
                 self.last_ts = *ts;
                 let shown = inner_type.unwrap_or(*content_type);
                 let state = match (encrypted, decrypted) {
@@ -70,7 +71,7 @@ impl TextRenderer {
                 };
                 writeln!(
                     out,
-                    "{id} {number} {rel:.4} ({delta:.4}) {} {} {} len={length}{state}",
+                    "{id} {number} {rel} ({delta}) {} {} {} len={length}{state}",
                     dir.arrow(),
                     version_name(*version),
                     type_label(shown)
@@ -116,6 +117,15 @@ impl TextRenderer {
     /// The closing line of a connection.
     pub fn connection_end(&mut self, out: &mut dyn Write, conn: &ConnInfo, s: &Summary) -> io::Result<()> {
         writeln!(out, "{} end: {}", conn.id, summary_line(s))
+    }
+}
+
+/// Nanoseconds shown as seconds with four decimals (`12.3456`).
+struct Secs4(u64);
+
+impl std::fmt::Display for Secs4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:04}", self.0 / 1_000_000_000, (self.0 % 1_000_000_000) / 100_000)
     }
 }
 

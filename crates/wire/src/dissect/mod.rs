@@ -369,9 +369,8 @@ impl Dissector {
             return;
         }
         // Protected: decrypt into the scratch buffer when we can.
+        // (Copied in only when there is a key to try: no copy for records we cannot decrypt.)
         let mut scratch = std::mem::take(&mut self.dirs[i].scratch);
-        scratch.clear();
-        scratch.extend_from_slice(fragment);
         let outcome = self.decrypt(dir, header, fragment, &mut scratch);
         match outcome {
             Ok((inner, range)) => {
