@@ -54,6 +54,41 @@ impl FlowKey {
     }
 }
 
+/// A multiply-rotate hasher for flow keys: SipHash's DoS resistance is not needed for a table bounded by open
+/// connections, and hashing showed in profiles at a lookup per packet.
+#[derive(Default, Clone, Copy)]
+struct FlowHasher(u64);
+
+impl std::hash::Hasher for FlowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(v as u64);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+type FlowTable = HashMap<FlowKey, Flow, std::hash::BuildHasherDefault<FlowHasher>>;
+
 struct Flow {
     info: ConnInfo,
     reasm: [Reassembler; 2],
@@ -78,7 +113,7 @@ pub struct Analyzer {
     rsa: Option<Arc<RsaKey>>,
     psk: Option<Vec<u8>>,
     link: LinkDecoder,
-    flows: HashMap<FlowKey, Flow>,
+    flows: FlowTable,
     next_id: u64,
     packets: u64,
     /// Frames that were malformed (count, last reason).
@@ -93,7 +128,7 @@ impl Analyzer {
             rsa: None,
             psk: None,
             link: LinkDecoder::default(),
-            flows: HashMap::new(),
+            flows: FlowTable::default(),
             next_id: 1,
             packets: 0,
             malformed: (0, ""),
