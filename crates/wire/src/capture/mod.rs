@@ -112,6 +112,7 @@ pub struct Analyzer {
     secrets: Arc<dyn SecretSource + Send + Sync>,
     rsa: Option<Arc<RsaKey>>,
     psk: Option<Vec<u8>>,
+    sessions: crate::dissect::SessionCache,
     link: LinkDecoder,
     flows: FlowTable,
     next_id: u64,
@@ -127,6 +128,7 @@ impl Analyzer {
             secrets,
             rsa: None,
             psk: None,
+            sessions: Default::default(),
             link: LinkDecoder::default(),
             flows: FlowTable::default(),
             next_id: 1,
@@ -174,8 +176,10 @@ impl Analyzer {
                 return; // a bare ACK/FIN of a connection we never saw
             }
             let (client, server) = guess_roles(&seg);
-            let mut dissector =
-                Dissector::new(self.secrets.clone()).with_rsa_key(self.rsa.clone()).with_psk(self.psk.clone());
+            let mut dissector = Dissector::new(self.secrets.clone())
+                .with_rsa_key(self.rsa.clone())
+                .with_psk(self.psk.clone())
+                .with_session_cache(Some(self.sessions.clone()));
             if !syn {
                 dissector.start_midstream(Direction::ClientToServer);
                 dissector.start_midstream(Direction::ServerToClient);

@@ -182,9 +182,13 @@ impl Dissector {
         } else if let Some(pre) = self.premaster.as_ref() {
             let transcript = if self.ems { self.transcript.as_deref() } else { None };
             crypto::master_from_premaster(suite, version, pre, &cr, &sr, transcript)
+        } else if let Some(master) = self.cached_master() {
+            master
         } else {
             return Err(None);
         };
+        self.master = Some(master);
+        self.remember_session(None);
         let (c, s) = crypto::tls12_pair(suite, version, &master, &cr, &sr, self.etm).map_err(Some)?;
         // A direction already under way keeps its keys (its sequence number has moved on).
         if self.dirs[0].protected && self.dirs[0].keys.is_none() {
@@ -195,6 +199,33 @@ impl Dissector {
         }
         self.tls12_keys_tried = true;
         Ok(())
+    }
+
+    /// A resumed session's master secret from an earlier connection of the capture (by ticket, then by ID).
+    fn cached_master(&self) -> Option<[u8; 48]> {
+        if !self.resumed && self.client_ticket.is_empty() {
+            return None;
+        }
+        let cache = self.sessions.as_ref()?.lock().ok()?;
+        let by_ticket = (!self.client_ticket.is_empty()).then(|| cache.get(&self.client_ticket)).flatten();
+        let by_id = || (self.resumed && !self.server_session_id.is_empty()).then(|| cache.get(&self.server_session_id));
+        by_ticket.or_else(|| by_id().flatten()).copied()
+    }
+
+    /// Stores this connection's master secret under its session ID and, when one is issued, its ticket.
+    pub(super) fn remember_session(&self, ticket: Option<&[u8]>) {
+        let (Some(cache), Some(master)) = (self.sessions.as_ref(), self.master) else { return };
+        let Ok(mut cache) = cache.lock() else { return };
+        // Bounded: a capture with very many sessions keeps the most recent ones.
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        if !self.server_session_id.is_empty() {
+            cache.insert(self.server_session_id.clone(), master);
+        }
+        if let Some(t) = ticket.filter(|t| !t.is_empty()) {
+            cache.insert(t.to_vec(), master);
+        }
     }
 
     /// Why TLS 1.2 keys cannot be derived (yet).

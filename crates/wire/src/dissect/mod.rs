@@ -18,6 +18,9 @@ use crate::keys::{RsaKey, SecretSource};
 use crate::record::{self, ContentType, RecordHeader, Sslv2ClientHello};
 use crypto::DirKeys;
 
+/// TLS 1.2 master secrets by session ID and by session ticket, shared by the connections of one capture.
+pub type SessionCache = Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, [u8; 48]>>>;
+
 /// Counts kept per connection (what the summary and the tests compare).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -77,6 +80,12 @@ pub struct Dissector {
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     client_session_id: Vec<u8>,
+    /// The ServerHello's session ID and the ClientHello's session ticket (to resume from the cache).
+    server_session_id: Vec<u8>,
+    client_ticket: Vec<u8>,
+    /// TLS 1.2 master secret once derived, kept to fill the session cache.
+    master: Option<[u8; 48]>,
+    sessions: Option<SessionCache>,
     version: Option<u16>,
     suite: Option<&'static CipherSuite>,
     suite_id: Option<u16>,
@@ -131,6 +140,10 @@ impl Dissector {
             client_random: None,
             server_random: None,
             client_session_id: Vec::new(),
+            server_session_id: Vec::new(),
+            client_ticket: Vec::new(),
+            master: None,
+            sessions: None,
             version: None,
             suite: None,
             suite_id: None,
@@ -153,6 +166,13 @@ impl Dissector {
     /// Also decrypt RSA key exchanges with this server key.
     pub fn with_rsa_key(mut self, key: Option<Arc<RsaKey>>) -> Self {
         self.rsa = key;
+        self
+    }
+
+    /// Share TLS 1.2 master secrets between connections, so that a session resumed by ID or ticket decrypts
+    /// when its master secret came from an RSA key or PSK rather than the key log.
+    pub fn with_session_cache(mut self, cache: Option<SessionCache>) -> Self {
+        self.sessions = cache;
         self
     }
 
