@@ -42,6 +42,7 @@ pub mod alert;
 pub mod capture;
 pub mod cipher;
 pub mod dissect;
+pub mod dtls;
 pub mod extensions;
 pub mod fingerprint;
 pub mod handshake;

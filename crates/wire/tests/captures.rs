@@ -11,14 +11,11 @@ use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::{KeyLog, RsaKey};
 
 /// Captures we do not decode as expected, and why.
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("illustrated-dtls13/capture.pcap", "DTLS (UDP) is not decoded: TLS over TCP only"),
-    (
-        "snet-keylog-matrix/ssl3_0.pcap",
-        "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
+const KNOWN_FAILURES: &[(&str, &str)] = &[(
+    "snet-keylog-matrix/ssl3_0.pcap",
+    "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
          not count as a TLS connection",
-    ),
-];
+)];
 
 /// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else /work/shared/captures.
 fn captures_dir() -> PathBuf {
