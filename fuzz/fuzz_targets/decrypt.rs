@@ -23,6 +23,7 @@ const CASES: &[(u16, u16, bool)] = &[
     (0x000A, 0x0301, false),
     (0xC010, 0x0302, false),
     (0x0001, 0x0301, false),
+    (0x0004, 0x0300, false),
 ];
 
 fuzz_target!(|data: &[u8]| {

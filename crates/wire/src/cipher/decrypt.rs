@@ -16,6 +16,7 @@ use camellia::{Camellia128, Camellia256};
 use ccm::aead::AeadInPlace;
 use ccm::consts::{U12, U16, U8};
 use ccm::Ccm;
+use rc4::{Rc4, StreamCipher as _};
 
 use super::{BulkCipher, CipherKind, CipherSuite};
 use crate::schedule::{self, DirectionKeys, HashAlg, SSL3_0, TLS1_0, TLS1_3};
@@ -89,6 +90,7 @@ impl std::fmt::Debug for RecordDecryptor {
 
 enum Protection {
     Null,
+    Rc4(Box<Rc4<U16>>),
     Cbc { cipher: BlockCipher, implicit_iv: Option<[u8; 16]> },
     Aead { cipher: AeadCipher, iv: [u8; 12], explicit_nonce: bool },
 }
@@ -268,7 +270,8 @@ impl RecordDecryptor {
 
     /// Trial decryption: like [`decrypt`](Self::decrypt), but a record that fails leaves the sequence number (and
     /// the chained CBC IV) as they were. This is how a TLS 1.3 server skips rejected 0-RTT records (RFC 8446
-    /// 4.2.10). On failure the fragment may have been overwritten: try another key on a copy.
+    /// 4.2.10). On failure the fragment may have been overwritten: try another key on a copy. (RC4's keystream
+    /// cannot be rewound: an RC4 record that fails has still consumed it.)
     pub fn try_decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {
         let seq = self.seq;
         let chained = match &self.protection {
@@ -291,7 +294,11 @@ impl RecordDecryptor {
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
         match &mut self.protection {
-            Protection::Null => {
+            Protection::Null | Protection::Rc4(_) => {
+                if let Protection::Rc4(rc4) = &mut self.protection {
+                    // The keystream advances over every record, authentic or not, like the sequence number.
+                    rc4.apply_keystream(fragment);
+                }
                 let mac_len = self.mac.len();
                 let n = fragment.len().checked_sub(mac_len).ok_or(DecryptError::Length(fragment.len()))?;
                 let (data, mac) = fragment.split_at(n);
@@ -321,6 +328,7 @@ fn build_protection(
     Ok(match suite.cipher.kind() {
         CipherKind::Stream => match suite.cipher {
             BulkCipher::Null => Protection::Null,
+            BulkCipher::Rc4_128 => Protection::Rc4(Box::new(Rc4::new_from_slice(key).map_err(|_| bad())?)),
             _ => return Err(CryptoError::Unsupported(suite.name)),
         },
         CipherKind::Block => {

@@ -59,7 +59,7 @@ fn rfc8448_application_records_and_tamper() {
 
 #[test]
 fn short_and_misaligned_records_are_errors_not_panics() {
-    for id in [0x1301u16, 0x1304, 0x1305, 0x1303, 0xC02F, 0xC0A0, 0xCCA8, 0x002F, 0x0041, 0x000A, 0xC010] {
+    for id in [0x1301u16, 0x1304, 0x1305, 0x1303, 0xC02F, 0xC0A0, 0xCCA8, 0x002F, 0x0041, 0x000A, 0xC010, 0x0004] {
         let suite = CipherSuite::lookup(id).unwrap();
         let mut dec = if suite.is_tls13() {
             RecordDecryptor::tls13(suite, &vec![1u8; suite.prf_hash.output_len()]).unwrap()
@@ -123,6 +123,50 @@ fn des_and_3des_cbc_records_from_an_independent_implementation() {
         let mut record = unhex(first);
         record[20] ^= 0x80;
         assert!(dec.decrypt(23, 0x0301, &mut record).is_err());
+    }
+}
+
+/// RC4 records made with Python `cryptography` (ARC4): TLS 1.0 HMAC-MD5, SSL 3.0's MD5 MAC, TLS 1.2 HMAC-SHA1. The
+/// keystream runs on across records.
+#[test]
+fn rc4_records_with_hmac_md5_ssl3_mac_and_hmac_sha1() {
+    let cases = [
+        (
+            0x0004u16,
+            0x0301u16,
+            "202122232425262728292a2b2c2d2e2f",
+            "29ec73d4db12710ecfe560699cef587653d6bacd3320d08fb043f2f4bf7bf22119d8",
+            "8e9bfb31bfd891bd2ad1df1dd4eeed4f11922751988ac33302635ef005f2d8",
+        ),
+        (
+            0x0004,
+            0x0300,
+            "202122232425262728292a2b2c2d2e2f",
+            "29ec73d4db12710ecfe560699cef587653d68a6c665d74d54cec6fa7888e8a35ff91",
+            "8e9bfb31bfd891bd2ad1df1dd4eeed919687070e6af08c541c4387400df8c3",
+        ),
+        (
+            0x0005,
+            0x0303,
+            "202122232425262728292a2b2c2d2e2f30313233",
+            "29ec73d4db12710ecfe560699cef587653d602f4e1671531186df447853bb104d9ddebbd749a",
+            "cd9787b1719cca09d08e97974c2948b29cd86c9c48b40fc9b3f8c4221c81ec7a26fb6d",
+        ),
+    ];
+    for (id, version, mac_key, first, second) in cases {
+        let suite = CipherSuite::lookup(id).unwrap();
+        let keys = DirectionKeys { mac_key: unhex(mac_key), key: (0x40u8..0x50).collect(), iv: Vec::new() };
+        let mut dec = RecordDecryptor::new(suite, version, &keys).unwrap();
+        for (record, text) in [(first, &b"GET / HTTP/1.0\r\n\r\n"[..]), (second, &b"Host: example\r\n"[..])] {
+            let mut record = unhex(record);
+            let plain =
+                dec.decrypt(23, version, &mut record).unwrap_or_else(|e| panic!("{} {version:#x}: {e}", suite.name));
+            assert_eq!(&record[plain.range], text, "{} {version:#x}", suite.name);
+        }
+        let mut dec = RecordDecryptor::new(suite, version, &keys).unwrap();
+        let mut record = unhex(first);
+        record[3] ^= 1;
+        assert_eq!(dec.decrypt(23, version, &mut record), Err(DecryptError::BadRecordMac));
     }
 }
 
