@@ -140,6 +140,9 @@ fn lost_segment_is_reported_as_a_gap_and_decoding_continues() {
     assert_eq!(seen.summaries.len(), 1);
     let records: u64 = seen.summaries[0].stats.records.values().sum();
     assert!((13..16).contains(&records), "records after the gap are still framed: {records}");
+    // Decryption picks up again after the gap: the record sequence number is searched for.
+    assert_eq!(seen.summaries[0].stats.failed_records, 0);
+    assert!(!seen.plaintext.is_empty() && seen.plaintext.len() < 32, "{}", seen.plaintext.len());
 }
 
 /// The two TCP payload streams of a single-connection capture (in capture order, no reordering in it).

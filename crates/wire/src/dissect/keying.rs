@@ -73,7 +73,13 @@ impl Dissector {
                 return Err((first.then(|| reason.unwrap_or_else(|| self.tls12_missing())), false));
             }
         }
+        let lost = std::mem::take(&mut self.dirs[i].lost);
         let Some(keys) = self.dirs[i].keys.as_mut() else { return Err((None, false)) };
+        if lost > 0 {
+            return keys
+                .resync(typ, header.version, fragment, buf, max_lost_records(lost))
+                .map_err(|e| (Some(e), true));
+        }
         buf.clear();
         buf.extend_from_slice(fragment);
         keys.decrypt(typ, header.version, buf).map_err(|e| (Some(e), true))
@@ -101,10 +107,16 @@ impl Dissector {
             };
         }
         let mut failure = None;
+        let lost = std::mem::take(&mut self.dirs[i].lost);
         if let Some(keys) = self.dirs[i].keys.as_mut() {
             buf.clear();
             buf.extend_from_slice(fragment);
-            match keys.decrypt(typ, header.version, buf) {
+            let result = if lost > 0 {
+                keys.resync(typ, header.version, fragment, buf, max_lost_records(lost))
+            } else {
+                keys.decrypt(typ, header.version, buf)
+            };
+            match result {
                 Ok(ok) => return Ok(ok),
                 Err(e) => failure = Some(e),
             }
@@ -239,6 +251,11 @@ impl Dissector {
             (Some(_), _) => format!("no CLIENT_RANDOM for {} in the key log", hex::encode(cr)),
         }
     }
+}
+
+/// How many records `lost` bytes can have held at most (a protected record is at least 22 bytes), capped.
+fn max_lost_records(lost: u64) -> u64 {
+    (lost / 22 + 1).min(4096)
 }
 
 /// Why a suite's records stay encrypted: named, so the user sees which cipher is missing.

@@ -63,6 +63,8 @@ struct DirState {
     /// The key the current stage needs was missing when last asked (reported once).
     reported_missing: bool,
     bytes_seen: u64,
+    /// Bytes lost since the last record we decrypted: the record sequence number must be searched for.
+    lost: u64,
 }
 
 /// Decodes one TLS connection. Feed it each direction's bytes in order.
@@ -222,6 +224,7 @@ impl Dissector {
         d.pending.clear();
         d.hs.clear();
         d.syncing = true;
+        d.lost = d.lost.saturating_add(bytes);
         sink(&Event::Gap { dir, bytes });
     }
 
