@@ -39,6 +39,8 @@ pub struct TextRenderer {
     pub options: TextOptions,
     first_ts: Timestamp,
     last_ts: Timestamp,
+    /// Reused line buffer: no allocation per record.
+    scratch: Vec<u8>,
 }
 
 impl TextRenderer {
@@ -77,7 +79,7 @@ impl TextRenderer {
                     type_label(shown)
                 )?;
                 if self.options.hex {
-                    hex_dump(out, raw)?;
+                    hex_dump(out, raw, &mut self.scratch)?;
                 }
             }
             Event::Handshake { detail, msg_type, length, .. } => {
@@ -92,7 +94,7 @@ impl TextRenderer {
                 if self.options.data {
                     let tag = if *early { " (0-RTT)" } else { "" };
                     writeln!(out, "    application data{tag}, {} bytes", data.len())?;
-                    data_dump(out, data)?;
+                    data_dump(out, data, &mut self.scratch)?;
                 }
             }
             Event::EarlyData { accepted } => {
@@ -275,32 +277,42 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
     }
 }
 
-fn hex_dump(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
-    for (i, line) in bytes.chunks(16).enumerate() {
-        write!(out, "    {:04x} ", i * 16)?;
-        for b in line {
-            write!(out, " {b:02x}")?;
+fn hex_dump(out: &mut dyn Write, bytes: &[u8], line: &mut Vec<u8>) -> io::Result<()> {
+    // Built byte by byte: formatting each byte through `write!` made -x/-d output-bound.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, chunk) in bytes.chunks(16).enumerate() {
+        line.clear();
+        line.extend_from_slice(b"    ");
+        let off = i * 16;
+        for shift in [12, 8, 4, 0] {
+            line.push(HEX[(off >> shift) & 0xf]);
         }
-        writeln!(out)?;
+        line.push(b' ');
+        for &b in chunk {
+            line.extend_from_slice(&[b' ', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+        }
+        line.push(b'\n');
+        out.write_all(line)?;
     }
     Ok(())
 }
 
 /// Printable text as is (other bytes as `.`), or a hex dump when the data is mostly binary.
-fn data_dump(out: &mut dyn Write, data: &[u8]) -> io::Result<()> {
+fn data_dump(out: &mut dyn Write, data: &[u8], text: &mut Vec<u8>) -> io::Result<()> {
     let printable = data.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();
     if printable * 10 >= data.len() * 9 {
         out.write_all(b"    ---------------------------------------------------------------\n")?;
+        text.clear();
         for line in data.split(|&b| b == b'\n') {
-            out.write_all(b"    ")?;
-            for &b in line.strip_suffix(b"\r").unwrap_or(line) {
-                out.write_all(&[if b.is_ascii_graphic() || b == b' ' || b == b'\t' { b } else { b'.' }])?;
-            }
-            out.write_all(b"\n")?;
+            text.extend_from_slice(b"    ");
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            text.extend(line.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' || b == b'\t' { b } else { b'.' }));
+            text.push(b'\n');
         }
+        out.write_all(text)?;
         out.write_all(b"    ---------------------------------------------------------------\n")
     } else {
-        hex_dump(out, data)
+        hex_dump(out, data, text)
     }
 }
 
