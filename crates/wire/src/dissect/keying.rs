@@ -209,7 +209,6 @@ impl Dissector {
         if self.dirs[1].protected && self.dirs[1].keys.is_none() {
             self.dirs[1].keys = Some(s);
         }
-        self.tls12_keys_tried = true;
         Ok(())
     }
 

@@ -103,7 +103,6 @@ pub struct Dissector {
     transcript: Option<Vec<u8>>,
     transcript_open: bool,
     premaster: Option<Vec<u8>>,
-    tls12_keys_tried: bool,
     fingerprints: Fingerprints,
     stats: Stats,
 }
@@ -159,7 +158,6 @@ impl Dissector {
             transcript: None,
             transcript_open: false,
             premaster: None,
-            tls12_keys_tried: false,
             fingerprints: Fingerprints::default(),
             stats: Stats::default(),
         }
@@ -462,7 +460,6 @@ impl Dissector {
                     d.protected = true;
                     d.keys = None;
                     d.reported_missing = false;
-                    self.tls12_keys_tried = false;
                 }
             }
             ContentType::Alert => sink(&Event::Alert { dir, ts, alert: crate::alert::Alert::parse(data) }),
