@@ -277,43 +277,96 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
     }
 }
 
-fn hex_dump(out: &mut dyn Write, bytes: &[u8], line: &mut Vec<u8>) -> io::Result<()> {
-    // Built byte by byte: formatting each byte through `write!` made -x/-d output-bound.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, chunk) in bytes.chunks(16).enumerate() {
-        line.clear();
-        line.extend_from_slice(b"    ");
-        let off = i * 16;
-        for shift in [12, 8, 4, 0] {
-            line.push(HEX[(off >> shift) & 0xf]);
-        }
-        line.push(b' ');
-        for &b in chunk {
-            line.extend_from_slice(&[b' ', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
-        }
-        line.push(b'\n');
-        out.write_all(line)?;
+/// Each byte as two lowercase hex digits, by table (no per-byte formatting or branching).
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 0xf]];
+        i += 1;
     }
-    Ok(())
+    t
+};
+
+/// What `-d` shows for a byte in a text line (printable as is, others as `.`), and whether it counts as text.
+const TEXT_BYTE: [u8; 256] = {
+    let mut t = [b'.'; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b as u8;
+        b += 1;
+    }
+    t[b'\t' as usize] = b'\t';
+    t
+};
+
+/// Bytes that make data look like text: printable ASCII and ASCII whitespace.
+const IS_TEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = true;
+        b += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[0x0c] = true;
+    t
+};
+
+/// One hex dump line (`    0010  de ad ...`) is at most this long.
+const HEX_LINE_MAX: usize = 4 + 4 + 1 + 16 * 3 + 1;
+
+fn hex_dump(out: &mut dyn Write, bytes: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
+    // The whole dump is built in one buffer by table and written once: -x/-d output was format-bound.
+    buf.clear();
+    buf.reserve(bytes.len().div_ceil(16) * HEX_LINE_MAX);
+    let mut line = [b' '; HEX_LINE_MAX];
+    for (i, chunk) in bytes.chunks(16).enumerate() {
+        let off = (i * 16) as u16;
+        line[4..6].copy_from_slice(&HEX_PAIRS[usize::from(off >> 8)]);
+        line[6..8].copy_from_slice(&HEX_PAIRS[usize::from(off & 0xff)]);
+        let mut at = 9;
+        for &b in chunk {
+            line[at + 1..at + 3].copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+            at += 3;
+        }
+        line[at] = b'\n';
+        buf.extend_from_slice(&line[..=at]);
+    }
+    out.write_all(buf)
 }
 
 /// Printable text as is (other bytes as `.`), or a hex dump when the data is mostly binary.
 fn data_dump(out: &mut dyn Write, data: &[u8], text: &mut Vec<u8>) -> io::Result<()> {
-    let printable = data.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();
-    if printable * 10 >= data.len() * 9 {
-        out.write_all(b"    ---------------------------------------------------------------\n")?;
-        text.clear();
-        for line in data.split(|&b| b == b'\n') {
-            text.extend_from_slice(b"    ");
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            text.extend(line.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' || b == b'\t' { b } else { b'.' }));
-            text.push(b'\n');
+    // Text means at least 90% text bytes; counting stops as soon as the binary ones pass 10%.
+    let mut binary = 0usize;
+    let mut is_text = true;
+    for chunk in data.chunks(256) {
+        binary += chunk.iter().map(|&b| usize::from(!IS_TEXT[usize::from(b)])).sum::<usize>();
+        if binary * 10 > data.len() {
+            is_text = false;
+            break;
         }
-        out.write_all(text)?;
-        out.write_all(b"    ---------------------------------------------------------------\n")
-    } else {
-        hex_dump(out, data, text)
     }
+    if !is_text {
+        return hex_dump(out, data, text);
+    }
+    const RULE: &[u8] = b"    ---------------------------------------------------------------\n";
+    text.clear();
+    text.reserve(data.len() + data.len() / 8 + 2 * RULE.len() + 8);
+    text.extend_from_slice(RULE);
+    for line in data.split(|&b| b == b'\n') {
+        text.extend_from_slice(b"    ");
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        text.extend(line.iter().map(|&b| TEXT_BYTE[usize::from(b)]));
+        text.push(b'\n');
+    }
+    text.extend_from_slice(RULE);
+    out.write_all(text)
 }
 
 /// One JSON object for an event (schema: docs/dump-json.md), or `None` for events JSON does not carry.
