@@ -173,3 +173,52 @@ fn summary_lists_versions_suites_fingerprints_and_bytes() {
     assert!(summary.contains("decrypted: 3618 bytes"), "{summary}");
     assert!(summary.contains("ja3=") && summary.contains("ja4=t1"), "{summary}");
 }
+
+#[test]
+fn json_fields_have_one_type_each_across_many_captures() {
+    let dir = captures();
+    let runs: [(&str, Option<&str>); 5] = [
+        ("wireshark-tls13-rfc8446/tls13-rfc8446.pcap", Some("wireshark-tls13-rfc8446/tls13-rfc8446-noearly.keys")),
+        ("scapy/tls_nss_example.pcap", Some("scapy/tls_nss_example.keys.txt")),
+        ("sslv2-sslv3-parse-only/sslv2hello-sslv3.pcap", None),
+        (
+            "snet-keylog-matrix/TLS1_2_ARIA128-GCM-SHA256_auth.pcap",
+            Some("snet-keylog-matrix/TLS1_2_ARIA128-GCM-SHA256_auth.txt"),
+        ),
+        ("ssldump-samples/tls1.3_keyupdates_aes256.pcap", Some("ssldump-samples/log.txt")),
+    ];
+    let mut types: std::collections::BTreeMap<String, std::collections::BTreeSet<&'static str>> = Default::default();
+    for (file, keys) in runs {
+        let mut cmd = tlskit();
+        cmd.args(["dump", "--json", "-d"]);
+        if let Some(k) = keys {
+            cmd.arg("-l").arg(dir.join(k));
+        }
+        let out = cmd.arg(dir.join(file)).output().unwrap();
+        assert!(out.status.success(), "{file}");
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            for key in ["conn", "event", "dir", "ts"] {
+                assert!(v.get(key).is_some(), "{key} missing in {line}");
+            }
+            for (k, val) in v.as_object().unwrap() {
+                let t = match val {
+                    serde_json::Value::Null => continue,
+                    serde_json::Value::Bool(_) => "bool",
+                    serde_json::Value::Number(n) if n.is_f64() => "float",
+                    serde_json::Value::Number(_) => "integer",
+                    serde_json::Value::String(_) => "string",
+                    serde_json::Value::Array(_) => "array",
+                    serde_json::Value::Object(_) => "object",
+                };
+                types.entry(k.clone()).or_default().insert(t);
+            }
+        }
+    }
+    let mixed: Vec<_> = types.iter().filter(|(_, t)| t.len() > 1).collect();
+    assert!(mixed.is_empty(), "fields with more than one type: {mixed:?}");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/dump-json.md")).unwrap();
+    for key in types.keys() {
+        assert!(doc.contains(&format!("`{key}`")), "field {key} is not documented in docs/dump-json.md");
+    }
+}

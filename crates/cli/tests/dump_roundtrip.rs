@@ -414,3 +414,80 @@ fn write_capture(out: &mut Vec<u8>, chunks: &[(bool, u64, Vec<u8>)], link: Link,
         out.extend(frame);
     }
 }
+
+#[test]
+fn resumed_tls12_session_decrypts_with_the_rsa_key_of_the_first_connection() {
+    use tlskit_wire::keys::RsaKey;
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = start_server(dir.path(), "rsa", &[]);
+    // A relay for two connections in turn, each recorded apart.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tap_port = listener.local_addr().unwrap().port();
+    let relay = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for _ in 0..2 {
+            let (client, _) = listener.accept().unwrap();
+            let server = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let tap: Tap = Arc::default();
+            let pipe = |mut from: TcpStream, mut to: TcpStream, c2s: bool, tap: Tap| {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        tap.lock().unwrap().push((c2s, now_nanos(), buf[..n].to_vec()));
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                })
+            };
+            let a = pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), true, tap.clone());
+            let b = pipe(server, client, false, tap.clone());
+            let _ = (a.join(), b.join());
+            conns.push(tap.lock().unwrap().clone());
+        }
+        conns
+    });
+    let script = format!(
+        r#"
+import socket, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers("AES128-SHA256")
+session = None
+for i in range(2):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {tap_port})), server_hostname="localhost", session=session)
+    s.sendall(b"GET /" + str(i).encode() + b" HTTP/1.0\r\n\r\n")
+    while s.recv(65536):
+        pass
+    assert (i == 1) == s.session_reused, (i, s.session_reused)
+    session = s.session
+    s.close()
+"#
+    );
+    let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "python client: {}", String::from_utf8_lossy(&out.stderr));
+    let conns = relay.join().unwrap();
+    let key = Arc::new(RsaKey::from_pem(&std::fs::read_to_string(dir.path().join("key.pem")).unwrap()).unwrap());
+    let cache = tlskit_wire::dissect::SessionCache::default();
+    let mut requests = Vec::new();
+    for chunks in &conns {
+        let mut d = Dissector::new(Arc::new(KeyLog::new()))
+            .with_rsa_key(Some(key.clone()))
+            .with_session_cache(Some(cache.clone()));
+        let mut c2s = Vec::new();
+        for (to_server, ts, bytes) in chunks {
+            let dir = if *to_server { Direction::ClientToServer } else { Direction::ServerToClient };
+            d.feed(dir, bytes, Timestamp(*ts), &mut |e| {
+                if let Event::ApplicationData { dir: Direction::ClientToServer, data, .. } = e {
+                    c2s.extend_from_slice(data);
+                }
+            });
+        }
+        assert_eq!(d.summary().resumed, requests.len() == 1);
+        requests.push(String::from_utf8(c2s).unwrap());
+    }
+    assert_eq!(requests, ["GET /0 HTTP/1.0\r\n\r\n", "GET /1 HTTP/1.0\r\n\r\n"]);
+}

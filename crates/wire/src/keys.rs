@@ -82,9 +82,9 @@ impl fmt::Display for Label {
 
 /// Where the dissector gets secrets from: a key log file, or a live key-log callback.
 ///
-/// Object safe; the dissector holds an `Arc<dyn SecretSource + Send + Sync>` and asks again later when a secret
-/// is not there yet.
-pub trait SecretSource {
+/// Object safe, and `Send + Sync` so one source can serve connections on many threads; the dissector holds an
+/// `Arc<dyn SecretSource + Send + Sync>` and asks again later when a secret is not there yet.
+pub trait SecretSource: Send + Sync {
     /// The secret logged under `label` for the connection whose ClientHello carried `client_random`.
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>>;
 }

@@ -9,21 +9,32 @@
 //! they pass, and print the events with [`render::TextRenderer`]:
 //!
 //! ```
-//! use std::sync::Arc;
+//! use std::sync::{Arc, RwLock};
 //! use tlskit_wire::dissect::{Direction, Dissector, Event, Timestamp};
 //! use tlskit_wire::keys::KeyLog;
+//! use tlskit_wire::render::{TextOptions, TextRenderer};
 //!
-//! let mut dissector = Dissector::new(Arc::new(KeyLog::new()));
+//! // A key log that may still be growing (e.g. filled from rustls's KeyLog callback): it is read lazily.
+//! let secrets = Arc::new(RwLock::new(KeyLog::new()));
+//! let mut dissector = Dissector::new(secrets.clone());
+//! let mut text = TextRenderer::new(TextOptions { hex: false, data: true });
+//! let mut out = Vec::new();
 //! // A TLS 1.2 alert record (warning, close_notify), as the client would send it.
 //! let bytes = [21, 3, 3, 0, 2, 1, 0];
-//! let mut seen = Vec::new();
+//! let mut alerts = Vec::new();
 //! dissector.feed(Direction::ClientToServer, &bytes, Timestamp::now(), &mut |event| {
 //!     if let Event::Alert { alert: Some(alert), .. } = event {
-//!         seen.push(alert.description_name());
+//!         alerts.push(alert.description_name());
 //!     }
+//!     text.event(&mut out, 1, event).expect("writing to a Vec");
 //! });
-//! assert_eq!(seen, ["close_notify"]);
+//! assert_eq!(alerts, ["close_notify"]);
+//! assert!(String::from_utf8(out).unwrap().contains("Alert warning close_notify"));
 //! ```
+//!
+//! For capture files, [`capture::Analyzer`] does the rest (link layers, IP, TCP
+//! reassembly, one dissector per connection) and reports through a
+//! [`capture::Handler`].
 
 #![warn(missing_docs)]
 
@@ -31,6 +42,7 @@ pub mod alert;
 pub mod capture;
 pub mod cipher;
 pub mod dissect;
+pub mod dtls;
 pub mod extensions;
 pub mod fingerprint;
 pub mod handshake;

@@ -39,6 +39,8 @@ pub struct TextRenderer {
     pub options: TextOptions,
     first_ts: Timestamp,
     last_ts: Timestamp,
+    /// Reused line buffer: no allocation per record.
+    scratch: Vec<u8>,
 }
 
 impl TextRenderer {
@@ -59,8 +61,9 @@ impl TextRenderer {
     pub fn event(&mut self, out: &mut dyn Write, id: u64, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Record { dir, ts, number, content_type, inner_type, version, length, encrypted, decrypted, raw } => {
-                let rel = ts.0.saturating_sub(self.first_ts.0) as f64 / 1e9;
-                let delta = ts.0.saturating_sub(self.last_ts.0) as f64 / 1e9;
+                // Integer arithmetic: float formatting was a tenth of the run time.
+                let rel = Secs4(ts.0.saturating_sub(self.first_ts.0));
+                let delta = Secs4(ts.0.saturating_sub(self.last_ts.0));
                 self.last_ts = *ts;
                 let shown = inner_type.unwrap_or(*content_type);
                 let state = match (encrypted, decrypted) {
@@ -70,13 +73,13 @@ impl TextRenderer {
                 };
                 writeln!(
                     out,
-                    "{id} {number} {rel:.4} ({delta:.4}) {} {} {} len={length}{state}",
+                    "{id} {number} {rel} ({delta}) {} {} {} len={length}{state}",
                     dir.arrow(),
                     version_name(*version),
                     type_label(shown)
                 )?;
                 if self.options.hex {
-                    hex_dump(out, raw)?;
+                    hex_dump(out, raw, &mut self.scratch)?;
                 }
             }
             Event::Handshake { detail, msg_type, length, .. } => {
@@ -91,7 +94,7 @@ impl TextRenderer {
                 if self.options.data {
                     let tag = if *early { " (0-RTT)" } else { "" };
                     writeln!(out, "    application data{tag}, {} bytes", data.len())?;
-                    data_dump(out, data)?;
+                    data_dump(out, data, &mut self.scratch)?;
                 }
             }
             Event::EarlyData { accepted } => {
@@ -116,6 +119,15 @@ impl TextRenderer {
     /// The closing line of a connection.
     pub fn connection_end(&mut self, out: &mut dyn Write, conn: &ConnInfo, s: &Summary) -> io::Result<()> {
         writeln!(out, "{} end: {}", conn.id, summary_line(s))
+    }
+}
+
+/// Nanoseconds shown as seconds with four decimals (`12.3456`).
+struct Secs4(u64);
+
+impl std::fmt::Display for Secs4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:04}", self.0 / 1_000_000_000, (self.0 % 1_000_000_000) / 100_000)
     }
 }
 
@@ -265,33 +277,96 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
     }
 }
 
-fn hex_dump(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
-    for (i, line) in bytes.chunks(16).enumerate() {
-        write!(out, "    {:04x} ", i * 16)?;
-        for b in line {
-            write!(out, " {b:02x}")?;
-        }
-        writeln!(out)?;
+/// Each byte as two lowercase hex digits, by table (no per-byte formatting or branching).
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 0xf]];
+        i += 1;
     }
-    Ok(())
+    t
+};
+
+/// What `-d` shows for a byte in a text line (printable as is, others as `.`), and whether it counts as text.
+const TEXT_BYTE: [u8; 256] = {
+    let mut t = [b'.'; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b as u8;
+        b += 1;
+    }
+    t[b'\t' as usize] = b'\t';
+    t
+};
+
+/// Bytes that make data look like text: printable ASCII and ASCII whitespace.
+const IS_TEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = true;
+        b += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[0x0c] = true;
+    t
+};
+
+/// One hex dump line (`    0010  de ad ...`) is at most this long.
+const HEX_LINE_MAX: usize = 4 + 4 + 1 + 16 * 3 + 1;
+
+fn hex_dump(out: &mut dyn Write, bytes: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
+    // The whole dump is built in one buffer by table and written once: -x/-d output was format-bound.
+    buf.clear();
+    buf.reserve(bytes.len().div_ceil(16) * HEX_LINE_MAX);
+    let mut line = [b' '; HEX_LINE_MAX];
+    for (i, chunk) in bytes.chunks(16).enumerate() {
+        let off = (i * 16) as u16;
+        line[4..6].copy_from_slice(&HEX_PAIRS[usize::from(off >> 8)]);
+        line[6..8].copy_from_slice(&HEX_PAIRS[usize::from(off & 0xff)]);
+        let mut at = 9;
+        for &b in chunk {
+            line[at + 1..at + 3].copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+            at += 3;
+        }
+        line[at] = b'\n';
+        buf.extend_from_slice(&line[..=at]);
+    }
+    out.write_all(buf)
 }
 
 /// Printable text as is (other bytes as `.`), or a hex dump when the data is mostly binary.
-fn data_dump(out: &mut dyn Write, data: &[u8]) -> io::Result<()> {
-    let printable = data.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();
-    if printable * 10 >= data.len() * 9 {
-        out.write_all(b"    ---------------------------------------------------------------\n")?;
-        for line in data.split(|&b| b == b'\n') {
-            out.write_all(b"    ")?;
-            for &b in line.strip_suffix(b"\r").unwrap_or(line) {
-                out.write_all(&[if b.is_ascii_graphic() || b == b' ' || b == b'\t' { b } else { b'.' }])?;
-            }
-            out.write_all(b"\n")?;
+fn data_dump(out: &mut dyn Write, data: &[u8], text: &mut Vec<u8>) -> io::Result<()> {
+    // Text means at least 90% text bytes; counting stops as soon as the binary ones pass 10%.
+    let mut binary = 0usize;
+    let mut is_text = true;
+    for chunk in data.chunks(256) {
+        binary += chunk.iter().map(|&b| usize::from(!IS_TEXT[usize::from(b)])).sum::<usize>();
+        if binary * 10 > data.len() {
+            is_text = false;
+            break;
         }
-        out.write_all(b"    ---------------------------------------------------------------\n")
-    } else {
-        hex_dump(out, data)
     }
+    if !is_text {
+        return hex_dump(out, data, text);
+    }
+    const RULE: &[u8] = b"    ---------------------------------------------------------------\n";
+    text.clear();
+    text.reserve(data.len() + data.len() / 8 + 2 * RULE.len() + 8);
+    text.extend_from_slice(RULE);
+    for line in data.split(|&b| b == b'\n') {
+        text.extend_from_slice(b"    ");
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        text.extend(line.iter().map(|&b| TEXT_BYTE[usize::from(b)]));
+        text.push(b'\n');
+    }
+    text.extend_from_slice(RULE);
+    out.write_all(text)
 }
 
 /// One JSON object for an event (schema: docs/dump-json.md), or `None` for events JSON does not carry.

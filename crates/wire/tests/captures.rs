@@ -11,14 +11,11 @@ use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::{KeyLog, RsaKey};
 
 /// Captures we do not decode as expected, and why.
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("illustrated-dtls13/capture.pcap", "DTLS (UDP) is not decoded: TLS over TCP only"),
-    (
-        "snet-keylog-matrix/ssl3_0.pcap",
-        "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
+const KNOWN_FAILURES: &[(&str, &str)] = &[(
+    "snet-keylog-matrix/ssl3_0.pcap",
+    "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
          not count as a TLS connection",
-    ),
-];
+)];
 
 /// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else /work/shared/captures.
 fn captures_dir() -> PathBuf {
@@ -154,4 +151,38 @@ fn every_capture_decodes_as_expected() {
     }
     assert_eq!(checked, entries.len());
     assert!(unexpected.is_empty(), "{} of {checked} captures differ:\n{}", unexpected.len(), unexpected.join("\n"));
+}
+
+/// JA4 of each ClientHello, as computed independently by the `ja4plus` 1.4.0 Python package (PyPI) over the
+/// same captures.
+#[test]
+fn ja4_matches_an_independent_implementation() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("ssldump-samples/tls1.3_curl_google.pcap", &["t13d3113h2_e8f1e7e78f70_ce5650b735ce"]),
+        ("ssldump-samples/tls1.2_aes256.pcap", &["t12d280700_d943125447b4_e7e480e5a997"]),
+        (
+            "wireshark-tls13-rfc8446/tls13-rfc8446.pcap",
+            &["t00i180900_e8a523a41297_78e6aca7449b", "t00i181200_e8a523a41297_9fc0c022da54"],
+        ),
+        (
+            "scapy/tls_nss_example.pcap",
+            &["t12i280600_d943125447b4_e7e480e5a997", "t13i040900_16476d049b0b_78f1d400d464"],
+        ),
+    ];
+    #[derive(Default)]
+    struct Ja4(Vec<String>);
+    impl Handler for Ja4 {
+        fn connection_start(&mut self, _: &ConnInfo) {}
+        fn event(&mut self, _: &ConnInfo, _: &Event<'_>) {}
+        fn connection_end(&mut self, _: &ConnInfo, s: &Summary) {
+            self.0.extend(s.fingerprints.ja4.clone());
+        }
+    }
+    for (path, want) in cases {
+        let mut reader = CaptureReader::open(&captures_dir().join(path)).unwrap();
+        let mut analyzer = Analyzer::new(Arc::new(KeyLog::new()));
+        let mut got = Ja4::default();
+        capture::run(&mut reader, &mut analyzer, &mut |_| {}, &mut got);
+        assert_eq!(got.0, want, "{path}");
+    }
 }

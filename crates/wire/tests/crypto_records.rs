@@ -164,3 +164,23 @@ fn wrong_rsa_key_recovers_no_premaster() {
     assert_eq!((got.decrypted, got.plaintext_bytes, got.failed), (0, 0, 0));
     assert!(got.errors.iter().any(|e| e.contains("premaster")), "{:?}", got.errors);
 }
+
+/// The same server key as PKCS#8 (`openssl pkey` converts it; openssl is one of the test peers) decrypts the
+/// capture exactly as the PKCS#1 original does.
+#[test]
+fn rsa_key_as_pkcs8_decrypts_like_pkcs1() {
+    let Some((dir, entries)) = expected_entries() else { panic!("captures not found") };
+    let pem = dir.join("rsa-kex-scapy-ssl_tls/openssl_1_0_1_f_server.pem");
+    let out = std::process::Command::new("openssl").arg("pkey").arg("-in").arg(&pem).output().expect("run openssl");
+    assert!(out.status.success(), "openssl pkey: {}", String::from_utf8_lossy(&out.stderr));
+    let pkcs8 = String::from_utf8(out.stdout).expect("PEM text");
+    assert!(pkcs8.contains("-----BEGIN PRIVATE KEY-----"));
+    let key = RsaKey::from_pem(&pkcs8).expect("PKCS#8 RSA key");
+    assert_eq!(key.bits(), RsaKey::from_pem(&std::fs::read_to_string(&pem).expect("pem")).expect("PKCS#1").bits());
+
+    let path = "rsa-kex-scapy-ssl_tls/RSA_WITH_AES_128_CBC_SHA_w_key.pcap";
+    let entry = entries.iter().find(|e| e["path"] == path).expect("entry");
+    let keys = Keys { rsa: Some(key), ..Keys::default() };
+    let got = decrypt_capture(&dir.join(path), keys).expect("decode");
+    assert_eq!((got.plaintext_bytes, got.failed), (expected_bytes(&entries, entry), 0), "{:?}", got.errors);
+}

@@ -357,7 +357,8 @@ fn to_nanos(raw: u64, units_per_sec: u64) -> u64 {
     } else {
         let secs = raw / units_per_sec.max(1);
         let frac = raw % units_per_sec.max(1);
-        secs * 1_000_000_000 + (frac as u128 * 1_000_000_000 / units_per_sec.max(1) as u128) as u64
+        secs.saturating_mul(1_000_000_000)
+            .saturating_add((frac as u128 * 1_000_000_000 / units_per_sec.max(1) as u128) as u64)
     }
 }
 
@@ -409,6 +410,52 @@ mod tests {
         let mut r = CaptureReader::new(Box::new(std::io::Cursor::new(bytes))).unwrap();
         let err = r.next_block().unwrap_err();
         assert!(matches!(err, CaptureError::Truncated { offset: 24, .. }), "{err}");
+    }
+
+    fn block(typ: u32, body: &[u8]) -> Vec<u8> {
+        let padded = (body.len() + 3) & !3;
+        let total = (12 + padded) as u32;
+        let mut b = typ.to_le_bytes().to_vec();
+        b.extend(total.to_le_bytes());
+        b.extend(body);
+        b.resize(8 + padded, 0);
+        b.extend(total.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn pcapng_with_two_interfaces_and_a_secrets_block() {
+        let mut f =
+            block(0x0a0d0d0a, &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        // Interface 0: Ethernet, default microseconds. Interface 1: raw IP, if_tsresol = 9 (nanoseconds).
+        f.extend(block(1, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        f.extend(block(1, &[101, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]));
+        let mut dsb = 0x544c_534bu32.to_le_bytes().to_vec();
+        dsb.extend(5u32.to_le_bytes());
+        dsb.extend(b"hello");
+        f.extend(block(0x0a, &dsb));
+        let epb = |iface: u32, ts: u64, data: &[u8]| {
+            let mut b = iface.to_le_bytes().to_vec();
+            b.extend(((ts >> 32) as u32).to_le_bytes());
+            b.extend((ts as u32).to_le_bytes());
+            b.extend((data.len() as u32).to_le_bytes());
+            b.extend((data.len() as u32).to_le_bytes());
+            b.extend(data);
+            block(6, &b)
+        };
+        f.extend(epb(1, 1_500_000_000, b"raw"));
+        f.extend(epb(0, 2_000_000, b"eth"));
+        let mut r = CaptureReader::new(Box::new(std::io::Cursor::new(f))).unwrap();
+        assert!(matches!(r.next_block().unwrap(), Some(Block::TlsKeyLog(b"hello"))));
+        match r.next_block().unwrap() {
+            Some(Block::Packet { linktype: 101, ts, data: b"raw" }) => assert_eq!(ts.0, 1_500_000_000),
+            other => panic!("{other:?}"),
+        }
+        match r.next_block().unwrap() {
+            Some(Block::Packet { linktype: 1, ts, data: b"eth" }) => assert_eq!(ts.0, 2_000_000_000),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.next_block().unwrap().is_none());
     }
 
     #[test]

@@ -308,6 +308,33 @@ mod tests {
     }
 
     #[test]
+    fn reassembles_ipv6_fragments() {
+        let seg = tcp(&[7u8; 40]);
+        let (a, b) = seg.split_at(32);
+        let v6 = |off_flags: u16, part: &[u8]| {
+            let mut ip = vec![0x60, 0, 0, 0];
+            ip.extend(((8 + part.len()) as u16).to_be_bytes());
+            ip.extend([44, 64]);
+            ip.extend(Ipv6Addr::LOCALHOST.octets());
+            ip.extend(Ipv6Addr::LOCALHOST.octets());
+            ip.extend([6, 0]);
+            ip.extend(off_flags.to_be_bytes());
+            ip.extend(99u32.to_be_bytes());
+            ip.extend(part);
+            ip
+        };
+        let mut d = LinkDecoder::default();
+        assert!(matches!(d.decode(229, &v6(1, a)), Decoded::Fragment));
+        match d.decode(229, &v6(32, b)) {
+            Decoded::Segment(s) => {
+                assert_eq!(s.payload, &[7u8; 40][..]);
+                assert_eq!(s.src.to_string(), "[::1]:12345");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn reassembles_ipv4_fragments_in_any_order() {
         let seg = tcp(&[9u8; 30]);
         let (a, b) = seg.split_at(24);

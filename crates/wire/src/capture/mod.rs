@@ -54,6 +54,47 @@ impl FlowKey {
     }
 }
 
+/// A multiply-rotate hasher for flow keys: SipHash's DoS resistance is not needed for a table bounded by open
+/// connections, and hashing showed in profiles at a lookup per packet.
+#[derive(Default, Clone, Copy)]
+struct FlowHasher(u64);
+
+impl std::hash::Hasher for FlowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(v as u64);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+type FlowTable = HashMap<FlowKey, Flow, std::hash::BuildHasherDefault<FlowHasher>>;
+
+struct UdpFlow {
+    info: ConnInfo,
+    dtls: crate::dtls::DtlsDissector,
+    last_ts: Timestamp,
+}
+
 struct Flow {
     info: ConnInfo,
     reasm: [Reassembler; 2],
@@ -77,8 +118,11 @@ pub struct Analyzer {
     secrets: Arc<dyn SecretSource + Send + Sync>,
     rsa: Option<Arc<RsaKey>>,
     psk: Option<Vec<u8>>,
+    sessions: crate::dissect::SessionCache,
     link: LinkDecoder,
-    flows: HashMap<FlowKey, Flow>,
+    flows: FlowTable,
+    /// DTLS associations (UDP), parse only.
+    udp: HashMap<FlowKey, UdpFlow, std::hash::BuildHasherDefault<FlowHasher>>,
     next_id: u64,
     packets: u64,
     /// Frames that were malformed (count, last reason).
@@ -92,8 +136,10 @@ impl Analyzer {
             secrets,
             rsa: None,
             psk: None,
+            sessions: Default::default(),
             link: LinkDecoder::default(),
-            flows: HashMap::new(),
+            flows: FlowTable::default(),
+            udp: Default::default(),
             next_id: 1,
             packets: 0,
             malformed: (0, ""),
@@ -114,7 +160,7 @@ impl Analyzer {
 
     /// Connections currently held.
     pub fn open_connections(&self) -> usize {
-        self.flows.len()
+        self.flows.len() + self.udp.len()
     }
 
     /// Feeds one captured frame.
@@ -124,7 +170,13 @@ impl Analyzer {
             self.expire(ts, handler);
         }
         let seg = match self.link.decode(linktype, frame) {
-            Decoded::Segment(s) if !s.udp => s,
+            Decoded::Segment(s) if s.udp => {
+                // UDP is rare in these captures: a copy frees the borrow of the link decoder.
+                let (key, src, dst, payload) = (FlowKey::of(&s), s.src, s.dst, s.payload.to_vec());
+                self.datagram(key, src, dst, &payload, ts, handler);
+                return;
+            }
+            Decoded::Segment(s) => s,
             Decoded::Malformed(why) => {
                 self.malformed = (self.malformed.0 + 1, why);
                 return;
@@ -139,8 +191,10 @@ impl Analyzer {
                 return; // a bare ACK/FIN of a connection we never saw
             }
             let (client, server) = guess_roles(&seg);
-            let mut dissector =
-                Dissector::new(self.secrets.clone()).with_rsa_key(self.rsa.clone()).with_psk(self.psk.clone());
+            let mut dissector = Dissector::new(self.secrets.clone())
+                .with_rsa_key(self.rsa.clone())
+                .with_psk(self.psk.clone())
+                .with_session_cache(Some(self.sessions.clone()));
             if !syn {
                 dissector.start_midstream(Direction::ClientToServer);
                 dissector.start_midstream(Direction::ServerToClient);
@@ -192,8 +246,41 @@ impl Analyzer {
         }
     }
 
+    /// One UDP datagram: DTLS if its bytes say so.
+    fn datagram(
+        &mut self,
+        key: FlowKey,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+        ts: Timestamp,
+        handler: &mut dyn Handler,
+    ) {
+        if !self.udp.contains_key(&key) {
+            if !crate::dtls::looks_like_dtls(payload) {
+                return;
+            }
+            let from_client = payload.get(crate::dtls::HEADER_LEN) == Some(&1) || src.port() > dst.port();
+            let (client, server) = if from_client { (src, dst) } else { (dst, src) };
+            let info = ConnInfo { id: self.next_id, client, server, first_ts: ts, midstream: false };
+            self.next_id += 1;
+            handler.connection_start(&info);
+            self.udp.insert(key, UdpFlow { info, dtls: crate::dtls::DtlsDissector::new(), last_ts: ts });
+        }
+        let Some(flow) = self.udp.get_mut(&key) else { return };
+        flow.last_ts = ts;
+        let dir = if src == flow.info.client { Direction::ClientToServer } else { Direction::ServerToClient };
+        let info = &flow.info;
+        flow.dtls.datagram(dir, payload, ts, &mut |e| handler.event(info, e));
+    }
+
     /// End of capture: flush and end every open connection, in connection order.
     pub fn finish(&mut self, handler: &mut dyn Handler) {
+        let mut udp: Vec<UdpFlow> = self.udp.drain().map(|(_, f)| f).collect();
+        udp.sort_by_key(|f| f.info.id);
+        for f in udp {
+            handler.connection_end(&f.info, &f.dtls.summary());
+        }
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by_key(|f| (f.info.id == 0, f.info.id, f.info.first_ts));
         for flow in flows {
@@ -211,6 +298,13 @@ impl Analyzer {
         for key in idle {
             if let Some(flow) = self.flows.remove(&key) {
                 self.end(flow, handler);
+            }
+        }
+        let idle: Vec<FlowKey> =
+            self.udp.iter().filter(|(_, f)| now.0.saturating_sub(f.last_ts.0) > IDLE_NANOS).map(|(k, _)| *k).collect();
+        for key in idle {
+            if let Some(f) = self.udp.remove(&key) {
+                handler.connection_end(&f.info, &f.dtls.summary());
             }
         }
     }

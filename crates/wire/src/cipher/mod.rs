@@ -200,7 +200,8 @@ impl BulkCipher {
         use BulkCipher::*;
         matches!(
             self,
-            Null | DesCbc
+            Null | Rc4_128
+                | DesCbc
                 | TripleDesEdeCbc
                 | Aes128Cbc
                 | Aes256Cbc
@@ -255,8 +256,8 @@ impl CipherSuite {
         table()
     }
 
-    /// Whether records under this suite can be decrypted, given its keys. False for ARIA, SEED, IDEA, RC2, RC4,
-    /// Camellia-GCM, export suites and signalling values.
+    /// Whether records under this suite can be decrypted, given its keys. False for ARIA, SEED, IDEA, RC2,
+    /// Camellia-GCM, export suites (RC4_40, DES40, RC2_40) and signalling values.
     pub fn can_decrypt(&self) -> bool {
         self.cipher.can_decrypt()
             && !matches!(self.kx, KeyExchange::RsaExport | KeyExchange::Signalling)

@@ -44,6 +44,30 @@ impl DirKeys {
     }
 }
 
+impl DirKeys {
+    /// After bytes were lost from the capture: find the sequence number that authenticates this record, trying
+    /// at most `max` numbers past the expected one. Each failed try consumes one sequence number (a failed
+    /// `decrypt` advances it, as `RecordDecryptor` documents), so the search walks forward.
+    pub(crate) fn resync(
+        &mut self,
+        content_type: u8,
+        version: u16,
+        fragment: &[u8],
+        buf: &mut Vec<u8>,
+        max: u64,
+    ) -> Result<(u8, Range<usize>), DecryptFailure> {
+        for _ in 0..=max {
+            buf.clear();
+            buf.extend_from_slice(fragment);
+            if let Ok(plain) = self.decryptor.try_decrypt(content_type, version, buf) {
+                return Ok((plain.content_type, plain.range));
+            }
+            let _ = self.decryptor.decrypt(content_type, version, &mut []);
+        }
+        Err(format!("no sequence number within {max} records of the expected one authenticates the record"))
+    }
+}
+
 /// TLS 1.2-and-older keys for both directions from the master secret.
 pub(crate) fn tls12_pair(
     suite: &'static CipherSuite,

@@ -70,10 +70,18 @@ impl Dissector {
             if let Err(reason) = self.tls12_keys() {
                 let first = !self.dirs[i].reported_missing;
                 self.dirs[i].reported_missing = true;
-                return Err((first.then_some(reason), false));
+                return Err((first.then(|| reason.unwrap_or_else(|| self.tls12_missing())), false));
             }
         }
+        let lost = std::mem::take(&mut self.dirs[i].lost);
         let Some(keys) = self.dirs[i].keys.as_mut() else { return Err((None, false)) };
+        if lost > 0 {
+            return keys
+                .resync(typ, header.version, fragment, buf, max_lost_records(lost))
+                .map_err(|e| (Some(e), true));
+        }
+        buf.clear();
+        buf.extend_from_slice(fragment);
         keys.decrypt(typ, header.version, buf).map_err(|e| (Some(e), true))
     }
 
@@ -93,19 +101,25 @@ impl Dissector {
         };
         if self.dirs[i].keys.is_none() {
             self.dirs[i].keys = if stage == Stage::Early {
-                self.early_keys(buf, typ, header.version)
+                self.early_keys(fragment, typ, header.version)
             } else {
                 self.tls13_keys(dir, stage)
             };
         }
         let mut failure = None;
+        let lost = std::mem::take(&mut self.dirs[i].lost);
         if let Some(keys) = self.dirs[i].keys.as_mut() {
-            match keys.decrypt(typ, header.version, buf) {
+            buf.clear();
+            buf.extend_from_slice(fragment);
+            let result = if lost > 0 {
+                keys.resync(typ, header.version, fragment, buf, max_lost_records(lost))
+            } else {
+                keys.decrypt(typ, header.version, buf)
+            };
+            match result {
                 Ok(ok) => return Ok(ok),
                 Err(e) => failure = Some(e),
             }
-            buf.clear();
-            buf.extend_from_slice(fragment);
         }
         // The next stage, when this record may already be under it.
         let next = match (dir, stage) {
@@ -115,6 +129,8 @@ impl Dissector {
         };
         if let Some(next) = next {
             if let Some(mut keys) = self.tls13_keys(dir, next) {
+                buf.clear();
+                buf.extend_from_slice(fragment);
                 if let Ok(ok) = keys.decrypt(typ, header.version, buf) {
                     if stage == Stage::Early && self.early_accepted.is_none() {
                         self.early_accepted = Some(false);
@@ -125,8 +141,6 @@ impl Dissector {
                     d.reported_missing = false;
                     return Ok(ok);
                 }
-                buf.clear();
-                buf.extend_from_slice(fragment);
             }
         }
         match failure {
@@ -134,12 +148,14 @@ impl Dissector {
             None => {
                 let first = !self.dirs[i].reported_missing;
                 self.dirs[i].reported_missing = true;
-                let label = Self::stage_label(dir, stage).map_or("traffic secret", Label::as_str);
-                let reason = match self.suite_id {
+                let reason = first.then(|| match self.suite_id {
                     Some(id) if self.suite.is_none() => undecryptable_suite(id),
-                    _ => format!("no {label} for this connection"),
-                };
-                Err((first.then_some(reason), false))
+                    _ => {
+                        let label = Self::stage_label(dir, stage).map_or("traffic secret", Label::as_str);
+                        format!("no {label} for this connection")
+                    }
+                });
+                Err((reason, false))
             }
         }
     }
@@ -165,25 +181,27 @@ impl Dissector {
     }
 
     /// TLS 1.2-and-older: derive both directions' keys once the master secret is known.
-    pub(super) fn tls12_keys(&mut self) -> Result<(), String> {
-        let (Some(cr), Some(sr), Some(version)) = (self.client_random, self.server_random, self.version) else {
-            return Err("handshake not seen: no randoms to derive keys from".into());
-        };
-        let Some(suite) = self.suite else {
-            return Err(match self.suite_id {
-                Some(id) => undecryptable_suite(id),
-                None => "no cipher suite".into(),
-            });
+    /// TLS 1.2-and-older: derive both directions' keys once the master secret is known. On failure the reason
+    /// is built only when asked for ([`Self::tls12_missing`]): this runs for every record while keys are absent.
+    pub(super) fn tls12_keys(&mut self) -> Result<(), Option<String>> {
+        let (Some(cr), Some(sr), Some(version), Some(suite)) =
+            (self.client_random, self.server_random, self.version, self.suite)
+        else {
+            return Err(None);
         };
         let master: [u8; 48] = if let Some(ms) = self.secret(Label::ClientRandom) {
-            ms.as_slice().try_into().map_err(|_| "CLIENT_RANDOM secret is not 48 bytes".to_string())?
+            ms.as_slice().try_into().map_err(|_| Some("CLIENT_RANDOM secret is not 48 bytes".to_string()))?
         } else if let Some(pre) = self.premaster.as_ref() {
             let transcript = if self.ems { self.transcript.as_deref() } else { None };
             crypto::master_from_premaster(suite, version, pre, &cr, &sr, transcript)
+        } else if let Some(master) = self.cached_master() {
+            master
         } else {
-            return Err(format!("no CLIENT_RANDOM for {} in the key log", hex::encode(cr)));
+            return Err(None);
         };
-        let (c, s) = crypto::tls12_pair(suite, version, &master, &cr, &sr, self.etm)?;
+        self.master = Some(master);
+        self.remember_session(None);
+        let (c, s) = crypto::tls12_pair(suite, version, &master, &cr, &sr, self.etm).map_err(Some)?;
         // A direction already under way keeps its keys (its sequence number has moved on).
         if self.dirs[0].protected && self.dirs[0].keys.is_none() {
             self.dirs[0].keys = Some(c);
@@ -191,9 +209,52 @@ impl Dissector {
         if self.dirs[1].protected && self.dirs[1].keys.is_none() {
             self.dirs[1].keys = Some(s);
         }
-        self.tls12_keys_tried = true;
         Ok(())
     }
+
+    /// A resumed session's master secret from an earlier connection of the capture (by ticket, then by ID).
+    fn cached_master(&self) -> Option<[u8; 48]> {
+        if !self.resumed && self.client_ticket.is_empty() {
+            return None;
+        }
+        let cache = self.sessions.as_ref()?.lock().ok()?;
+        let by_ticket = (!self.client_ticket.is_empty()).then(|| cache.get(&self.client_ticket)).flatten();
+        let by_id = || (self.resumed && !self.server_session_id.is_empty()).then(|| cache.get(&self.server_session_id));
+        by_ticket.or_else(|| by_id().flatten()).copied()
+    }
+
+    /// Stores this connection's master secret under its session ID and, when one is issued, its ticket.
+    pub(super) fn remember_session(&self, ticket: Option<&[u8]>) {
+        let (Some(cache), Some(master)) = (self.sessions.as_ref(), self.master) else { return };
+        let Ok(mut cache) = cache.lock() else { return };
+        // Bounded: a capture with very many sessions keeps the most recent ones.
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        if !self.server_session_id.is_empty() {
+            cache.insert(self.server_session_id.clone(), master);
+        }
+        if let Some(t) = ticket.filter(|t| !t.is_empty()) {
+            cache.insert(t.to_vec(), master);
+        }
+    }
+
+    /// Why TLS 1.2 keys cannot be derived (yet).
+    fn tls12_missing(&self) -> String {
+        let (Some(cr), Some(_), Some(_)) = (self.client_random, self.server_random, self.version) else {
+            return "handshake not seen: no randoms to derive keys from".into();
+        };
+        match (self.suite, self.suite_id) {
+            (None, Some(id)) => undecryptable_suite(id),
+            (None, None) => "no cipher suite".into(),
+            (Some(_), _) => format!("no CLIENT_RANDOM for {} in the key log", hex::encode(cr)),
+        }
+    }
+}
+
+/// How many records `lost` bytes can have held at most (a protected record is at least 22 bytes), capped.
+fn max_lost_records(lost: u64) -> u64 {
+    (lost / 22 + 1).min(4096)
 }
 
 /// Why a suite's records stay encrypted: named, so the user sees which cipher is missing.

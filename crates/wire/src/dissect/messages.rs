@@ -82,11 +82,16 @@ impl Dissector {
                 None => return self.malformed(dir, ts, "Certificate", sink),
             },
             4 => match NewSessionTicket::parse(body, tls13) {
-                Some(t) => HandshakeDetail::NewSessionTicket {
-                    lifetime: t.lifetime,
-                    ticket_len: t.ticket.len(),
-                    max_early_data: t.max_early_data,
-                },
+                Some(t) => {
+                    if !tls13 {
+                        self.remember_session(Some(t.ticket));
+                    }
+                    HandshakeDetail::NewSessionTicket {
+                        lifetime: t.lifetime,
+                        ticket_len: t.ticket.len(),
+                        max_early_data: t.max_early_data,
+                    }
+                }
                 None => return self.malformed(dir, ts, "NewSessionTicket", sink),
             },
             5 => {
@@ -130,6 +135,7 @@ impl Dissector {
     fn client_hello(&mut self, ch: &ClientHello<'_>) -> HandshakeDetail {
         self.client_random = Some(ch.random);
         self.client_session_id = ch.session_id.to_vec();
+        self.client_ticket = ch.extension(ext::SESSION_TICKET).map(<[u8]>::to_vec).unwrap_or_default();
         self.early_offered = ch.offers_early_data();
         self.server_name = ch.server_name();
         self.fingerprints.client_hello(ch);
@@ -164,6 +170,7 @@ impl Dissector {
         };
         if !retry {
             self.server_random = Some(sh.random);
+            self.server_session_id = sh.session_id.to_vec();
             self.ems = sh.extension(ext::EXTENDED_MASTER_SECRET).is_some();
             self.etm = sh.extension(ext::ENCRYPT_THEN_MAC).is_some();
             self.resumed = resumed;

@@ -18,6 +18,9 @@ use crate::keys::{RsaKey, SecretSource};
 use crate::record::{self, ContentType, RecordHeader, Sslv2ClientHello};
 use crypto::DirKeys;
 
+/// TLS 1.2 master secrets by session ID and by session ticket, shared by the connections of one capture.
+pub type SessionCache = Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, [u8; 48]>>>;
+
 /// Counts kept per connection (what the summary and the tests compare).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -60,6 +63,8 @@ struct DirState {
     /// The key the current stage needs was missing when last asked (reported once).
     reported_missing: bool,
     bytes_seen: u64,
+    /// Bytes lost since the last record we decrypted: the record sequence number must be searched for.
+    lost: u64,
 }
 
 /// Decodes one TLS connection. Feed it each direction's bytes in order.
@@ -77,6 +82,12 @@ pub struct Dissector {
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     client_session_id: Vec<u8>,
+    /// The ServerHello's session ID and the ClientHello's session ticket (to resume from the cache).
+    server_session_id: Vec<u8>,
+    client_ticket: Vec<u8>,
+    /// TLS 1.2 master secret once derived, kept to fill the session cache.
+    master: Option<[u8; 48]>,
+    sessions: Option<SessionCache>,
     version: Option<u16>,
     suite: Option<&'static CipherSuite>,
     suite_id: Option<u16>,
@@ -92,7 +103,6 @@ pub struct Dissector {
     transcript: Option<Vec<u8>>,
     transcript_open: bool,
     premaster: Option<Vec<u8>>,
-    tls12_keys_tried: bool,
     fingerprints: Fingerprints,
     stats: Stats,
 }
@@ -131,6 +141,10 @@ impl Dissector {
             client_random: None,
             server_random: None,
             client_session_id: Vec::new(),
+            server_session_id: Vec::new(),
+            client_ticket: Vec::new(),
+            master: None,
+            sessions: None,
             version: None,
             suite: None,
             suite_id: None,
@@ -144,7 +158,6 @@ impl Dissector {
             transcript: None,
             transcript_open: false,
             premaster: None,
-            tls12_keys_tried: false,
             fingerprints: Fingerprints::default(),
             stats: Stats::default(),
         }
@@ -153,6 +166,13 @@ impl Dissector {
     /// Also decrypt RSA key exchanges with this server key.
     pub fn with_rsa_key(mut self, key: Option<Arc<RsaKey>>) -> Self {
         self.rsa = key;
+        self
+    }
+
+    /// Share TLS 1.2 master secrets between connections, so that a session resumed by ID or ticket decrypts
+    /// when its master secret came from an RSA key or PSK rather than the key log.
+    pub fn with_session_cache(mut self, cache: Option<SessionCache>) -> Self {
+        self.sessions = cache;
         self
     }
 
@@ -202,6 +222,7 @@ impl Dissector {
         d.pending.clear();
         d.hs.clear();
         d.syncing = true;
+        d.lost = d.lost.saturating_add(bytes);
         sink(&Event::Gap { dir, bytes });
     }
 
@@ -369,9 +390,8 @@ impl Dissector {
             return;
         }
         // Protected: decrypt into the scratch buffer when we can.
+        // (Copied in only when there is a key to try: no copy for records we cannot decrypt.)
         let mut scratch = std::mem::take(&mut self.dirs[i].scratch);
-        scratch.clear();
-        scratch.extend_from_slice(fragment);
         let outcome = self.decrypt(dir, header, fragment, &mut scratch);
         match outcome {
             Ok((inner, range)) => {
@@ -440,7 +460,6 @@ impl Dissector {
                     d.protected = true;
                     d.keys = None;
                     d.reported_missing = false;
-                    self.tls12_keys_tried = false;
                 }
             }
             ContentType::Alert => sink(&Event::Alert { dir, ts, alert: crate::alert::Alert::parse(data) }),

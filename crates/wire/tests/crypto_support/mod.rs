@@ -492,11 +492,8 @@ fn handle_message(conn: &mut Conn, side: usize, msg: &[u8], keys: &Keys, out: &m
             conn.cke = Some(body.to_vec());
             conn.transcript_at_cke = Some(conn.transcript.clone());
         }
-        8 if enc => {
-            if !extensions(body, 0).iter().any(|(k, _)| *k == 42) {
-                conn.early_active = false;
-            }
-        }
+        // EncryptedExtensions without early_data: the server rejected 0-RTT.
+        8 if enc && !extensions(body, 0).iter().any(|(k, _)| *k == 42) => conn.early_active = false,
         5 if enc => conn.early_active = false,
         20 if enc && conn.tls13 => {
             conn.switch_to_app[side] = true;

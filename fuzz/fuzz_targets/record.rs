@@ -1,0 +1,53 @@
+//! The record/handshake decoder: arbitrary bytes fed to one connection's dissector, in chunks and both
+//! directions, with secrets for one client random so decryption paths are reachable too.
+//!
+//! Input: repeated [dir+len: u16 little-endian, top bit = server-to-client][len bytes].
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use libfuzzer_sys::fuzz_target;
+use tlskit_wire::dissect::{Direction, Dissector, Timestamp};
+use tlskit_wire::handshake::{parse_certificates, ClientHello, NewSessionTicket, ServerHello};
+use tlskit_wire::keys::KeyLog;
+
+/// Client random 0x41 * 32 has a TLS 1.2 master secret and TLS 1.3 secrets (SHA-256 and SHA-384 sized).
+fn secrets() -> Arc<KeyLog> {
+    static LOG: OnceLock<Arc<KeyLog>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let cr = "41".repeat(32);
+        let mut text = format!("CLIENT_RANDOM {cr} {}\n", "11".repeat(48));
+        for label in ["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET"] {
+            text.push_str(&format!("{label} {cr} {}\n", "22".repeat(32)));
+        }
+        for label in ["CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "CLIENT_EARLY_TRAFFIC_SECRET"] {
+            text.push_str(&format!("{label} {cr} {}\n", "33".repeat(48)));
+        }
+        Arc::new(KeyLog::parse(&text).0)
+    })
+    .clone()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut dissector = Dissector::new(secrets());
+    let mut rest = data;
+    let mut ts = 0u64;
+    let mut events = 0usize;
+    while rest.len() >= 2 {
+        let head = u16::from_le_bytes([rest[0], rest[1]]);
+        let dir = if head & 0x8000 != 0 { Direction::ServerToClient } else { Direction::ClientToServer };
+        let len = usize::from(head & 0x7fff).min(rest.len() - 2);
+        let chunk = &rest[2..2 + len];
+        rest = &rest[2 + len..];
+        ts += 1000;
+        dissector.feed(dir, chunk, Timestamp(ts), &mut |_event| events += 1);
+    }
+    // The handshake views directly, on the whole input.
+    let _ = ClientHello::parse(data).map(|ch| (ch.server_name(), ch.alpn(), ch.versions()));
+    let _ = ServerHello::parse(data).map(|sh| (sh.negotiated_version(), sh.key_share_group(), sh.alpn()));
+    let _ = parse_certificates(data, true);
+    let _ = parse_certificates(data, false);
+    let _ = NewSessionTicket::parse(data, true);
+    let _ = NewSessionTicket::parse(data, false);
+    let _ = KeyLog::parse_bytes(data);
+});

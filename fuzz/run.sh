@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target of tlskit-wire for a bounded time and prints, per target, the executions and the
+# crashes found. Usage: fuzz/run.sh [SECONDS_PER_TARGET] (default 60). Exit status 1 if any target crashed.
+#
+# cargo fuzz needs nightly-only flags; with no nightly toolchain we use the installed stable one with
+# RUSTC_BOOTSTRAP=1. Seeds come from ../shared/captures (TLSKIT_CAPTURES overrides), as the tests find them.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-${FUZZ_SECONDS:-60}}
+targets=(record capture decrypt)
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "== installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then
+    toolchain=("+$FUZZ_TOOLCHAIN")
+else
+    toolchain=()
+    export RUSTC_BOOTSTRAP=1
+fi
+
+captures=${TLSKIT_CAPTURES:-}
+for candidate in "$captures" ../../shared/captures /work/shared/captures; do
+    if [ -n "$candidate" ] && [ -f "$candidate/expected.json" ]; then captures=$candidate; break; fi
+done
+
+mkdir -p corpus/record corpus/capture corpus/decrypt logs
+if [ -d "$captures" ]; then
+    # Capture reader: real pcap, pcapng (with a Decryption Secrets Block) and odd link types.
+    for f in "$captures"/ssldump-samples/*.pcap "$captures"/derived-dsb/*.pcapng "$captures"/illustrated-tls1*/capture.pcap \
+        "$captures"/sslv2-sslv3-parse-only/*.pcap "$captures"/scapy/tls_new-session-ticket.pcap; do
+        [ -f "$f" ] && cp "$f" "corpus/capture/$(echo "$f" | tr '/' '_')"
+    done
+    # Record decoder: each capture's TCP payloads in the target's chunk format ([u16 LE dir|len][bytes]...).
+    python3 - "$captures" corpus/record <<'PY'
+import glob, os, struct, sys
+captures, out = sys.argv[1], sys.argv[2]
+for path in glob.glob(os.path.join(captures, "ssldump-samples", "*.pcap")) + \
+        glob.glob(os.path.join(captures, "snet-keylog-matrix", "TLS1_2_*CCM*_auth.pcap")):
+    data = open(path, "rb").read()
+    if data[:4] != b"\xd4\xc3\xb2\xa1":
+        continue
+    at, client, chunks = 24, None, []
+    while at + 16 <= len(data):
+        caplen = struct.unpack("<I", data[at + 8:at + 12])[0]
+        frame = data[at + 16:at + 16 + caplen]
+        at += 16 + caplen
+        if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            continue
+        ihl = (frame[14] & 15) * 4
+        tcp = frame[14 + ihl:]
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        if not payload:
+            continue
+        src = frame[26:30] + tcp[0:2]
+        client = client or src
+        for i in range(0, len(payload), 0x7fff):
+            piece = payload[i:i + 0x7fff]
+            chunks.append(struct.pack("<H", len(piece) | (0 if src == client else 0x8000)) + piece)
+    name = os.path.basename(path).replace(".pcap", "")
+    open(os.path.join(out, name), "wb").write(b"".join(chunks))
+PY
+fi
+
+declare -A execs crashes
+status=0
+for target in "${targets[@]}"; do
+    echo "== fuzzing $target for ${seconds}s"
+    log=logs/$target.log
+    set +e
+    cargo "${toolchain[@]}" fuzz run --sanitizer none "$target" "corpus/$target" -- \
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1
+    rc=$?
+    set -e
+    execs[$target]=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    crashes[$target]=$(find "artifacts/$target" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) 2>/dev/null | wc -l)
+    if [ "$rc" -ne 0 ] || [ "${crashes[$target]}" -ne 0 ]; then
+        status=1
+        tail -30 "$log"
+    fi
+done
+
+echo
+printf '%-10s %14s %8s\n' target executions crashes
+for target in "${targets[@]}"; do
+    printf '%-10s %14s %8s\n' "$target" "${execs[$target]:-?}" "${crashes[$target]}"
+done
+exit $status
