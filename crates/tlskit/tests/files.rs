@@ -1,130 +1,21 @@
 //! The file service driven directly with `http::Request` values on a temporary directory tree.
 
+mod files_support;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use http::header::{
-    HeaderName, ACCEPT, ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
-    ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE,
+    ACCEPT, ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_MATCH,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE,
 };
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use tempfile::TempDir;
-use tlskit::files::{Body, FileOptions, FileService};
+use tlskit::files::{FileOptions, FileService};
 
-/// Content of files placed outside the served root: no response may ever contain it.
-const CANARY: &str = "CANARY-outside-the-root-5d41402abc4b2a76";
-const HELLO: &str = "hello world\n";
-
-/// A served tree `root/` beside secrets in its parent directory.
-struct Site {
-    outer: TempDir,
-}
-
-impl Site {
-    fn new() -> Self {
-        let outer = tempfile::tempdir().expect("tempdir");
-        let o = outer.path();
-        fs::write(o.join("secret.txt"), CANARY).unwrap();
-        fs::create_dir(o.join("secretdir")).unwrap();
-        fs::write(o.join("secretdir/inner.txt"), CANARY).unwrap();
-        fs::write(o.join("secretdir/index.html"), CANARY).unwrap();
-
-        let r = o.join("root");
-        fs::create_dir(&r).unwrap();
-        fs::write(r.join("hello.txt"), HELLO).unwrap();
-        fs::write(r.join("empty.txt"), "").unwrap();
-        fs::write(r.join("ca.der"), [0x30u8, 0x82, 0x01, 0x00]).unwrap();
-        fs::write(r.join("ca.crt"), [0x30u8, 0x82]).unwrap();
-        fs::write(r.join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
-        fs::write(r.join("page.html"), "<p>hi</p>").unwrap();
-        fs::write(r.join("big.bin"), big_content()).unwrap();
-        fs::write(r.join(".hidden"), CANARY).unwrap();
-        fs::create_dir(r.join(".hiddendir")).unwrap();
-        fs::write(r.join(".hiddendir/x.txt"), CANARY).unwrap();
-        fs::create_dir_all(r.join("sub/inner")).unwrap();
-        fs::write(r.join("sub/a b.txt"), "spaced").unwrap();
-        fs::write(r.join("sub/<script>.txt"), "tag").unwrap();
-        fs::write(r.join("sub/zeta.txt"), "z").unwrap();
-        fs::write(r.join("sub/.secret"), CANARY).unwrap();
-        fs::create_dir(r.join("withindex")).unwrap();
-        fs::write(r.join("withindex/index.html"), "<h1>index</h1>").unwrap();
-        fs::create_dir(r.join("badindex")).unwrap();
-        fs::write(r.join("badindex/listed.txt"), "x").unwrap();
-        symlink(o.join("secretdir/index.html"), r.join("badindex/index.html")).unwrap();
-        symlink("../secret.txt", r.join("escape")).unwrap();
-        symlink(o.join("secret.txt"), r.join("escape_abs.txt")).unwrap();
-        symlink("../secretdir", r.join("escapedir")).unwrap();
-        symlink("sub/../../secret.txt", r.join("escape_via_sub")).unwrap();
-        symlink("hello.txt", r.join("inlink.txt")).unwrap();
-        symlink(".hidden", r.join("hiddenlink")).unwrap();
-        symlink("/etc/passwd", r.join("passwd")).unwrap();
-        Site { outer }
-    }
-
-    fn root(&self) -> std::path::PathBuf {
-        self.outer.path().join("root")
-    }
-
-    fn service(&self) -> FileService {
-        FileService::new(self.root(), FileOptions::default()).expect("service")
-    }
-
-    fn service_with(&self, options: FileOptions) -> FileService {
-        FileService::new(self.root(), options).expect("service")
-    }
-}
-
-/// 1 MiB of deterministic, non-repeating-looking bytes.
-fn big_content() -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..1024 * 1024)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn header(&self, name: HeaderName) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn collect(body: Body) -> Bytes {
-    body.collect().await.expect("body reads").to_bytes()
-}
-
-async fn send(service: &FileService, method: Method, uri: &str, headers: &[(HeaderName, &str)]) -> Reply {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(name, *value);
-    }
-    let request = builder.body(()).expect("request builds");
-    let response = service.respond(&request).await;
-    let (parts, body) = response.into_parts();
-    Reply { status: parts.status, headers: parts.headers, body: collect(body).await }
-}
-
-async fn get(service: &FileService, uri: &str) -> Reply {
-    send(service, Method::GET, uri, &[]).await
-}
+use files_support::{big_content, collect, get, send, Site, CANARY, HELLO};
 
 #[tokio::test]
 async fn serves_a_file_with_its_headers() {
@@ -484,129 +375,6 @@ async fn a_cached_file_is_rechecked_after_the_interval() {
     fs::remove_file(site.root().join("hello.txt")).unwrap();
     std::thread::sleep(interval + Duration::from_millis(50));
     assert_eq!(get(&svc, "/hello.txt").await.status, StatusCode::NOT_FOUND);
-}
-
-#[tokio::test]
-async fn hidden_files_only_with_show_hidden() {
-    let site = Site::new();
-    let svc = site.service();
-    assert_eq!(get(&svc, "/.hidden").await.status, StatusCode::NOT_FOUND);
-    let shown = site.service_with(FileOptions { show_hidden: true, ..FileOptions::default() });
-    assert_eq!(get(&shown, "/.hidden").await.status, StatusCode::OK);
-    assert_eq!(get(&shown, "/hiddenlink").await.status, StatusCode::OK);
-    assert!(get(&shown, "/").await.text().contains("href=\".hidden\""));
-    assert!(get(&shown, "/sub/").await.text().contains(".secret"));
-    // Outside stays outside, hidden or not.
-    for uri in ["/escape", "/escapedir/inner.txt", "/../secret.txt", "/passwd"] {
-        let r = get(&shown, uri).await;
-        assert!(matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{uri}: {}", r.status);
-    }
-}
-
-/// Request targets that try to reach outside the root or a hidden file (some are not even valid
-/// URIs: the server never sees those, as hyper rejects them first).
-fn traversal_corpus() -> Vec<String> {
-    let mut corpus: Vec<String> = [
-        "/../secret.txt",
-        "/../../../../../../etc/passwd",
-        "/%2e%2e/secret.txt",
-        "/%2E%2e/secret.txt",
-        "/%2E%2e%2fsecret.txt",
-        "/..%2fsecret.txt",
-        "/..%2Fsecret.txt",
-        "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-        "/sub/..%2f..%2fsecret.txt",
-        "/sub%2f..%2f..%2fsecret.txt",
-        "/sub/../../secret.txt",
-        "/sub/%2e%2e/%2e%2e/secret.txt",
-        "/.%2e/secret.txt",
-        "/%2e./secret.txt",
-        "/..\\secret.txt",
-        "/..%5csecret.txt",
-        "/..%5Csecret.txt",
-        "/%5c..%5csecret.txt",
-        "/hello.txt%00.html",
-        "/%00/../secret.txt",
-        "/..%00/secret.txt",
-        "//etc/passwd",
-        "///..//secret.txt",
-        "/C:/Windows/win.ini",
-        "/c:%5cwindows%5cwin.ini",
-        "/%252e%252e/secret.txt",
-        "/%c0%ae%c0%ae/secret.txt",
-        "/escape",
-        "/escape?x=1",
-        "/escape_abs.txt",
-        "/escape_via_sub",
-        "/escapedir",
-        "/escapedir/",
-        "/escapedir/inner.txt",
-        "/badindex/index.html",
-        "/passwd",
-        "/.hidden",
-        "/%2ehidden",
-        "/.hiddendir/x.txt",
-        "/.hiddendir/",
-        "/hiddenlink",
-        "/sub/.secret",
-        "/sub/%2esecret",
-        "http://localhost/../secret.txt",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    corpus.push(format!("/{}secret.txt", "../".repeat(64)));
-    corpus.push(format!("/{}", "a/".repeat(3000)));
-    corpus.push(format!("/{}/../secret.txt", "x".repeat(300)));
-    corpus
-}
-
-#[tokio::test]
-async fn traversal_corpus_never_leaks_outside_bytes() {
-    let site = Site::new();
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let passwd_line = passwd.lines().next().unwrap_or("root:x:0:0");
-    for options in [FileOptions::default(), FileOptions { cache_bytes: 0, ..FileOptions::default() }] {
-        let svc = site.service_with(options);
-        let corpus = traversal_corpus();
-        assert!(corpus.len() >= 20);
-        let mut sent = 0;
-        for target in &corpus {
-            for (method, range) in [(Method::GET, None), (Method::HEAD, None), (Method::GET, Some("bytes=0-"))] {
-                let mut builder = Request::builder().method(method.clone()).uri(target.as_str());
-                if let Some(range) = range {
-                    builder = builder.header(RANGE, range);
-                }
-                let Ok(request) = builder.body(()) else { continue };
-                sent += 1;
-                let (parts, body) = svc.respond(&request).await.into_parts();
-                let body = collect(body).await;
-                let text = String::from_utf8_lossy(&body);
-                assert!(!text.contains(CANARY), "{target}: canary leaked");
-                assert!(!text.contains(passwd_line), "{target}: /etc/passwd leaked");
-                assert!(!text.contains("inner.txt"), "{target}: outside directory listed");
-                let status = parts.status;
-                // Only refusals, or a harmless redirect within the root.
-                assert!(
-                    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
-                    "{target} ({method}): {status}"
-                );
-            }
-        }
-        assert!(sent >= 20 * 3, "{sent} requests sent");
-    }
-    // The same corpus against the service with dot-files shown: outside targets are still refused.
-    let shown = site.service_with(FileOptions { show_hidden: true, ..FileOptions::default() });
-    for target in traversal_corpus() {
-        let Ok(request) = Request::get(target.as_str()).body(()) else { continue };
-        let body = collect(shown.respond(&request).await.into_body()).await;
-        let text = String::from_utf8_lossy(&body);
-        let hidden_inside =
-            ["/.hidden", "/%2ehidden", "/.hiddendir/x.txt", "/hiddenlink", "/sub/.secret", "/sub/%2esecret"];
-        if !hidden_inside.contains(&target.as_str()) {
-            assert!(!text.contains(CANARY), "{target}: canary leaked with show_hidden");
-        }
-    }
 }
 
 #[tokio::test]
