@@ -286,3 +286,31 @@ fn sigterm_lets_an_in_flight_download_finish() {
         assert!(server.stdout_lines().iter().any(|l| l.contains("/big.bin HTTP/") && l.contains(" 200 1500000 ")));
     });
 }
+
+#[test]
+fn json_access_log_and_hidden_files_flag() {
+    let root = docroot();
+    std::fs::write(root.path().join(".secret"), "dot file\n").unwrap();
+    let server = Serve::start(root.path(), &["--json-log"]);
+    let ca = server.ca.clone().unwrap();
+    let (_, code, _) = curl(&["--cacert", p(&ca), "-o", "/dev/null", "-w", "%{http_code}", &server.url_for(".secret")]);
+    assert!(code == b"404" || code == b"403", "dot-file served without --hidden");
+    let (ok, _, err) = curl(&["--cacert", p(&ca), "--http1.1", &server.url_for("hello.txt")]);
+    assert!(ok, "{err}");
+    let line = server.wait_for_stdout(|l| l.contains("/hello.txt"), Duration::from_secs(5)).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&line).expect("access line is JSON");
+    assert_eq!(record["status"], 200);
+    assert_eq!(record["bytes"], 18);
+    assert_eq!(record["method"], "GET");
+    assert_eq!(record["http_version"], "HTTP/1.1");
+    assert_eq!(record["tls_version"], "TLSv1.3");
+    assert_eq!(record["sni"], "localhost");
+    assert_eq!(record["resumed"], false);
+    drop(server);
+
+    let server = Serve::start(root.path(), &["--hidden"]);
+    let ca = server.ca.clone().unwrap();
+    let (ok, body, err) = curl(&["--cacert", p(&ca), &server.url_for(".secret")]);
+    assert!(ok, "{err}");
+    assert_eq!(body, b"dot file\n");
+}
