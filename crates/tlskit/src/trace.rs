@@ -18,7 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use rustls::KeyLog;
+
+pub(crate) mod tracer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+pub use tracer::{LineSink, Side};
 
 /// A key log as the server and client options take it.
 pub type SharedKeyLog = Arc<dyn KeyLog>;

@@ -13,7 +13,8 @@ use super::error::{ClientError, Failure};
 use crate::session::SessionInfo;
 use crate::trace::{SecretLog, Tap, TapSink};
 
-use super::trace::{ClientTracer, FinishOnDrop, LineSink};
+use crate::trace::tracer::{ConnTracer, FinishOnDrop};
+use crate::trace::{LineSink, Side};
 
 /// The parts of an `https://` URL a connection needs.
 #[derive(Clone, Debug)]
@@ -146,7 +147,7 @@ pub(crate) async fn connect(
     let sni = matches!(name, ServerName::DnsName(_)).then(|| target.host.clone());
     let tap: Option<Arc<dyn TapSink>> = match trace {
         Some((lines, secrets)) => {
-            let t = Arc::new(ClientTracer::new(lines.clone(), secrets.clone(), local, remote));
+            let t = Arc::new(ConnTracer::new(Side::Client, lines.clone(), secrets.clone(), local, remote));
             tracer.0 = Some(t.clone());
             Some(t)
         }

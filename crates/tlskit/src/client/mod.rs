@@ -26,13 +26,12 @@ pub mod blocking;
 mod connect;
 mod error;
 mod recorder;
-mod trace;
 
+pub use crate::trace::LineSink;
 pub use connect::ResolveOverride;
 pub use error::{alert_name, ClientError, Phase};
 /// The `http` crate's types (Method, HeaderMap, StatusCode, Version) that requests and responses use.
 pub use http;
-pub use trace::LineSink;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -360,7 +359,7 @@ impl Client {
     async fn exchange(&self, req: Request) -> Result<ResponseStream, ClientError> {
         let start = Instant::now();
         let target = Target::parse(&req.url)?;
-        let mut tracer = trace::FinishOnDrop(None);
+        let mut tracer = crate::trace::tracer::FinishOnDrop(None);
         let connecting = connect::connect(
             &target,
             &self.inner.resolve,
@@ -476,7 +475,7 @@ pub struct ResponseStream {
     start: Instant,
     deadline: Option<(tokio::time::Instant, Duration)>,
     // Ends the connection's trace when the response is done with.
-    _tracer: trace::FinishOnDrop,
+    _tracer: crate::trace::tracer::FinishOnDrop,
 }
 
 impl std::fmt::Debug for ResponseStream {

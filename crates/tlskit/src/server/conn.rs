@@ -15,10 +15,11 @@ use tokio::sync::watch;
 
 use super::io::{ConnIo, ConnSignals};
 use super::service::{ConnInfo, Handler};
-use super::tracer::ConnTracer;
 use super::{Limits, ServerEvent, Shared, Stage};
 use crate::context::ClientAuth;
 use crate::session::SessionInfo;
+use crate::trace::tracer::ConnTracer;
+use crate::trace::Side;
 use crate::trace::{Tap, TapSink};
 
 /// The HTTP engine shared by every connection of both models.
@@ -65,7 +66,10 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
 
     let tracer = shared.secrets.as_ref().map(|secrets| {
         let local = tcp.local_addr().unwrap_or(peer);
-        Arc::new(ConnTracer::new(shared.clone(), peer, local, secrets.clone()))
+        let lines_shared = shared.clone();
+        let lines: crate::trace::LineSink =
+            Arc::new(move |line: &str| lines_shared.emit(ServerEvent::Trace { peer, line: line.to_string() }));
+        Arc::new(ConnTracer::new(Side::Server, lines, secrets.clone(), local, peer))
     });
     let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
     let tls = match tokio::time::timeout_at(deadline, shared.tls.accept(Tap::new(tcp, sink))).await {

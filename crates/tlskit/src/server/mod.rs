@@ -34,7 +34,6 @@ mod conn;
 mod io;
 mod pages;
 mod service;
-mod tracer;
 
 use std::fmt;
 use std::future::Future;
