@@ -23,16 +23,19 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
+mod tickets;
+mod verify;
+
+use tickets::TicketLifetime;
+use verify::{NoVerification, PinnedKey};
+
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::server::{NoServerSessionStorage, ProducesTickets, ServerSessionMemoryCache, WebPkiClientVerifier};
-use rustls::{
-    ClientConfig, DigitallySignedStruct, KeyLog, RootCertStore, ServerConfig, SignatureScheme, SupportedCipherSuite,
-};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::{ClientConfig, KeyLog, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 /// A TLS protocol version tlskit can negotiate (rustls offers no other).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -408,10 +411,7 @@ impl Context {
             }
         };
         let identity = self.identity.clone().ok_or(ContextError::NoServerIdentity)?;
-        let mut config = builder.with_single_cert(identity.chain, identity.key).map_err(|e| match e {
-            rustls::Error::InconsistentKeys(_) => ContextError::KeyMismatch,
-            other => ContextError::Identity(other),
-        })?;
+        let mut config = builder.with_single_cert(identity.chain, identity.key).map_err(identity_error)?;
         config.alpn_protocols = self.alpn.clone();
         config.ignore_client_order = self.server_order;
         config.session_storage = if self.session_cache == 0 {
@@ -458,10 +458,7 @@ impl Context {
         };
         let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
         let mut config = match self.identity.clone() {
-            Some(id) => builder.with_client_auth_cert(id.chain, id.key).map_err(|e| match e {
-                rustls::Error::InconsistentKeys(_) => ContextError::KeyMismatch,
-                other => ContextError::Identity(other),
-            })?,
+            Some(id) => builder.with_client_auth_cert(id.chain, id.key).map_err(identity_error)?,
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.alpn.clone();
@@ -502,133 +499,19 @@ fn suite_matches(suite: &SupportedCipherSuite, name: &str) -> bool {
     openssl == want
 }
 
-/// A ticketer that stamps each ticket with its issue time and refuses it
-/// after `lifetime` seconds (rustls's own Ticketer has a fixed lifetime).
-struct TicketLifetime {
-    inner: Arc<dyn ProducesTickets>,
-    lifetime: u32,
-}
-
-impl fmt::Debug for TicketLifetime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TicketLifetime").field("lifetime", &self.lifetime).finish()
-    }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-impl ProducesTickets for TicketLifetime {
-    fn enabled(&self) -> bool {
-        self.inner.enabled()
-    }
-    fn lifetime(&self) -> u32 {
-        self.lifetime
-    }
-    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        let mut stamped = Vec::with_capacity(plain.len() + 8);
-        stamped.extend_from_slice(&now_secs().to_be_bytes());
-        stamped.extend_from_slice(plain);
-        self.inner.encrypt(&stamped)
-    }
-    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
-        let stamped = self.inner.decrypt(cipher)?;
-        let issued = u64::from_be_bytes(stamped.get(..8)?.try_into().ok()?);
-        if now_secs().saturating_sub(issued) > u64::from(self.lifetime) {
-            return None;
-        }
-        Some(stamped[8..].to_vec())
-    }
-}
-
-/// `-k`: accepts any chain and name, still checks the handshake signatures.
-#[derive(Debug)]
-struct NoVerification {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `--pinnedpubkey`: the inner verdict, then the leaf's SPKI hash must match a pin.
-#[derive(Debug)]
-struct PinnedKey {
-    inner: Arc<dyn ServerCertVerifier>,
-    pins: Vec<[u8; 32]>,
-}
-
-impl ServerCertVerifier for PinnedKey {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
-        let pin = crate::pki::spki_sha256(end_entity)
-            .ok_or(rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
-        if self.pins.contains(&pin) {
-            Ok(verdict)
-        } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
-        }
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+/// A key that does not fit its certificate gets its own error; anything else about it is an identity error.
+fn identity_error(err: rustls::Error) -> ContextError {
+    match err {
+        rustls::Error::InconsistentKeys(_) => ContextError::KeyMismatch,
+        other => ContextError::Identity(other),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::tickets::now_secs;
     use super::*;
+    use rustls::server::ProducesTickets;
 
     #[test]
     fn versions_parse_in_every_spelling() {
