@@ -5,6 +5,7 @@
 //! examples`) a missing or stale example is built first.
 
 mod common;
+use common::{path, pki};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,17 +15,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::peers::{openssl_server, python_server, tlskit};
-use tlskit::pki::{init, PkiFiles};
-
-fn pki() -> (tempfile::TempDir, PkiFiles) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let files = init(dir.path(), &Default::default()).expect("test PKI");
-    (dir, files)
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
-}
+use tlskit::pki::PkiFiles;
 
 static BUILD: Mutex<()> = Mutex::new(());
 

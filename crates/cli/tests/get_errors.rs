@@ -2,21 +2,12 @@
 //! panic or a hang: bad certificates from a real `openssl s_server`, and misbehaving listeners.
 
 mod common;
+use common::{path, pki};
 
 use std::path::{Path, PathBuf};
 
 use common::peers::{closed_port, misbehaving_listener, openssl_server, tlskit, Misbehaviour, Run};
-use tlskit::pki::{init, CertificateAuthority, LeafSpec, PkiFiles};
-
-fn pki() -> (tempfile::TempDir, PkiFiles) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let files = init(dir.path(), &Default::default()).expect("test PKI");
-    (dir, files)
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
-}
+use tlskit::pki::{CertificateAuthority, LeafSpec, PkiFiles};
 
 /// Exactly one line on stderr, starting `tlskit: `, containing `expect`; no output on stdout.
 fn assert_one_line(run: &Run, code: i32, expect: &str) {

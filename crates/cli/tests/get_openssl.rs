@@ -2,15 +2,10 @@
 //! (`-Verify`), session resumption across the URLs of one call, `-v` and `-w json`.
 
 mod common;
+use common::pki;
 
 use common::peers::{openssl_server, tlskit, Peer};
-use tlskit::pki::{init, PkiFiles};
-
-fn pki() -> (tempfile::TempDir, PkiFiles) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let files = init(dir.path(), &Default::default()).expect("test PKI");
-    (dir, files)
-}
+use tlskit::pki::PkiFiles;
 
 fn server(pki: &PkiFiles, extra: &[&str]) -> Peer {
     openssl_server(&pki.dir, &pki.server, &pki.server_key, extra)

@@ -2,22 +2,10 @@
 //! handshake, verification, POST bodies (--data, --json, stdin), client certificates, resumption.
 
 mod common;
-
-use std::path::Path;
+use common::{path, pki};
 
 use common::peers::{python_server, tlskit, tlskit_with_stdin, Run};
 use serde_json::Value;
-use tlskit::pki::{init, PkiFiles};
-
-fn pki() -> (tempfile::TempDir, PkiFiles) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let files = init(dir.path(), &Default::default()).expect("test PKI");
-    (dir, files)
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
-}
 
 /// The JSON documents on stdout: the server's facts, then our -w json, in turn.
 fn docs(run: &Run) -> Vec<Value> {

@@ -2,22 +2,11 @@
 //! resumption seen by both sides, redirects, HEAD, -o, --resolve, client certificates.
 
 mod common;
-
-use std::path::Path;
+use common::{path, pki};
 
 use common::peers::tlskit;
 use common::serve::{for_each_model, Serve};
-use tlskit::pki::{init, PkiFiles};
-
-fn pki() -> (tempfile::TempDir, PkiFiles) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let files = init(dir.path(), &Default::default()).expect("test PKI");
-    (dir, files)
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
-}
+use tlskit::pki::PkiFiles;
 
 /// A site with a file and a subdirectory, served with the test PKI's server certificate.
 fn serve(pki: &PkiFiles, model: &str, extra: &[&str]) -> Serve {

@@ -3,6 +3,7 @@
 //! certificate, --trace, --keylog and graceful shutdown; both execution models.
 
 mod common;
+use common::pki;
 
 use std::path::Path;
 use std::time::Duration;
@@ -31,12 +32,6 @@ fn pseudo_random(len: usize) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
-}
-
-fn pki() -> (tempfile::TempDir, tlskit::pki::PkiFiles) {
-    let dir = tempfile::tempdir().unwrap();
-    let files = tlskit::pki::init(dir.path(), &Default::default()).unwrap();
-    (dir, files)
 }
 
 fn p(path: &Path) -> &str {

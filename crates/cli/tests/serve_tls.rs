@@ -4,6 +4,7 @@
 //! both execution models.
 
 mod common;
+use common::pki;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,12 +17,6 @@ fn docroot() -> tempfile::TempDir {
     std::fs::create_dir(dir.path().join("private")).unwrap();
     std::fs::write(dir.path().join("private").join("secret.txt"), "for certificate holders\n").unwrap();
     dir
-}
-
-fn pki() -> (tempfile::TempDir, tlskit::pki::PkiFiles) {
-    let dir = tempfile::tempdir().unwrap();
-    let files = tlskit::pki::init(dir.path(), &Default::default()).unwrap();
-    (dir, files)
 }
 
 fn p(path: &Path) -> &str {
