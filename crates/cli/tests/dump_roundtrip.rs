@@ -3,6 +3,8 @@
 //! (2) written as capture files of several link types, with reordered, retransmitted and split segments, for
 //! `tlskit dump --extract`. Both must give back exactly the HTTP bytes the client sent and the server answered.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -490,4 +492,81 @@ for i in range(2):
         requests.push(String::from_utf8(c2s).unwrap());
     }
     assert_eq!(requests, ["GET /0 HTTP/1.0\r\n\r\n", "GET /1 HTTP/1.0\r\n\r\n"]);
+}
+
+/// Our own stack end to end: `tlskit get` → recording relay → `tlskit serve --keylog`, written as a capture,
+/// then `tlskit dump --extract` must give back exactly the HTTP exchange: the request `get` sent and the
+/// response whose body is the served file, byte for byte.
+fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
+    let (_pki_dir, pki) = common::pki();
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    // Larger than one TLS record, not a multiple of anything, not text.
+    let body: Vec<u8> = (0..40_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(www.join("blob.bin"), &body).unwrap();
+    let keys = dir.path().join("server-keys.log");
+    let (cert, key, keys_arg) = (common::path(&pki.server), common::path(&pki.server_key), common::path(&keys));
+    let server = common::serve::Serve::start(&www, &["--cert", &cert, "--key", &key, "--keylog", &keys_arg, "--quiet"]);
+    let (tap_port, tap, relay) = start_tap(server.port);
+
+    let fetched = dir.path().join("fetched.bin");
+    let url = format!("https://localhost:{tap_port}/blob.bin");
+    let resolve = format!("localhost:{tap_port}:127.0.0.1");
+    let out = Command::new(env!("CARGO_BIN_EXE_tlskit"))
+        .env_remove("SSLKEYLOGFILE")
+        .args(["get", "--http1.1", "--cacert", &common::path(&pki.ca), "--resolve", &resolve, "-o"])
+        .arg(&fetched)
+        .args(tls_flags)
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tlskit get: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&fetched).unwrap(), body, "tlskit get received the file");
+    relay.join().unwrap();
+    let chunks = tap.lock().unwrap().clone();
+
+    let mut pcap = Vec::new();
+    write_capture(&mut pcap, &chunks, Link::Ethernet { vlan: false, v6: false }, false);
+    let capture = dir.path().join("roundtrip.pcap");
+    std::fs::write(&capture, &pcap).unwrap();
+    let extract = dir.path().join("extract");
+    let out = Command::new(env!("CARGO_BIN_EXE_tlskit"))
+        .env_remove("SSLKEYLOGFILE")
+        .args(["dump", "-l"])
+        .arg(&keys)
+        .arg("--extract")
+        .arg(&extract)
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tlskit dump: {}", String::from_utf8_lossy(&out.stderr));
+
+    let c2s = std::fs::read(extract.join("1-c2s.bin")).unwrap();
+    let s2c = std::fs::read(extract.join("1-s2c.bin")).unwrap();
+    // The request: exactly one HTTP/1.1 GET for the path, with its Host, and nothing after the blank line.
+    let request = String::from_utf8(c2s.clone()).expect("request is text");
+    assert!(request.starts_with("GET /blob.bin HTTP/1.1\r\n"), "{request}");
+    assert!(request.to_ascii_lowercase().contains(&format!("\r\nhost: localhost:{tap_port}\r\n")), "{request}");
+    assert!(request.ends_with("\r\n\r\n") && request.matches("\r\n\r\n").count() == 1, "{request:?}");
+    // The response: status line, headers with the right length, then the file's bytes and nothing else.
+    let head_end = s2c.windows(4).position(|w| w == b"\r\n\r\n").expect("response head") + 4;
+    let head = String::from_utf8_lossy(&s2c[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())), "{head}");
+    assert_eq!(&s2c[head_end..], &body[..], "decrypted response body equals the served file");
+
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(extract.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["connections"][0]["version"], version);
+    assert_eq!(index["connections"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn tlskit_serve_and_get_round_trip_tls13() {
+    tlskit_serve_get_round_trip(&["--tlsv1.3"], "TLSv1.3");
+}
+
+#[test]
+fn tlskit_serve_and_get_round_trip_tls12() {
+    tlskit_serve_get_round_trip(&["--tls-max", "1.2"], "TLSv1.2");
 }
