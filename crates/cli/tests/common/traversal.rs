@@ -47,49 +47,10 @@ impl Tree {
 
 /// Request targets curl sends as they are with `--path-as-is -g`.
 pub fn curl_corpus() -> Vec<String> {
-    let mut corpus: Vec<String> = [
-        "/../secret.txt",
-        "/../../../../../../etc/passwd",
-        "/%2e%2e/secret.txt",
-        "/%2E%2e/secret.txt",
-        "/%2E%2e%2fsecret.txt",
-        "/..%2fsecret.txt",
-        "/..%2Fsecret.txt",
-        "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-        "/sub/..%2f..%2fsecret.txt",
-        "/sub%2f..%2f..%2fsecret.txt",
-        "/sub/../../secret.txt",
-        "/sub/%2e%2e/%2e%2e/secret.txt",
-        "/.%2e/secret.txt",
-        "/%2e./secret.txt",
-        "/..\\secret.txt",
-        "/..%5csecret.txt",
-        "/..%5Csecret.txt",
-        "/%5c..%5csecret.txt",
-        "/hello.txt%00.html",
-        "/%00/../secret.txt",
-        "/..%00/secret.txt",
-        "//etc/passwd",
-        "///..//secret.txt",
-        "/C:/Windows/win.ini",
-        "/%252e%252e/secret.txt",
-        "/%c0%ae%c0%ae/secret.txt",
-        "/..;/secret.txt",
-        "/escape",
-        "/escape?x=1",
-        "/escape_abs.txt",
-        "/escapedir",
-        "/escapedir/",
-        "/escapedir/inner.txt",
-        "/.hidden",
-        "/%2ehidden",
-        "/.git/config",
-        "/.git/",
-        "/hiddenlink",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut corpus: Vec<String> = shared_targets();
+    corpus.extend(
+        ["/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/..;/secret.txt", "/.git/config", "/.git/"].iter().map(|s| s.to_string()),
+    );
     corpus.push(format!("/{}secret.txt", "../".repeat(40)));
     corpus.push(format!("/{}", "a/".repeat(2500)));
     corpus
@@ -159,4 +120,13 @@ pub fn raw_status(response: &[u8]) -> Option<u16> {
     let mut words = line.split_whitespace();
     words.next().filter(|w| w.starts_with("HTTP/"))?;
     words.next()?.parse().ok()
+}
+
+/// The targets shared by the library and the server traversal tests (comments and blank lines skipped).
+fn shared_targets() -> Vec<String> {
+    include_str!("../../../tlskit/tests/data/traversal-targets.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }
