@@ -321,21 +321,21 @@ const IS_TEXT: [bool; 256] = {
 const HEX_LINE_MAX: usize = 4 + 4 + 1 + 16 * 3 + 1;
 
 fn hex_dump(out: &mut dyn Write, bytes: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
-    // The whole dump is built in one buffer by table and written once: -x/-d output was format-bound.
+    // The whole dump is built in place in one buffer by table and written once: -x/-d output was format-bound.
+    let rest = bytes.len() % 16;
+    let len = bytes.len() / 16 * HEX_LINE_MAX + if rest > 0 { HEX_LINE_MAX - (16 - rest) * 3 } else { 0 };
     buf.clear();
-    buf.reserve(bytes.len().div_ceil(16) * HEX_LINE_MAX);
-    let mut line = [b' '; HEX_LINE_MAX];
-    for (i, chunk) in bytes.chunks(16).enumerate() {
+    buf.resize(len, b' ');
+    for (i, (line, chunk)) in buf.chunks_mut(HEX_LINE_MAX).zip(bytes.chunks(16)).enumerate() {
         let off = (i * 16) as u16;
         line[4..6].copy_from_slice(&HEX_PAIRS[usize::from(off >> 8)]);
         line[6..8].copy_from_slice(&HEX_PAIRS[usize::from(off & 0xff)]);
-        let mut at = 9;
-        for &b in chunk {
-            line[at + 1..at + 3].copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-            at += 3;
+        for (cell, &b) in line[9..].chunks_exact_mut(3).zip(chunk) {
+            cell[1..].copy_from_slice(&HEX_PAIRS[usize::from(b)]);
         }
-        line[at] = b'\n';
-        buf.extend_from_slice(&line[..=at]);
+        if let Some(end) = line.last_mut() {
+            *end = b'\n';
+        }
     }
     out.write_all(buf)
 }
