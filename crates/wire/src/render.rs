@@ -71,13 +71,27 @@ impl TextRenderer {
                     (true, true) => " (decrypted)",
                     (true, false) => " (encrypted)",
                 };
-                writeln!(
-                    out,
-                    "{id} {number} {rel} ({delta}) {} {} {} len={length}{state}",
-                    dir.arrow(),
-                    version_name(*version),
-                    type_label(shown)
-                )?;
+                // Built by hand into the scratch buffer: `write!` with nine arguments per record was a hot spot.
+                let line = &mut self.scratch;
+                line.clear();
+                push_u64(line, id);
+                line.push(b' ');
+                push_u64(line, *number);
+                line.push(b' ');
+                rel.push_to(line);
+                line.extend_from_slice(b" (");
+                delta.push_to(line);
+                line.extend_from_slice(b") ");
+                line.extend_from_slice(dir.arrow().as_bytes());
+                line.push(b' ');
+                line.extend_from_slice(version_name(*version).as_bytes());
+                line.push(b' ');
+                line.extend_from_slice(type_label(shown).as_bytes());
+                line.extend_from_slice(b" len=");
+                push_u64(line, *length as u64);
+                line.extend_from_slice(state.as_bytes());
+                line.push(b'\n');
+                out.write_all(line)?;
                 if self.options.hex {
                     hex_dump(out, raw, &mut self.scratch)?;
                 }
@@ -125,10 +139,34 @@ impl TextRenderer {
 /// Nanoseconds shown as seconds with four decimals (`12.3456`).
 struct Secs4(u64);
 
-impl std::fmt::Display for Secs4 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:04}", self.0 / 1_000_000_000, (self.0 % 1_000_000_000) / 100_000)
+impl Secs4 {
+    /// Appends `12.3456` without the formatting machinery.
+    fn push_to(&self, buf: &mut Vec<u8>) {
+        push_u64(buf, self.0 / 1_000_000_000);
+        let frac = (self.0 % 1_000_000_000) / 100_000;
+        buf.extend_from_slice(&[
+            b'.',
+            b'0' + (frac / 1000) as u8,
+            b'0' + (frac / 100 % 10) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ]);
     }
+}
+
+/// Appends `n` in decimal.
+fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
 }
 
 fn type_label(t: ContentType) -> &'static str {
@@ -540,6 +578,19 @@ mod tests {
             let mut out = Vec::new();
             data_dump(&mut out, data, &mut scratch).unwrap();
             assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&data_dump_reference(data)));
+        }
+    }
+
+    #[test]
+    fn numbers_written_by_hand_equal_format() {
+        for n in [0u64, 7, 10, 99, 1_000_000_007, u64::MAX] {
+            let mut buf = Vec::new();
+            push_u64(&mut buf, n);
+            assert_eq!(buf, n.to_string().into_bytes());
+            buf.clear();
+            Secs4(n).push_to(&mut buf);
+            let expected = format!("{}.{:04}", n / 1_000_000_000, (n % 1_000_000_000) / 100_000);
+            assert_eq!(buf, expected.into_bytes());
         }
     }
 }
