@@ -210,8 +210,20 @@ pub fn summary_line(s: &Summary) -> String {
     line
 }
 
-fn names<T: Copy>(items: &[T], name: impl Fn(T) -> String) -> String {
-    items.iter().map(|&i| name(i)).collect::<Vec<_>>().join(",")
+/// Appends `label` and the names of `items` joined by `,` (no String per item).
+fn push_names<T: Copy, N: AsRef<str>>(out: &mut String, label: &str, items: &[T], name: impl Fn(T) -> N) {
+    out.push_str(label);
+    for (i, &item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name(item).as_ref());
+    }
+}
+
+/// The IANA name of a cipher suite (borrowed), or its number.
+fn suite_label(id: u16) -> std::borrow::Cow<'static, str> {
+    CipherSuite::lookup(id).map_or_else(|| format!("0x{id:04x}").into(), |s| s.name.into())
 }
 
 /// The text of one handshake message line.
@@ -239,19 +251,19 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
                 s += &format!(" alpn={}", alpn.join(","));
             }
             if !versions.is_empty() {
-                s += &format!(" versions={}", names(versions, |v| version_name(v).to_string()));
+                push_names(&mut s, " versions=", versions, version_name);
             }
             if !key_share.is_empty() {
-                s += &format!(" key_share={}", names(key_share, |g| group_name(g).to_string()));
+                push_names(&mut s, " key_share=", key_share, group_name);
             }
             if !psk_modes.is_empty() {
-                s += &format!(" psk_modes={}", names(psk_modes, |m| psk_mode_name(m).to_string()));
+                push_names(&mut s, " psk_modes=", psk_modes, psk_mode_name);
             }
             if *early_data {
                 s += " early_data";
             }
-            s += &format!(" suites={}", names(cipher_suites, suite_name));
-            s += &format!(" extensions={}", names(extensions, |e| extension_name(e).to_string()));
+            push_names(&mut s, " suites=", cipher_suites, suite_label);
+            push_names(&mut s, " extensions=", extensions, extension_name);
             s
         }
         HandshakeDetail::ServerHello { retry, version, cipher_suite, extensions, key_share, alpn, resumed } => {
@@ -270,7 +282,7 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             if *resumed {
                 s += " resumed";
             }
-            s += &format!(" extensions={}", names(extensions, |e| extension_name(e).to_string()));
+            push_names(&mut s, " extensions=", extensions, extension_name);
             s
         }
         HandshakeDetail::Certificate { certificates, count } => {
@@ -287,8 +299,8 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             s
         }
         HandshakeDetail::EncryptedExtensions { extensions, early_data, alpn } => {
-            let mut s =
-                format!("EncryptedExtensions extensions={}", names(extensions, |e| extension_name(e).to_string()));
+            let mut s = String::from("EncryptedExtensions");
+            push_names(&mut s, " extensions=", extensions, extension_name);
             if let Some(a) = alpn {
                 s += &format!(" alpn={a}");
             }
