@@ -20,8 +20,28 @@ pub struct Fingerprints {
     pub ja4: Option<String>,
 }
 
-fn join<T: ToString>(values: impl Iterator<Item = T>) -> String {
-    values.map(|v| v.to_string()).collect::<Vec<_>>().join("-")
+/// Appends `values` in decimal joined by `-` (one string, no allocation per value).
+fn push_joined(out: &mut String, values: impl Iterator<Item = u16>) {
+    use std::fmt::Write as _;
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// Appends `values` as 4-digit lowercase hex joined by `,` (JA4's lists), without formatting machinery.
+fn push_hex_list(out: &mut String, values: &[u16]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, &v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for shift in [12, 8, 4, 0] {
+            out.push(char::from(DIGITS[usize::from((v >> shift) & 0xf)]));
+        }
+    }
 }
 
 fn md5_hex(s: &str) -> String {
@@ -40,14 +60,16 @@ impl Fingerprints {
         let exts = ch.extensions.iter().map(|e| e.typ).filter(|&t| !is_grease(t));
         let groups = ch.extension(ext::SUPPORTED_GROUPS).map(extensions::supported_groups).unwrap_or_default();
         let formats = ch.extension(ext::EC_POINT_FORMATS).map(extensions::ec_point_formats).unwrap_or_default();
-        let s = format!(
-            "{},{},{},{},{}",
-            ch.version,
-            join(suites),
-            join(exts),
-            join(groups.into_iter().filter(|&g| !is_grease(g))),
-            join(formats.into_iter())
-        );
+        let mut s = String::with_capacity(256);
+        push_joined(&mut s, std::iter::once(ch.version));
+        s.push(',');
+        push_joined(&mut s, suites);
+        s.push(',');
+        push_joined(&mut s, exts);
+        s.push(',');
+        push_joined(&mut s, groups.into_iter().filter(|&g| !is_grease(g)));
+        s.push(',');
+        push_joined(&mut s, formats.into_iter().map(u16::from));
         self.ja3 = Some(md5_hex(&s));
         self.ja3_string = Some(s);
         self.ja4 = Some(ja4(ch, 't'));
@@ -55,7 +77,8 @@ impl Fingerprints {
 
     /// JA3S of a ServerHello.
     pub fn server_hello(&mut self, sh: &ServerHello<'_>) {
-        let s = format!("{},{},{}", sh.version, sh.cipher_suite, join(sh.extensions.iter().map(|e| e.typ)));
+        let mut s = format!("{},{},", sh.version, sh.cipher_suite);
+        push_joined(&mut s, sh.extensions.iter().map(|e| e.typ));
         self.ja3s = Some(md5_hex(&s));
         self.ja3s_string = Some(s);
     }
@@ -96,15 +119,18 @@ pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
     let b = if suites.is_empty() {
         "000000000000".to_string()
     } else {
-        sha256_12(&suites.iter().map(|s| format!("{s:04x}")).collect::<Vec<_>>().join(","))
+        let mut list = String::with_capacity(suites.len() * 5);
+        push_hex_list(&mut list, &suites);
+        sha256_12(&list)
     };
     exts.retain(|&t| t != ext::SERVER_NAME && t != ext::ALPN);
     exts.sort_unstable();
     let sigs = ch.extension(ext::SIGNATURE_ALGORITHMS).map(extensions::signature_algorithms).unwrap_or_default();
-    let mut c_input = exts.iter().map(|t| format!("{t:04x}")).collect::<Vec<_>>().join(",");
+    let mut c_input = String::with_capacity((exts.len() + sigs.len()) * 5 + 1);
+    push_hex_list(&mut c_input, &exts);
     if !sigs.is_empty() {
         c_input.push('_');
-        c_input.push_str(&sigs.iter().map(|s| format!("{s:04x}")).collect::<Vec<_>>().join(","));
+        push_hex_list(&mut c_input, &sigs);
     }
     let c = if exts.is_empty() { "000000000000".to_string() } else { sha256_12(&c_input) };
     format!("{a}_{b}_{c}")

@@ -74,7 +74,14 @@ pub struct CaptureReader {
     format: Format,
     buf: Vec<u8>,
     offset: u64,
+    /// pcap: bytes read ahead from the input; `block[at..end]` not yet parsed.
+    block: Vec<u8>,
+    at: usize,
+    end: usize,
 }
+
+/// How much a pcap file is read at a time: more than the input's BufReader, which then steps aside (no copy).
+const READ_BLOCK: usize = 2 << 20;
 
 /// Upper bound for one block: protects against a corrupt length asking for gigabytes.
 const MAX_BLOCK: usize = 64 << 20;
@@ -105,6 +112,9 @@ impl CaptureReader {
             format: Format::PcapNg { big_endian: false, interfaces: vec![] },
             buf: Vec::new(),
             offset: 4,
+            block: Vec::new(),
+            at: 0,
+            end: 0,
         };
         match m {
             0xa1b2c3d4 | 0xa1b23c4d | 0xd4c3b2a1 | 0x4d3cb2a1 => {
@@ -144,22 +154,30 @@ impl CaptureReader {
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, CaptureError> {
         match self.format {
             Format::Pcap { big_endian, nanos, linktype } => {
-                let mut head = [0u8; 16];
+                // Zero-copy: records are parsed in place in a large block read straight from the input.
                 let start = self.offset;
-                if !self.fill_or_eof(&mut head, "packet record header")? {
-                    return Ok(None);
+                if !self.window(16)? {
+                    if self.end == self.at {
+                        return Ok(None);
+                    }
+                    return Err(CaptureError::Truncated { offset: start, what: "packet record header" });
                 }
-                let secs = u32_at(&head, 0, big_endian) as u64;
-                let frac = u32_at(&head, 4, big_endian) as u64;
-                let caplen = u32_at(&head, 8, big_endian) as usize;
+                let head = self.block.get(self.at..self.at + 16).unwrap_or_default();
+                let secs = u32_at(head, 0, big_endian) as u64;
+                let frac = u32_at(head, 4, big_endian) as u64;
+                let caplen = u32_at(head, 8, big_endian) as usize;
                 if caplen > MAX_BLOCK {
                     return Err(CaptureError::Corrupt { offset: start, what: format!("packet length {caplen}") });
                 }
-                self.buf.resize(caplen, 0);
-                read_exact_or(&mut self.input, &mut self.buf, start, "packet data")?;
-                self.offset += caplen as u64;
+                if !self.window(16 + caplen)? {
+                    return Err(CaptureError::Truncated { offset: start, what: "packet data" });
+                }
+                let data_at = self.at + 16;
+                self.at = data_at + caplen;
+                self.offset += 16 + caplen as u64;
                 let nanos_total = secs * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
-                Ok(Some(Block::Packet { linktype, ts: Timestamp(nanos_total), data: &self.buf }))
+                let data = self.block.get(data_at..self.at).unwrap_or_default();
+                Ok(Some(Block::Packet { linktype, ts: Timestamp(nanos_total), data }))
             }
             Format::PcapNg { .. } => self.next_pcapng_block(),
         }
@@ -288,6 +306,29 @@ impl CaptureReader {
             }
             Ok(Item::Skip)
         }
+    }
+
+    /// Makes at least `n` unread bytes available in `block[at..end]`, reading large chunks; `Ok(false)` if the
+    /// input ends first.
+    fn window(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.end - self.at >= n {
+            return Ok(true);
+        }
+        self.block.copy_within(self.at..self.end, 0);
+        self.end -= self.at;
+        self.at = 0;
+        if self.block.len() < n.max(READ_BLOCK) {
+            self.block.resize(n.max(READ_BLOCK), 0);
+        }
+        while self.end < n {
+            match self.input.read(&mut self.block[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(got) => self.end += got,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(true)
     }
 
     /// Reads exactly `buf.len()` bytes; `Ok(false)` at a clean end of input.
