@@ -107,16 +107,5 @@ pub(crate) fn master_from_premaster(
     }
 }
 
-/// The premaster secret of a plain PSK suite (RFC 4279 2): N zero bytes, then the PSK, each with a length.
-pub(crate) fn psk_premaster(psk: &[u8]) -> Vec<u8> {
-    let n = psk.len() as u16;
-    let mut out = Vec::with_capacity(4 + 2 * psk.len());
-    out.extend_from_slice(&n.to_be_bytes());
-    out.resize(2 + psk.len(), 0);
-    out.extend_from_slice(&n.to_be_bytes());
-    out.extend_from_slice(psk);
-    out
-}
-
 /// The TLS 1.3 suites, for guessing the suite of 0-RTT data before the ServerHello names it.
 pub(crate) const TLS13_SUITES: [u16; 5] = [0x1301, 0x1302, 0x1303, 0x1304, 0x1305];

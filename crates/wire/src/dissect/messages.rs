@@ -211,7 +211,7 @@ impl Dissector {
             }
             KeyExchange::Psk => {
                 if let Some(psk) = self.psk.as_ref() {
-                    self.premaster = Some(crypto::psk_premaster(psk));
+                    self.premaster = Some(crate::schedule::psk_premaster(psk));
                 }
             }
             _ => {}
