@@ -1,7 +1,7 @@
 //! What each handshake message changes in the connection's state, and the
 //! detail we report for it.
 
-use super::{crypto, Direction, Dissector, Event, HandshakeDetail, Stage, Timestamp};
+use super::{Direction, Dissector, Event, HandshakeDetail, Stage, Timestamp};
 use crate::cipher::{CipherSuite, KeyExchange};
 use crate::extensions::{self, ext, Reader};
 use crate::handshake::{self, ClientHello, NewSessionTicket, ServerHello};
