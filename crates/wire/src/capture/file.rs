@@ -247,29 +247,21 @@ impl CaptureReader {
                     interfaces.push(Interface { linktype, units_per_sec });
                 }
                 6 | 2 => {
-                    let (iface, ts_hi, ts_lo, caplen, data_at) = if typ == 6 {
-                        if body.len() < 20 {
-                            return Err(CaptureError::Corrupt { offset: start, what: "short packet block".into() });
-                        }
-                        (
-                            u32_at(body, 0, big_endian) as usize,
-                            u32_at(body, 4, big_endian),
-                            u32_at(body, 8, big_endian),
-                            u32_at(body, 12, big_endian) as usize,
-                            20,
-                        )
+                    if body.len() < 20 {
+                        return Err(CaptureError::Corrupt { offset: start, what: "short packet block".into() });
+                    }
+                    // Enhanced (6) and obsolete (2) packet blocks differ only in the interface id's width.
+                    let iface = if typ == 6 {
+                        u32_at(body, 0, big_endian) as usize
                     } else {
-                        if body.len() < 20 {
-                            return Err(CaptureError::Corrupt { offset: start, what: "short packet block".into() });
-                        }
-                        (
-                            u16_at(body, 0, big_endian) as usize,
-                            u32_at(body, 4, big_endian),
-                            u32_at(body, 8, big_endian),
-                            u32_at(body, 12, big_endian) as usize,
-                            20,
-                        )
+                        u16_at(body, 0, big_endian) as usize
                     };
+                    let (ts_hi, ts_lo, caplen, data_at) = (
+                        u32_at(body, 4, big_endian),
+                        u32_at(body, 8, big_endian),
+                        u32_at(body, 12, big_endian) as usize,
+                        20,
+                    );
                     let Some(&Interface { linktype, units_per_sec }) = interfaces.get(iface) else {
                         return Err(CaptureError::Corrupt {
                             offset: start,
