@@ -1,19 +1,10 @@
 //! `tlskit dump` against real third-party captures (../shared/captures): extraction, JSON, truncation.
 
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "../../wire/tests/support/captures.rs"]
+mod support_captures;
 
-/// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else /work/shared/captures.
-fn captures() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TLSKIT_CAPTURES") {
-        return dir.into();
-    }
-    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
-    if beside.join("expected.json").exists() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/captures")
-}
+use std::process::Command;
+use support_captures::captures_dir;
 
 fn tlskit() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlskit"));
@@ -23,7 +14,7 @@ fn tlskit() -> Command {
 
 #[test]
 fn extract_writes_plaintext_and_index_for_tls13_with_0rtt() {
-    let c = captures().join("wireshark-tls13-rfc8446");
+    let c = captures_dir().join("wireshark-tls13-rfc8446");
     let dir = tempfile::tempdir().unwrap();
     let out = tlskit()
         .args(["dump", "-l"])
@@ -57,7 +48,7 @@ fn extract_writes_plaintext_and_index_for_tls13_with_0rtt() {
 
 #[test]
 fn without_early_secret_the_0rtt_request_is_reported_and_the_rest_decrypts() {
-    let c = captures().join("wireshark-tls13-rfc8446");
+    let c = captures_dir().join("wireshark-tls13-rfc8446");
     let out = tlskit()
         .args(["dump", "-d", "-l"])
         .arg(c.join("tls13-rfc8446-noearly.keys"))
@@ -73,7 +64,7 @@ fn without_early_secret_the_0rtt_request_is_reported_and_the_rest_decrypts() {
 
 #[test]
 fn json_lines_parse_and_carry_the_fingerprints() {
-    let c = captures().join("ssldump-samples");
+    let c = captures_dir().join("ssldump-samples");
     let out = tlskit()
         .args(["dump", "--json", "-l"])
         .arg(c.join("log.txt"))
@@ -92,7 +83,7 @@ fn json_lines_parse_and_carry_the_fingerprints() {
 
 #[test]
 fn rsa_key_decrypts_and_wrong_key_is_reported_not_garbage() {
-    let c = captures().join("rsa-kex-scapy-ssl_tls");
+    let c = captures_dir().join("rsa-kex-scapy-ssl_tls");
     let key = c.join("openssl_1_0_1_f_server.pem");
     let out = tlskit()
         .args(["dump", "--follow", "1", "-k"])
@@ -114,7 +105,7 @@ fn rsa_key_decrypts_and_wrong_key_is_reported_not_garbage() {
 
 #[test]
 fn truncated_capture_shows_what_it_can_and_says_where() {
-    let src = std::fs::read(captures().join("ssldump-samples/tls1.3_aes128.pcap")).unwrap();
+    let src = std::fs::read(captures_dir().join("ssldump-samples/tls1.3_aes128.pcap")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &src[..src.len() / 2]).unwrap();
@@ -134,7 +125,7 @@ fn truncated_capture_shows_what_it_can_and_says_where() {
 fn pcapng_with_embedded_secrets_needs_no_key_option() {
     let out = tlskit()
         .args(["dump", "--follow", "2"])
-        .arg(captures().join("derived-dsb/tls_nss_example-dsb.pcapng"))
+        .arg(captures_dir().join("derived-dsb/tls_nss_example-dsb.pcapng"))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -143,7 +134,7 @@ fn pcapng_with_embedded_secrets_needs_no_key_option() {
 
 #[test]
 fn undecryptable_suite_is_named_and_records_still_shown() {
-    let c = captures().join("snet-keylog-matrix");
+    let c = captures_dir().join("snet-keylog-matrix");
     let out = tlskit()
         .args(["dump", "-l"])
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.txt"))
@@ -158,7 +149,7 @@ fn undecryptable_suite_is_named_and_records_still_shown() {
 
 #[test]
 fn summary_lists_versions_suites_fingerprints_and_bytes() {
-    let c = captures().join("scapy");
+    let c = captures_dir().join("scapy");
     let out = tlskit()
         .args(["dump", "--summary", "-l"])
         .arg(c.join("tls_nss_example.keys.txt"))
@@ -175,8 +166,8 @@ fn summary_lists_versions_suites_fingerprints_and_bytes() {
 }
 
 #[test]
-fn json_fields_have_one_type_each_across_many_captures() {
-    let dir = captures();
+fn json_fields_have_one_type_each_across_many_captures_dir() {
+    let dir = captures_dir();
     let runs: [(&str, Option<&str>); 5] = [
         ("wireshark-tls13-rfc8446/tls13-rfc8446.pcap", Some("wireshark-tls13-rfc8446/tls13-rfc8446-noearly.keys")),
         ("scapy/tls_nss_example.pcap", Some("scapy/tls_nss_example.keys.txt")),

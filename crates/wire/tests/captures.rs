@@ -2,9 +2,12 @@
 //! counts, decrypted plaintext bytes and JA3 must equal the expected ones. Entries we do not (yet) match are
 //! listed in KNOWN_FAILURES with the reason; the test fails if that list is wrong in either direction.
 
+#[path = "support/captures.rs"]
+mod support_captures;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use support_captures::captures_dir;
 
 use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
 use tlskit_wire::dissect::{Event, Summary};
@@ -16,18 +19,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[(
     "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
          not count as a TLS connection",
 )];
-
-/// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else /work/shared/captures.
-fn captures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TLSKIT_CAPTURES") {
-        return dir.into();
-    }
-    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
-    if beside.join("expected.json").exists() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/captures")
-}
 
 #[derive(Default)]
 struct Totals {

@@ -1,24 +1,16 @@
 //! TCP-level robustness on a real capture (ssldump's tls1.2_aes256.pcap): mid-stream starts, lost segments,
 //! and connection state freed at FIN.
 
-use std::path::PathBuf;
+#[path = "support/captures.rs"]
+mod support_captures;
+
 use std::sync::Arc;
+use support_captures::captures_dir;
 
 use tlskit_wire::capture::file::{Block, CaptureReader};
 use tlskit_wire::capture::{Analyzer, ConnInfo, Handler};
 use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::KeyLog;
-
-fn captures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TLSKIT_CAPTURES") {
-        return dir.into();
-    }
-    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
-    if beside.join("expected.json").exists() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/captures")
-}
 
 /// Every frame of a capture: (link type, time, bytes).
 fn frames(path: &str) -> Vec<(u32, tlskit_wire::dissect::Timestamp, Vec<u8>)> {

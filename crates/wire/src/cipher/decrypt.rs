@@ -575,19 +575,8 @@ fn decrypt_cbc(
 
 /// Helpers for tests in this crate: where the shared captures are.
 #[cfg(test)]
-pub(crate) mod test_support {
-    use std::path::PathBuf;
-
-    /// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else `/work/shared/captures`; None if none exists.
-    pub(crate) fn captures_dir() -> Option<PathBuf> {
-        let candidates = [
-            std::env::var_os("TLSKIT_CAPTURES").map(PathBuf::from),
-            Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"))),
-            Some(PathBuf::from("/work/shared/captures")),
-        ];
-        candidates.into_iter().flatten().find(|p| p.join("expected.json").is_file())
-    }
-}
+#[path = "../../tests/support/captures.rs"]
+pub(crate) mod test_support;
 
 #[cfg(test)]
 #[path = "decrypt_tests.rs"]

@@ -5,21 +5,15 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tlskit_wire::cipher::{CipherSuite, KeyExchange, RecordDecryptor};
 use tlskit_wire::keys::{KeyLog, Label, RsaKey};
 use tlskit_wire::schedule::{self, Prf};
 
-/// `$TLSKIT_CAPTURES`, else `<repo>/../shared/captures`, else `/work/shared/captures`.
-pub fn captures_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("TLSKIT_CAPTURES").map(PathBuf::from),
-        Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"))),
-        Some(PathBuf::from("/work/shared/captures")),
-    ];
-    candidates.into_iter().flatten().find(|p| p.join("expected.json").is_file())
-}
+#[path = "../support/captures.rs"]
+mod captures;
+pub use captures::captures_dir;
 
 /// Keying material for one capture.
 #[derive(Default)]
