@@ -3,7 +3,7 @@
 # crashes found. Usage: fuzz/run.sh [SECONDS_PER_TARGET] (default 60). Exit status 1 if any target crashed.
 #
 # cargo fuzz needs nightly-only flags; with no nightly toolchain we use the installed stable one with
-# RUSTC_BOOTSTRAP=1. Seeds come from ../shared/captures (TLSKIT_CAPTURES overrides), as the tests find them.
+# RUSTC_BOOTSTRAP=1. Seeds come from the repository's tests/captures, as the tests find them.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-${FUZZ_SECONDS:-60}}
@@ -20,10 +20,7 @@ else
     export RUSTC_BOOTSTRAP=1
 fi
 
-captures=${TLSKIT_CAPTURES:-}
-for candidate in "$captures" ../../shared/captures /work/shared/captures; do
-    if [ -n "$candidate" ] && [ -f "$candidate/expected.json" ]; then captures=$candidate; break; fi
-done
+captures=../tests/captures
 
 mkdir -p corpus/record corpus/capture corpus/decrypt logs
 if [ -d "$captures" ]; then

@@ -1,4 +1,4 @@
-//! `tlskit dump` against real third-party captures (../shared/captures): extraction, JSON, truncation.
+//! `tlskit dump` against real third-party captures (tests/captures): extraction, JSON, truncation.
 
 #[path = "../../wire/tests/support/captures.rs"]
 mod support_captures;

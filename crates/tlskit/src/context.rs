@@ -193,7 +193,7 @@ impl Default for Context {
     }
 }
 
-/// The crypto provider every config uses (aws-lc-rs, as DESIGN.md chose).
+/// The crypto provider every config uses (aws-lc-rs, as docs/design.md chose).
 pub fn provider() -> CryptoProvider {
     aws_lc_rs::default_provider()
 }

@@ -1,4 +1,4 @@
-//! Every capture of ../shared/captures/expected.json decoded: connection, record and handshake-message
+//! Every capture of tests/captures/expected.json decoded: connection, record and handshake-message
 //! counts, decrypted plaintext bytes and JA3 must equal the expected ones. Entries we do not (yet) match are
 //! listed in KNOWN_FAILURES with the reason; the test fails if that list is wrong in either direction.
 
@@ -113,7 +113,7 @@ fn check(dir: &std::path::Path, entry: &serde_json::Value, expected: &serde_json
 #[test]
 fn every_capture_decodes_as_expected() {
     let dir = captures_dir();
-    let text = std::fs::read_to_string(dir.join("expected.json")).expect("expected.json (set TLSKIT_CAPTURES)");
+    let text = std::fs::read_to_string(dir.join("expected.json")).expect("expected.json");
     let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let by_path: BTreeMap<&str, &serde_json::Value> =
         entries.iter().map(|e| (e["path"].as_str().unwrap_or_default(), e)).collect();

@@ -1,4 +1,4 @@
-//! The cryptography alone against real captures: records pulled out of the pcaps in ../shared/captures by a small
+//! The cryptography alone against real captures: records pulled out of the pcaps in tests/captures by a small
 //! helper (independent of the dissector), keys from their key logs / RSA key / PSK / pcapng DSB, decrypted with
 //! `cipher::RecordDecryptor` and counted. The plaintext byte count must equal tshark's (expected.json) for every
 //! cipher family: AES-GCM, AES-CCM, AES-CCM_8, ChaCha20-Poly1305 (TLS 1.2 and 1.3), AES-CBC (SSL 3.0, TLS 1.0
@@ -34,11 +34,11 @@ const FAMILIES: &[(&str, &str)] = &[
     ("scapy/tls_tcp_frag_withnss.pcap.gz", "upper-case hex key log, gzip capture"),
 ];
 
-fn expected_entries() -> Option<(std::path::PathBuf, Vec<serde_json::Value>)> {
+fn expected_entries() -> (std::path::PathBuf, Vec<serde_json::Value>) {
     let dir = captures_dir();
-    let text = std::fs::read_to_string(dir.join("expected.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    Some((dir, json.as_array()?.clone()))
+    let text = std::fs::read_to_string(dir.join("expected.json")).expect("expected.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("expected.json is JSON");
+    (dir, json.as_array().expect("expected.json is an array").clone())
 }
 
 fn keys_for(dir: &std::path::Path, entry: &serde_json::Value) -> Keys {
@@ -75,9 +75,7 @@ fn expected_bytes(entries: &[serde_json::Value], entry: &serde_json::Value) -> u
 
 #[test]
 fn every_cipher_family_decrypts_real_records() {
-    let Some((dir, entries)) = expected_entries() else {
-        panic!("captures not found: set TLSKIT_CAPTURES or put shared/ beside the repository");
-    };
+    let (dir, entries) = expected_entries();
     let mut failures = Vec::new();
     for (path, family) in FAMILIES {
         let entry = entries.iter().find(|e| e["path"] == *path).unwrap_or_else(|| panic!("{path} not listed"));
@@ -98,9 +96,7 @@ fn every_cipher_family_decrypts_real_records() {
 /// record fails authentication. ARIA suites and captures without usable keys must decrypt nothing.
 #[test]
 fn whole_matrix_matches_tshark_byte_counts() {
-    let Some((dir, entries)) = expected_entries() else {
-        panic!("captures not found: set TLSKIT_CAPTURES or put shared/ beside the repository");
-    };
+    let (dir, entries) = expected_entries();
     let mut failures = Vec::new();
     let mut checked = 0;
     for entry in &entries {
@@ -131,9 +127,7 @@ fn whole_matrix_matches_tshark_byte_counts() {
 /// the "noearly" keys the early data must fail (be counted as not decrypted) and the rest must still decrypt.
 #[test]
 fn tls13_early_data_with_and_without_the_early_secret() {
-    let Some((dir, entries)) = expected_entries() else {
-        panic!("captures not found");
-    };
+    let (dir, entries) = expected_entries();
     let path = "wireshark-tls13-rfc8446/tls13-rfc8446.pcap";
     let entry = entries.iter().find(|e| e["path"] == path).expect("entry");
     let want = expected_bytes(&entries, entry);
@@ -157,7 +151,7 @@ fn tls13_early_data_with_and_without_the_early_secret() {
 /// garbage "plaintext".
 #[test]
 fn wrong_rsa_key_recovers_no_premaster() {
-    let Some((dir, _)) = expected_entries() else { panic!("captures not found") };
+    let (dir, _) = expected_entries();
     let pem = std::fs::read_to_string(dir.join("rsa-kex-scapy-ssl_tls/openssl_1_0_1_f_server.pem")).expect("pem");
     let keys = Keys { rsa: Some(RsaKey::from_pem(&pem).expect("key")), ..Keys::default() };
     let got = decrypt_capture(&dir.join("rsa-kex-scapy-ssl_tls/RSA_WITH_AES_128_CBC_SHA.pcap"), keys).expect("decode");
@@ -169,7 +163,7 @@ fn wrong_rsa_key_recovers_no_premaster() {
 /// capture exactly as the PKCS#1 original does.
 #[test]
 fn rsa_key_as_pkcs8_decrypts_like_pkcs1() {
-    let Some((dir, entries)) = expected_entries() else { panic!("captures not found") };
+    let (dir, entries) = expected_entries();
     let pem = dir.join("rsa-kex-scapy-ssl_tls/openssl_1_0_1_f_server.pem");
     let out = std::process::Command::new("openssl").arg("pkey").arg("-in").arg(&pem).output().expect("run openssl");
     assert!(out.status.success(), "openssl pkey: {}", String::from_utf8_lossy(&out.stderr));

@@ -18,3 +18,12 @@ pub fn pki() -> (tempfile::TempDir, tlskit::pki::PkiFiles) {
 pub fn path(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// Installs the Debian packages a test needs (by `scripts/install-peers`) when they are missing, so that one
+/// suite run alone sets up its own peers. Panics with the installer's one-line reason when it cannot: a test
+/// never passes because its peer is missing.
+pub fn require_packages(packages: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-peers");
+    let out = std::process::Command::new(&script).args(packages).output().expect("run scripts/install-peers");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr).trim());
+}

@@ -10,7 +10,7 @@ use super::service::ConnInfo;
 use crate::files::{self, escape_html, html_page, Body, HTML_CONTENT_TYPE, JSON_CONTENT_TYPE};
 use crate::session::SessionInfo;
 
-/// Why TLS 1.2 gets no renegotiation here (DESIGN.md "Where rustls says no").
+/// Why TLS 1.2 gets no renegotiation here (docs/design.md, "Where rustls says no").
 const NO_RENEGOTIATION: &str = "This connection uses TLS 1.2. Renegotiation is not offered: rustls refuses it by \
 design (it was the source of the 2009 renegotiation attack and of later triple-handshake attacks, and a client \
 certificate for one URL only is better asked for with optional client authentication plus per-path rules). \
