@@ -94,7 +94,7 @@ impl DtlsDissector {
                 length,
                 encrypted,
                 decrypted: false,
-                raw: rec,
+                raw: rec.into(),
             });
             let body = &rec[HEADER_LEN..];
             match content_type {

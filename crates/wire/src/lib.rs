@@ -50,3 +50,4 @@ pub mod keys;
 pub mod record;
 pub mod render;
 pub mod schedule;
+pub mod time;

@@ -1,6 +1,8 @@
 //! What the dissector reports: one event per record, handshake message,
 //! alert, piece of application data, and per problem.
 
+use std::borrow::Cow;
+
 use crate::handshake::CertSummary;
 use crate::record::ContentType;
 
@@ -150,8 +152,9 @@ pub enum HandshakeDetail {
     Other,
 }
 
-/// One thing the dissector saw.
-#[derive(Debug)]
+/// One thing the dissector saw. Borrowed bytes (`raw`, `data`) are [`Cow::Borrowed`] as the dissector reports
+/// them; [`Event::into_owned`] keeps an event past the callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A record (its header and, when decrypted, its inner content type).
     Record {
@@ -174,7 +177,7 @@ pub enum Event<'a> {
         /// Whether it was decrypted.
         decrypted: bool,
         /// The whole record as captured (header + fragment).
-        raw: &'a [u8],
+        raw: Cow<'a, [u8]>,
     },
     /// A handshake message (plaintext, or decrypted).
     Handshake {
@@ -214,7 +217,7 @@ pub enum Event<'a> {
         /// Time.
         ts: Timestamp,
         /// The plaintext.
-        data: &'a [u8],
+        data: Cow<'a, [u8]>,
         /// Whether it was sent as 0-RTT early data.
         early: bool,
     },
@@ -266,4 +269,33 @@ pub enum Event<'a> {
         /// What.
         what: String,
     },
+}
+
+impl Event<'_> {
+    /// The event with its bytes copied: it outlives the dissector's callback (to queue it, or send it to
+    /// another thread).
+    pub fn into_owned(self) -> Event<'static> {
+        match self {
+            Event::Record { dir, ts, number, content_type, inner_type, version, length, encrypted, decrypted, raw } => {
+                let raw = Cow::Owned(raw.into_owned());
+                Event::Record { dir, ts, number, content_type, inner_type, version, length, encrypted, decrypted, raw }
+            }
+            Event::ApplicationData { dir, ts, data, early } => {
+                Event::ApplicationData { dir, ts, data: Cow::Owned(data.into_owned()), early }
+            }
+            Event::Handshake { dir, ts, msg_type, length, encrypted, detail } => {
+                Event::Handshake { dir, ts, msg_type, length, encrypted, detail }
+            }
+            Event::ChangeCipherSpec { dir, ts } => Event::ChangeCipherSpec { dir, ts },
+            Event::Alert { dir, ts, alert } => Event::Alert { dir, ts, alert },
+            Event::EarlyData { accepted } => Event::EarlyData { accepted },
+            Event::Negotiated { version, cipher_suite } => Event::Negotiated { version, cipher_suite },
+            Event::Undecrypted { dir, ts, number, reason, auth_failed } => {
+                Event::Undecrypted { dir, ts, number, reason, auth_failed }
+            }
+            Event::Gap { dir, bytes } => Event::Gap { dir, bytes },
+            Event::Resync { dir, skipped } => Event::Resync { dir, skipped },
+            Event::Malformed { dir, ts, what } => Event::Malformed { dir, ts, what },
+        }
+    }
 }

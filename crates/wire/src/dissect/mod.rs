@@ -322,7 +322,7 @@ impl Dissector {
             length: rec.len() - 2,
             encrypted: false,
             decrypted: false,
-            raw: rec,
+            raw: rec.into(),
         });
         let Some(hello) = Sslv2ClientHello::parse(rec) else {
             sink(&Event::Malformed { dir, ts, what: "malformed SSLv2 ClientHello".into() });
@@ -384,7 +384,7 @@ impl Dissector {
                 length: fragment.len(),
                 encrypted: false,
                 decrypted: false,
-                raw: rec,
+                raw: rec.into(),
             });
             self.content(dir, ts, header.content_type, fragment, false, sink);
             return;
@@ -409,7 +409,7 @@ impl Dissector {
                     length: fragment.len(),
                     encrypted: true,
                     decrypted: true,
-                    raw: rec,
+                    raw: rec.into(),
                 });
                 let plain = scratch.get(range).unwrap_or(&[]);
                 self.content(dir, ts, inner_type, plain, true, sink);
@@ -431,7 +431,7 @@ impl Dissector {
                     length: fragment.len(),
                     encrypted: true,
                     decrypted: false,
-                    raw: rec,
+                    raw: rec.into(),
                 });
                 if let Some(reason) = reason {
                     sink(&Event::Undecrypted { dir, ts, number, reason, auth_failed });
@@ -466,7 +466,7 @@ impl Dissector {
             ContentType::ApplicationData if protected => {
                 let early = self.dirs[dir.index()].stage == Some(Stage::Early);
                 self.stats.plaintext_bytes[dir.index()] += data.len() as u64;
-                sink(&Event::ApplicationData { dir, ts, data, early });
+                sink(&Event::ApplicationData { dir, ts, data: data.into(), early });
             }
             _ => {}
         }
