@@ -226,7 +226,11 @@ fn verification(chain: &[CertificateDer<'static>], purpose: &Purpose, args: &Sho
     let (trust, against) = trust(args)?;
     Ok(match pki::verify_chain(chain, &trust, purpose) {
         Ok(()) => Verification { verified: true, against, error: None },
-        Err(e) => Verification { verified: false, against, error: Some(e.to_string()) },
+        Err(e) => Verification {
+            verified: false,
+            against,
+            error: Some(crate::flags::named(&e.to_string(), crate::flags::CERT)),
+        },
     })
 }
 

@@ -3,8 +3,10 @@
 
 mod cert;
 mod dump;
+mod flags;
 mod get;
 mod serve;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -35,18 +37,18 @@ enum Command {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Get(args) => get::run(args, get::Method::Get),
-        Command::Post(args) => get::run(args, get::Method::Post),
-        Command::Dump(args) => dump::run(args),
-        Command::Cert(cmd) => cert::run(cmd),
+    let (result, flags) = match cli.command {
+        Command::Serve(args) => (serve::run(args), flags::SERVE),
+        Command::Get(args) => (get::run(args, get::Method::Get), flags::GET),
+        Command::Post(args) => (get::run(args, get::Method::Post), flags::GET),
+        Command::Dump(args) => (dump::run(args), flags::DUMP),
+        Command::Cert(cmd) => (cert::run(cmd), flags::CERT),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            // One line, the causes joined: never a backtrace.
-            eprintln!("tlskit: {err:#}");
+            // One line, the causes joined: never a backtrace; the library's options named as our flags.
+            eprintln!("tlskit: {}", flags::named(&format!("{err:#}"), flags));
             ExitCode::FAILURE
         }
     }

@@ -8,12 +8,15 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use tlskit::context::{ClientAuth, Context, TlsVersion};
 use tlskit::files::{FileOptions, FileService};
 use tlskit::server::{AccessRecord, Limits, Model, Server, ServerEvent, ServerOptions};
+use tlskit_wire::time::rfc3339_of;
+
+use crate::trace::TracePrinter;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -295,7 +298,7 @@ async fn shutdown_signal() {
     eprintln!("tlskit serve: shutting down; in-flight responses finish");
 }
 
-/// How events look: access lines and trace lines on stdout, errors on stderr.
+/// How events look: access lines and trace lines (text, or JSON with `--json-log`) on stdout, errors on stderr.
 #[derive(Clone, Copy)]
 struct Printer {
     json: bool,
@@ -317,6 +320,7 @@ impl Printer {
         let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(65_536);
         std::thread::Builder::new().name("tlskit log".into()).spawn(move || {
             let mut batch = String::with_capacity(64 * 1024);
+            let mut trace = TracePrinter::new(self.json);
             while let Ok(first) = rx.recv() {
                 let mut acks = Vec::new();
                 let mut next = Some(first);
@@ -324,7 +328,7 @@ impl Printer {
                 while let Some(message) = next.take() {
                     count += 1;
                     match message {
-                        LogMessage::Event(event) => self.format(event, &mut batch),
+                        LogMessage::Event(event) => self.format(event, &mut trace, &mut batch),
                         LogMessage::Flush(ack) => acks.push(ack),
                     }
                     if batch.len() < 60 * 1024 {
@@ -353,8 +357,8 @@ impl Printer {
         Ok((sink, tx))
     }
 
-    /// Append the event's stdout line to `batch`; errors go to stderr at once.
-    fn format(&self, event: ServerEvent, batch: &mut String) {
+    /// Append the event's stdout lines to `batch`; errors go to stderr at once.
+    fn format(&self, event: ServerEvent, trace: &mut TracePrinter, batch: &mut String) {
         match event {
             ServerEvent::Access(record) => {
                 if !self.quiet {
@@ -362,8 +366,14 @@ impl Printer {
                     batch.push('\n');
                 }
             }
-            ServerEvent::Trace { peer, line } => {
-                batch.push_str(&format!("trace {peer} {line}\n"));
+            ServerEvent::Trace { peer, event } => {
+                // Text lines say whose connection they are about; JSON objects stand alone, as in `dump --json`.
+                let prefix = if self.json { String::new() } else { format!("trace {peer} ") };
+                trace.render(&event, &mut |line| {
+                    batch.push_str(&prefix);
+                    batch.push_str(line);
+                    batch.push('\n');
+                });
             }
             ServerEvent::Connection { peer, stage, error } => {
                 eprintln!("tlskit serve: {peer}: {stage}: {error}");
@@ -385,7 +395,7 @@ fn access_line(r: &AccessRecord) -> String {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
     let mut line = format!(
         "{} {} \"{} {} {}\" {} {} {:.3}ms {} {} {} sni={} alpn={} {}",
-        utc_timestamp(r.time),
+        rfc3339_of(r.time),
         r.peer,
         r.method,
         r.target,
@@ -409,7 +419,7 @@ fn access_line(r: &AccessRecord) -> String {
 fn access_json(r: &AccessRecord) -> String {
     let s = &r.session;
     serde_json::json!({
-        "time": utc_timestamp(r.time),
+        "time": rfc3339_of(r.time),
         "client": r.peer.to_string(),
         "method": r.method,
         "target": r.target,
@@ -429,33 +439,9 @@ fn access_json(r: &AccessRecord) -> String {
     .to_string()
 }
 
-/// `2026-11-28T21:04:16Z` (UTC, seconds), without a date crate.
-fn utc_timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_utc_civil_dates() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_795_900_000)), "2026-11-28T21:06:40Z");
-        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn listen_accepts_port_only_and_v6() {

@@ -12,6 +12,7 @@
 pub mod client;
 pub mod context;
 pub mod files;
+pub mod names;
 pub mod pki;
 pub mod server;
 pub mod session;

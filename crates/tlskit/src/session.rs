@@ -11,6 +11,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::{CommonState, HandshakeKind};
 use serde::Serialize;
 
+use crate::names;
 use crate::pki::{self, CertificateSummary};
 
 /// The negotiated parameters of one TLS connection.
@@ -20,7 +21,7 @@ pub struct SessionInfo {
     pub version: String,
     /// IANA name, e.g. `TLS_AES_256_GCM_SHA384` or `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
     pub cipher_suite: String,
-    /// e.g. `X25519MLKEM768`, `X25519`, `secp256r1`; none on a TLS 1.2 resumption.
+    /// IANA name, e.g. `X25519MLKEM768`, `x25519`, `secp256r1`; none on a TLS 1.2 resumption.
     pub key_exchange_group: Option<String>,
     /// The server name the client asked for (SNI).
     pub sni: Option<String>,
@@ -41,14 +42,9 @@ impl SessionInfo {
     ///
     /// `sni` is the server name: the one a server received, or the one a client sent.
     pub fn from_connection(conn: &CommonState, sni: Option<&str>, handshake_time: Option<Duration>) -> Self {
-        let version = match conn.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
-            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
-            Some(other) => format!("{other:?}"),
-            None => String::new(),
-        };
-        let cipher_suite = conn.negotiated_cipher_suite().map(|s| iana_suite_name(&s)).unwrap_or_default();
-        let key_exchange_group = conn.negotiated_key_exchange_group().map(|g| group_name(g.name()));
+        let version = conn.protocol_version().map(names::protocol_version_name).unwrap_or_default();
+        let cipher_suite = conn.negotiated_cipher_suite().map(|s| names::suite_name(s.suite())).unwrap_or_default();
+        let key_exchange_group = conn.negotiated_key_exchange_group().map(|g| names::group_name(g.name()));
         let handshake = match conn.handshake_kind() {
             Some(HandshakeKind::Full) => "full",
             Some(HandshakeKind::FullWithHelloRetryRequest) => "full-with-hello-retry",
@@ -77,22 +73,6 @@ impl SessionInfo {
 
 fn summarize_chain(chain: &[CertificateDer<'_>]) -> Vec<CertificateSummary> {
     chain.iter().map(|c| pki::describe(c).unwrap_or_else(|_| CertificateSummary::unparsable(c))).collect()
-}
-
-/// rustls names TLS 1.3 suites `TLS13_…`; the IANA and OpenSSL name is `TLS_…`.
-pub fn iana_suite_name(suite: &rustls::SupportedCipherSuite) -> String {
-    let name = format!("{:?}", suite.suite());
-    match name.strip_prefix("TLS13_") {
-        Some(rest) => format!("TLS_{rest}"),
-        None => name,
-    }
-}
-
-fn group_name(group: rustls::NamedGroup) -> String {
-    match group {
-        rustls::NamedGroup::X25519 => "X25519".into(),
-        other => format!("{other:?}"),
-    }
 }
 
 impl fmt::Display for SessionInfo {

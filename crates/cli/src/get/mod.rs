@@ -13,6 +13,8 @@ use anyhow::{bail, Context as _};
 use tlskit::client::{self, http, ClientError, Request, ResolveOverride};
 use tlskit::context::{Context, TlsVersion};
 
+use crate::trace::TracePrinter;
+
 /// Flags shared by `get` and `post`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -277,10 +279,11 @@ fn request(args: &Args, method: &Method, url: &str, body: &Option<(Vec<u8>, &'st
 
 /// Report a failed transfer: one line on stderr (and, with `-w json`, curl's exitcode and errormsg).
 fn failed(args: &Args, url: &str, effective: &str, err: &ClientError) -> ExitCode {
-    eprintln!("tlskit: {err}");
+    let message = crate::flags::named(&err.to_string(), crate::flags::GET);
+    eprintln!("tlskit: {message}");
     let code = exit_code(err);
     if args.write_out.is_some() {
-        let doc = serde_json::json!({ "url": url, "url_effective": effective, "exitcode": code, "errormsg": err.to_string() });
+        let doc = serde_json::json!({ "url": url, "url_effective": effective, "exitcode": code, "errormsg": message });
         println!("{doc}");
     }
     ExitCode::from(code)
@@ -325,7 +328,11 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
     }
     if args.verbose {
         // The handshake trace, live, in `tlskit dump`'s format.
-        builder = builder.trace(Arc::new(|line: &str| eprintln!("{line}")));
+        let printer = std::sync::Mutex::new(TracePrinter::new(false));
+        builder = builder.trace(Arc::new(move |event| {
+            let mut printer = printer.lock().unwrap_or_else(|e| e.into_inner());
+            printer.render(&event, &mut |line| eprintln!("{line}"));
+        }));
     }
     let client = client::blocking::Client::from_builder(builder)?;
     let body = body(&args)?;

@@ -4,16 +4,17 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 use tlskit::client::{http, Response};
+use tlskit::names::http_version;
 
 /// HTTP/1.1 -> `1.1`, HTTP/2 -> `2`, as curl's `%{http_version}`.
 fn http_version_number(v: http::Version) -> &'static str {
-    tlskit::client::version_str(v).trim_start_matches("HTTP/")
+    http_version(v).trim_start_matches("HTTP/")
 }
 
 /// `-i`/`-I`: the status line and headers, then a blank line.
 pub fn status_and_headers(out: &mut impl Write, response: &Response) -> io::Result<()> {
     let reason = response.status.canonical_reason().unwrap_or("");
-    write!(out, "{} {}", response.version_str(), response.status.as_u16())?;
+    write!(out, "{} {}", http_version(response.version), response.status.as_u16())?;
     if !reason.is_empty() && response.version != http::Version::HTTP_2 {
         write!(out, " {reason}")?;
     }
@@ -47,13 +48,17 @@ pub fn verbose(err: &mut impl Write, response: &Response) -> io::Result<()> {
     let path = response.url.parse::<http::Uri>().ok();
     let path = path.as_ref().and_then(|u| u.path_and_query()).map(|p| p.as_str()).unwrap_or("/");
     let method = response.method.as_str();
-    let request_version = if response.version == http::Version::HTTP_2 { "HTTP/2" } else { "HTTP/1.1" };
+    // Our requests are HTTP/2 or HTTP/1.1, whatever version an HTTP/1.x server answers in.
+    let request_version = http_version(match response.version {
+        http::Version::HTTP_2 => http::Version::HTTP_2,
+        _ => http::Version::HTTP_11,
+    });
     writeln!(err, "> {method} {path} {request_version}")?;
     for (name, value) in &response.request_headers {
         writeln!(err, "> {name}: {}", String::from_utf8_lossy(value.as_bytes()))?;
     }
     writeln!(err, ">")?;
-    writeln!(err, "< {} {}", response.version_str(), response.status)?;
+    writeln!(err, "< {} {}", http_version(response.version), response.status)?;
     for (name, value) in &response.headers {
         writeln!(err, "< {name}: {}", String::from_utf8_lossy(value.as_bytes()))?;
     }

@@ -11,10 +11,9 @@ use tokio_rustls::TlsConnector;
 
 use super::error::{ClientError, Failure};
 use crate::session::SessionInfo;
-use crate::trace::{SecretLog, Tap, TapSink};
-
 use crate::trace::tracer::{ConnTracer, FinishOnDrop};
-use crate::trace::{LineSink, Side};
+use crate::trace::{SecretLog, Tap, TapSink, TraceSink};
+use tlskit_wire::dissect::Direction;
 
 /// The parts of an `https://` URL a connection needs.
 #[derive(Clone, Debug)]
@@ -117,7 +116,7 @@ pub(crate) async fn connect(
     target: &Target,
     overrides: &[ResolveOverride],
     config: &Arc<rustls::ClientConfig>,
-    trace: Option<&(LineSink, Arc<SecretLog>)>,
+    trace: Option<&(TraceSink, Arc<SecretLog>)>,
     tracer: &mut FinishOnDrop,
     start: Instant,
 ) -> Result<Connected, ClientError> {
@@ -146,14 +145,14 @@ pub(crate) async fn connect(
         .map_err(|e| ClientError::Url { url: target.uri.to_string(), reason: format!("bad server name: {e}") })?;
     let sni = matches!(name, ServerName::DnsName(_)).then(|| target.host.clone());
     let tap: Option<Arc<dyn TapSink>> = match trace {
-        Some((lines, secrets)) => {
-            let t = Arc::new(ConnTracer::new(Side::Client, lines.clone(), secrets.clone(), local, remote));
+        Some((sink, secrets)) => {
+            let t = Arc::new(ConnTracer::new(Direction::ServerToClient, sink.clone(), secrets.clone(), local, remote));
             tracer.0 = Some(t.clone());
             Some(t)
         }
         None => None,
     };
-    let handshake = TlsConnector::from(config.clone()).connect(name, Tap::new(tcp, tap));
+    let handshake = TlsConnector::from(config.clone()).connect(name, Tap::new(tcp, Direction::ServerToClient, tap));
     let (stream, cert_requested) = super::asked::Watch::new(handshake).await;
     let failure =
         Failure { host: &target.host, have_identity: config.client_auth_cert_resolver.has_certs(), cert_requested };

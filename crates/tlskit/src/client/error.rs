@@ -8,6 +8,8 @@ use rustls::pki_types::ServerName;
 use rustls::{AlertDescription, CertificateError};
 
 use crate::context::ContextError;
+use crate::names;
+use tlskit_wire::time::rfc3339;
 
 /// The step of a request that ran out of time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,25 +105,6 @@ fn how(alert: &Option<String>) -> String {
     }
 }
 
-/// `CertificateRequired` -> `certificate_required`, the RFC 8446 spelling.
-pub fn alert_name(alert: AlertDescription) -> String {
-    let camel: Vec<char> = format!("{alert:?}").chars().collect();
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, &c) in camel.iter().enumerate() {
-        let prev = i.checked_sub(1).and_then(|p| camel.get(p));
-        let next = camel.get(i + 1);
-        // A word starts at a capital after a lower-case letter, or at the last capital of an acronym.
-        let starts_word = c.is_ascii_uppercase()
-            && (prev.is_some_and(|p| p.is_ascii_lowercase())
-                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(|n| n.is_ascii_lowercase())));
-        if starts_word {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
 fn server_name_string(name: &ServerName<'_>) -> String {
     match name {
         ServerName::DnsName(d) => d.as_ref().to_string(),
@@ -137,11 +120,6 @@ fn presented_name(debug: &str) -> String {
         .and_then(|rest| rest.strip_suffix("\")"))
         .map(str::to_string)
         .unwrap_or_else(|| debug.to_string())
-}
-
-fn unix_rfc3339(secs: u64) -> Option<String> {
-    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 /// What a failed connection knew when rustls gave up.
@@ -162,7 +140,7 @@ impl Failure<'_> {
                 CertificateError::UnknownIssuer => ClientError::UnknownIssuer { host },
                 CertificateError::Expired => ClientError::Expired { host, not_after: None },
                 CertificateError::ExpiredContext { not_after, .. } => {
-                    ClientError::Expired { host, not_after: unix_rfc3339(not_after.as_secs()) }
+                    ClientError::Expired { host, not_after: i64::try_from(not_after.as_secs()).ok().map(rfc3339) }
                 }
                 CertificateError::NotValidForName => ClientError::NameMismatch { host, presented: Vec::new() },
                 CertificateError::NotValidForNameContext { expected, presented } => {
@@ -175,7 +153,7 @@ impl Failure<'_> {
                 other => ClientError::BadCertificate { host, error: other },
             },
             rustls::Error::AlertReceived(alert) => {
-                let name = Some(alert_name(alert));
+                let name = Some(names::alert_name(alert));
                 let about_certificates = matches!(
                     alert,
                     AlertDescription::BadCertificate
@@ -196,7 +174,7 @@ impl Failure<'_> {
                     _ if about_certificates && self.cert_requested => {
                         ClientError::ClientCertificateRejected { alert: name }
                     }
-                    _ => ClientError::PeerAlert { alert: alert_name(alert) },
+                    _ => ClientError::PeerAlert { alert: names::alert_name(alert) },
                 }
             }
             rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => ClientError::NotTls(err),
@@ -275,14 +253,6 @@ mod tests {
 
     fn failure(have_identity: bool) -> Failure<'static> {
         Failure { host: "localhost", have_identity, cert_requested: true }
-    }
-
-    #[test]
-    fn alert_names_are_rfc_spelling() {
-        assert_eq!(alert_name(AlertDescription::CertificateRequired), "certificate_required");
-        assert_eq!(alert_name(AlertDescription::UnknownCA), "unknown_ca");
-        assert_eq!(alert_name(AlertDescription::UnknownPSKIdentity), "unknown_psk_identity");
-        assert_eq!(alert_name(AlertDescription::HandshakeFailure), "handshake_failure");
     }
 
     #[test]

@@ -27,9 +27,9 @@ mod connect;
 mod error;
 mod recorder;
 
-pub use crate::trace::LineSink;
+pub use crate::trace::TraceSink;
 pub use connect::ResolveOverride;
-pub use error::{alert_name, ClientError, Phase};
+pub use error::{ClientError, Phase};
 /// The `http` crate's types (Method, HeaderMap, StatusCode, Version) that requests and responses use.
 pub use http;
 
@@ -150,22 +150,6 @@ impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-
-    /// `HTTP/1.1`, `HTTP/2`: how curl prints the version in a status line.
-    pub fn version_str(&self) -> &'static str {
-        version_str(self.version)
-    }
-}
-
-/// `HTTP/1.1`, `HTTP/2`.
-pub fn version_str(v: Version) -> &'static str {
-    match v {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_2 => "HTTP/2",
-        Version::HTTP_3 => "HTTP/3",
-        _ => "HTTP/1.1",
-    }
 }
 
 /// The most telling error for a failed exchange: a TLS error the stream saw (hyper's HTTP/2
@@ -201,7 +185,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     resolve: Vec<ResolveOverride>,
     user_agent: String,
-    trace: Option<LineSink>,
+    trace: Option<TraceSink>,
     key_log: Option<Arc<dyn rustls::KeyLog>>,
 }
 
@@ -242,10 +226,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Decode each connection's handshake live and hand its lines (in `tlskit dump`'s format)
-    /// to `lines`. Takes over the context's key log: give that to [`Self::key_log`] instead.
-    pub fn trace(mut self, lines: LineSink) -> Self {
-        self.trace = Some(lines);
+    /// Decode each connection's handshake live and hand its [`TraceEvent`](crate::trace::TraceEvent)s
+    /// to `sink` (render them with `tlskit_wire::render`, as `tlskit get -v` does). Takes over the
+    /// context's key log: give that to [`Self::key_log`] instead.
+    pub fn trace(mut self, sink: TraceSink) -> Self {
+        self.trace = Some(sink);
         self
     }
 
@@ -260,7 +245,7 @@ impl ClientBuilder {
         // HTTP clients offer h2 and http/1.1 unless the context says otherwise, as curl does.
         let mut ctx = if self.ctx.alpn_protocols().is_empty() { self.ctx.alpn(&["h2", "http/1.1"]) } else { self.ctx };
         // Tracing needs each connection's secrets: a SecretLog keeps them and forwards them on.
-        let trace = self.trace.map(|lines| (lines, Arc::new(SecretLog::new(self.key_log.clone()))));
+        let trace = self.trace.map(|sink| (sink, Arc::new(SecretLog::new(self.key_log.clone()))));
         match (&trace, self.key_log) {
             (Some((_, secrets)), _) => ctx = ctx.key_log(secrets.clone()),
             (None, Some(log)) => ctx = ctx.key_log(log),
@@ -289,7 +274,7 @@ struct Inner {
     timeout: Option<Duration>,
     resolve: Vec<ResolveOverride>,
     user_agent: String,
-    trace: Option<(LineSink, Arc<SecretLog>)>,
+    trace: Option<(TraceSink, Arc<SecretLog>)>,
 }
 
 impl std::fmt::Debug for Inner {

@@ -20,22 +20,23 @@
 //! assert_eq!(client.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
 //! ```
 
+mod tickets;
+mod verify;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
-mod tickets;
-mod verify;
-
-use tickets::TicketLifetime;
-use verify::{NoVerification, PinnedKey};
-
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
 use rustls::{ClientConfig, KeyLog, RootCertStore, ServerConfig, SupportedCipherSuite};
+
+use crate::names;
+use tickets::TicketLifetime;
+use verify::{NoVerification, PinnedKey};
 
 /// A TLS protocol version tlskit can negotiate (rustls offers no other).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,7 +132,7 @@ pub enum ContextError {
     NoUsableCipherSuite,
     #[error("a server needs a certificate and key")]
     NoServerIdentity,
-    #[error("client authentication needs a CA to verify clients against (--client-ca)")]
+    #[error("client authentication needs a CA to verify clients against (Context::trust)")]
     NoClientCa,
     #[error("bad CA certificate: {0}")]
     BadCa(String),
@@ -171,7 +172,13 @@ impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("versions", &self.versions)
-            .field("cipher_suites", &self.cipher_suites.as_ref().map(|s| s.iter().map(suite_name).collect::<Vec<_>>()))
+            .field(
+                "cipher_suites",
+                &self
+                    .cipher_suites
+                    .as_ref()
+                    .map(|s| s.iter().map(|s| names::suite_name(s.suite())).collect::<Vec<_>>()),
+            )
             .field("alpn", &self.alpn.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>())
             .field("roots", &self.roots.len())
             .field("system_roots", &self.system_roots)
@@ -198,14 +205,9 @@ pub fn provider() -> CryptoProvider {
     aws_lc_rs::default_provider()
 }
 
-/// The IANA name of a suite, as rustls spells it (`TLS13_AES_128_GCM_SHA256`).
-pub fn suite_name(suite: &SupportedCipherSuite) -> String {
-    format!("{:?}", suite.suite())
-}
-
-/// Every suite the provider knows, by rustls name, in its preference order.
+/// Every suite the provider knows, by IANA name, in its preference order.
 pub fn known_cipher_suites() -> Vec<String> {
-    provider().cipher_suites.iter().map(suite_name).collect()
+    provider().cipher_suites.iter().map(|s| names::suite_name(s.suite())).collect()
 }
 
 impl Context {
@@ -237,10 +239,10 @@ impl Context {
         self
     }
 
-    /// Restrict and order cipher suites by rustls name
-    /// (`TLS13_AES_256_GCM_SHA384`, `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`, …).
-    /// OpenSSL-style names (`ECDHE-ECDSA-AES128-GCM-SHA256`, `TLS_AES_128_GCM_SHA256`)
-    /// are accepted too.
+    /// Restrict and order cipher suites by IANA name (`TLS_AES_256_GCM_SHA384`,
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`, …). rustls's spelling of TLS 1.3 suites
+    /// (`TLS13_AES_256_GCM_SHA384`) and OpenSSL's names (`ECDHE-ECDSA-AES128-GCM-SHA256`) are
+    /// accepted too.
     pub fn cipher_suites<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, ContextError> {
         let known = provider().cipher_suites;
         let mut chosen = Vec::new();
@@ -335,11 +337,6 @@ impl Context {
     pub fn server_cipher_order(mut self, ours: bool) -> Self {
         self.server_order = ours;
         self
-    }
-
-    /// The versions this context allows.
-    pub fn allowed_versions(&self) -> &[TlsVersion] {
-        &self.versions
     }
 
     /// The client-auth mode.
@@ -441,7 +438,8 @@ impl Context {
             let store = self.root_store()?;
             if store.is_empty() {
                 return Err(ContextError::BadCa(
-                    "no trusted CA certificates (use --cacert or the system roots)".into(),
+                    "no trusted CA certificates (Context::trust, or Context::trust_system_roots on a system that has some)"
+                        .into(),
                 ));
             }
             WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
@@ -480,17 +478,17 @@ impl Context {
 }
 
 fn suite_matches(suite: &SupportedCipherSuite, name: &str) -> bool {
-    let ours = suite_name(suite);
+    let iana = names::suite_name(suite.suite());
     let want = name.to_ascii_uppercase().replace('-', "_");
-    if ours == want {
+    if iana == want {
         return true;
     }
-    // IANA TLS 1.3 names (TLS_AES_128_GCM_SHA256) vs rustls's TLS13_ prefix.
-    if let Some(rest) = ours.strip_prefix("TLS13_") {
-        return want == format!("TLS_{rest}");
+    // rustls's spelling of TLS 1.3 suites: TLS13_AES_128_GCM_SHA256 for TLS_AES_128_GCM_SHA256.
+    if want.strip_prefix("TLS13_").is_some_and(|rest| iana.strip_prefix("TLS_") == Some(rest)) {
+        return true;
     }
-    // OpenSSL names: ECDHE-ECDSA-AES128-GCM-SHA256 -> TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.
-    let openssl = ours
+    // OpenSSL names: ECDHE-ECDSA-AES128-GCM-SHA256 for TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.
+    let openssl = iana
         .trim_start_matches("TLS_")
         .replace("_WITH_", "_")
         .replace("AES_128", "AES128")
@@ -528,7 +526,8 @@ mod tests {
             Context::new().cipher_suites(&[name]).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
         let err = Context::new().cipher_suites(&["RC4-MD5"]).unwrap_err().to_string();
-        assert!(err.contains("RC4-MD5") && err.contains("TLS13_AES_256_GCM_SHA384"), "{err}");
+        assert!(err.contains("RC4-MD5") && err.contains("TLS_AES_256_GCM_SHA384"), "{err}");
+        assert!(!err.contains("TLS13_"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use http::header::{HeaderMap, ACCEPT};
 use serde::Serialize;
+use tlskit_wire::time::rfc3339_of;
 
 use super::page::{escape_html, html_page};
 use super::path::{check_beneath, encode_name};
@@ -85,7 +85,7 @@ pub(crate) fn html(display_path: &str, entries: &[Entry], at_root: bool) -> Stri
             "<tr><td><a href=\"{href}{slash}\">{name}{slash}</a></td><td class=\"size\">{size}</td><td>{modified}</td></tr>",
             href = encode_name(&entry.name),
             name = escape_html(&entry.name.to_string_lossy()),
-            modified = entry.modified.map(rfc3339).unwrap_or_default(),
+            modified = entry.modified.map(rfc3339_of).unwrap_or_default(),
         );
     }
     body.push_str("</tbody>\n</table>");
@@ -117,7 +117,7 @@ pub(crate) fn json(display_path: &str, entries: &[Entry]) -> String {
                 name: e.name.to_string_lossy().into_owned(),
                 kind: if e.is_dir { "dir" } else { "file" },
                 size: (!e.is_dir).then_some(e.size),
-                modified: e.modified.map(rfc3339),
+                modified: e.modified.map(rfc3339_of),
             })
             .collect(),
     };
@@ -126,83 +126,16 @@ pub(crate) fn json(display_path: &str, entries: &[Entry]) -> String {
     out
 }
 
-/// `t` as RFC 3339 in UTC, to the second: `2026-11-28T21:02:41Z`.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-/// Whether the Accept header prefers `application/json` to `text/html`.
-///
-/// Each media type takes the quality of the most specific range that matches it; a tie goes to HTML.
-pub(crate) fn prefers_json(headers: &HeaderMap) -> bool {
-    let mut json = Quality::default();
-    let mut html = Quality::default();
-    for value in headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()) {
-        for item in value.split(',') {
-            let mut params = item.split(';');
-            let range = params.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = params
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-                .and_then(|(_, v)| v.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            json.offer(&range, "application", "json", q);
-            html.offer(&range, "text", "html", q);
-        }
-    }
-    json.q > 0.0 && json.q > html.q
-}
-
-/// The quality of one media type, from its most specific matching range so far.
-#[derive(Debug, Default)]
-struct Quality {
-    specificity: u8,
-    q: f32,
-}
-
-impl Quality {
-    fn offer(&mut self, range: &str, top: &str, sub: &str, q: f32) {
-        let (range_top, range_sub) = range.split_once('/').unwrap_or((range, ""));
-        let specificity = match (range_top, range_sub) {
-            (t, s) if t == top && s == sub => 3,
-            (t, "*") if t == top => 2,
-            ("*", "*") => 1,
-            _ => return,
-        };
-        if specificity > self.specificity || (specificity == self.specificity && q > self.q) {
-            self.specificity = specificity;
-            self.q = q;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
-
-    fn accept(v: &str) -> bool {
-        let mut h = HeaderMap::new();
-        h.insert(ACCEPT, HeaderValue::from_str(v).unwrap());
-        prefers_json(&h)
-    }
 
     #[test]
-    fn negotiation() {
-        assert!(accept("application/json"));
-        assert!(accept("application/json, text/html;q=0.5"));
-        assert!(accept("application/*"));
-        assert!(!accept("*/*"));
-        assert!(!accept("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
-        assert!(!accept("application/json;q=0, */*"));
-        assert!(!prefers_json(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn dates() {
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::new(1_000_000_000, 123);
-        assert_eq!(rfc3339(t), "2001-09-09T01:46:40Z");
+    fn json_dates_are_rfc3339_to_the_second() {
+        let modified = Some(SystemTime::UNIX_EPOCH + std::time::Duration::new(1_000_000_000, 123));
+        let entries = [Entry { name: "a".into(), is_dir: false, size: 1, modified }];
+        let listing: serde_json::Value = serde_json::from_str(&json("/", &entries)).unwrap();
+        assert_eq!(listing["entries"][0]["modified"], "2001-09-09T01:46:40Z");
+        assert!(html("/", &entries, true).contains("<td>2001-09-09T01:46:40Z</td>"));
     }
 }

@@ -44,6 +44,7 @@ mod cache;
 mod conditional;
 mod listing;
 mod mime;
+pub(crate) mod negotiate;
 mod page;
 mod path;
 mod range;
@@ -196,6 +197,14 @@ impl FileService {
         &self.inner.options
     }
 
+    /// The path of a request target as this service reads it (decoded once, `.` and empty segments
+    /// dropped, re-encoded: `/a%20b/c`, with a trailing `/` if the target had one), or None for a path
+    /// it refuses or hides. Rules about paths (client-certificate prefixes) match this form, so they
+    /// can never see another path than the one served.
+    pub(crate) fn normal_path(&self, raw: &str) -> Option<String> {
+        RequestPath::parse(raw, self.inner.options.show_hidden).ok().map(|p| p.key().into_owned())
+    }
+
     /// Entries in the small-file cache and the bytes charged against its budget.
     pub fn cache_usage(&self) -> (usize, usize) {
         self.inner.cache.usage()
@@ -225,7 +234,7 @@ impl FileService {
             Err(e) => return path_error(e, head_only),
         };
         // A file with a trailing slash is not that file (as with nginx); index pages live under `/dir/`.
-        let key = if path.trailing_slash { Cow::Owned(path.dir_url()) } else { Cow::Borrowed(path.url()) };
+        let key = path.key();
         if let Some(hit) = self.inner.cache.get(&key) {
             return serve(req, &hit.meta, Source::Cached(hit.content.clone()), head_only);
         }
@@ -305,7 +314,7 @@ impl FileService {
             Err(_) => return path_error(PathError::NotFound, head_only),
         };
         let display = path.display_dir();
-        let mut response = if listing::prefers_json(req.headers()) {
+        let mut response = if negotiate::prefers_json(req.headers()) {
             page_response(StatusCode::OK, JSON_CONTENT_TYPE, listing::json(&display, &entries), head_only)
         } else {
             page_response(
@@ -317,6 +326,17 @@ impl FileService {
         };
         response.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
         response
+    }
+}
+
+/// A path prefix in the form [`FileService::normal_path`] gives request paths (hidden names allowed), or
+/// why no request path the service serves can start with it.
+pub(crate) fn normal_prefix(prefix: &str) -> Result<String, &'static str> {
+    let prefix = if prefix.starts_with('/') { Cow::Borrowed(prefix) } else { Cow::Owned(format!("/{prefix}")) };
+    match RequestPath::parse(&prefix, true) {
+        Ok(path) => Ok(path.key().into_owned()),
+        Err(PathError::Forbidden(reason)) => Err(reason),
+        Err(PathError::NotFound) => Err("not a path the file service serves"),
     }
 }
 
@@ -467,6 +487,36 @@ fn path_error(e: PathError, head_only: bool) -> Response<Body> {
         PathError::Forbidden(reason) => error_response(StatusCode::FORBIDDEN, reason, head_only),
         PathError::NotFound => {
             error_response(StatusCode::NOT_FOUND, "The requested URL was not found on this server.", head_only)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_take_the_form_request_paths_are_matched_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = FileService::new(dir.path(), FileOptions::default()).unwrap();
+        assert_eq!(normal_prefix("/private").as_deref(), Ok("/private"));
+        assert_eq!(normal_prefix("private/").as_deref(), Ok("/private/"));
+        assert_eq!(normal_prefix("//a b/./c").as_deref(), Ok("/a%20b/c"));
+        assert_eq!(normal_prefix("/.well-known").as_deref(), Ok("/.well-known"));
+        assert!(normal_prefix("/a/../private").is_err());
+        assert!(normal_prefix("/a%2fb").is_err());
+        // The request paths that reach a prefix, and the ones the service refuses before any prefix.
+        for (raw, normal) in [
+            ("/private/x", Some("/private/x")),
+            ("/%70rivate//./x", Some("/private/x")),
+            ("/a%20b/c/", Some("/a%20b/c/")),
+            ("/a b/c", Some("/a%20b/c")),
+            ("/public/../private/x", None),
+            ("/private%5cx", None),
+            ("/a\\..\\private", None),
+            ("/.hidden", None),
+        ] {
+            assert_eq!(service.normal_path(raw).as_deref(), normal, "{raw}");
         }
     }
 }

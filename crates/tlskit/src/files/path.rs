@@ -6,6 +6,7 @@
 //! asks the file system: the joined path is canonicalized (following every symlink) and must still
 //! lie under the canonical root, with no hidden component unless hidden files are shown.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -83,17 +84,22 @@ impl RequestPath {
         Ok(RequestPath { segments, url, trailing_slash: raw.ends_with('/') })
     }
 
-    /// The normalized, encoded URL path: `/` or `/a/b%20c` (no trailing slash).
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     /// The URL path of the directory form: always ends in `/`.
     pub(crate) fn dir_url(&self) -> String {
         if self.segments.is_empty() {
             "/".to_owned()
         } else {
             format!("{}/", self.url)
+        }
+    }
+
+    /// The normal form as requests are matched: [`Self::url`], or [`Self::dir_url`] when the request
+    /// path ended in `/` (the cache key, and what client-certificate prefixes are compared with).
+    pub(crate) fn key(&self) -> Cow<'_, str> {
+        if self.trailing_slash {
+            Cow::Owned(self.dir_url())
+        } else {
+            Cow::Borrowed(&self.url)
         }
     }
 
@@ -196,7 +202,7 @@ mod tests {
     use super::*;
 
     fn url(raw: &str) -> Result<String, PathError> {
-        RequestPath::parse(raw, false).map(|p| p.url().to_owned())
+        RequestPath::parse(raw, false).map(|p| p.url)
     }
 
     #[test]
@@ -232,8 +238,7 @@ mod tests {
     fn plain_keys_are_already_normal() {
         for raw in ["/", "/a.txt", "/sub/", "/sub/x-y_z~1.tar.gz"] {
             let path = RequestPath::parse(raw, false).unwrap();
-            let key = if path.trailing_slash { path.dir_url() } else { path.url().to_owned() };
-            assert_eq!(plain_key(raw), Some(key.as_str()), "{raw}");
+            assert_eq!(plain_key(raw), Some(&*path.key()), "{raw}");
         }
         for raw in ["", "a", "//a", "/a//b", "/.x", "/a/..", "/a/./b", "/%61", "/a b", "/a\\b", "/a?b"] {
             assert_eq!(plain_key(raw), None, "{raw}");
@@ -244,6 +249,6 @@ mod tests {
     fn hides_dot_files() {
         assert_eq!(url("/.git/config"), Err(PathError::NotFound));
         assert_eq!(url("/%2egit"), Err(PathError::NotFound));
-        assert_eq!(RequestPath::parse("/.git", true).unwrap().url(), "/.git");
+        assert_eq!(RequestPath::parse("/.git", true).unwrap().url, "/.git");
     }
 }

@@ -1,10 +1,11 @@
 //! A certificate revocation list in plain words.
 
 use serde::Serialize;
+use tlskit_wire::time::rfc3339;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use super::describe::{colon_hex, rfc3339};
+use super::describe::colon_hex;
 use super::PkiError;
 
 /// The facts of one CRL.
@@ -40,8 +41,8 @@ pub fn describe_crl(der: &[u8]) -> Result<CrlSummary, PkiError> {
     let registry = x509_parser::objects::oid_registry();
     Ok(CrlSummary {
         issuer: crl.issuer().to_string(),
-        this_update: rfc3339(&crl.last_update()),
-        next_update: crl.next_update().map(|t| rfc3339(&t)),
+        this_update: rfc3339(crl.last_update().timestamp()),
+        next_update: crl.next_update().map(|t| rfc3339(t.timestamp())),
         next_update_unix: crl.next_update().map(|t| t.timestamp()),
         crl_number: crl.crl_number().map(|n| n.to_string()),
         signature_algorithm: x509_parser::objects::oid2sn(sig, registry)
@@ -51,7 +52,7 @@ pub fn describe_crl(der: &[u8]) -> Result<CrlSummary, PkiError> {
             .iter_revoked_certificates()
             .map(|r| RevokedEntry {
                 serial: colon_hex(r.raw_serial()),
-                revoked_at: rfc3339(&r.revocation_date),
+                revoked_at: rfc3339(r.revocation_date.timestamp()),
                 reason: r.reason_code().map(|(_, code)| code.to_string()),
             })
             .collect(),

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tlskit_wire::time::rfc3339;
 use x509_parser::extensions::GeneralName;
 use x509_parser::objects::{oid2sn, oid_registry};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -61,19 +62,6 @@ pub(crate) fn colon_hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02X}");
     }
     s
-}
-
-pub(crate) fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
-    let dt = t.to_datetime();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
 }
 
 fn key_description(cert: &X509Certificate<'_>) -> String {
@@ -151,8 +139,8 @@ pub fn describe(der: &[u8]) -> Result<CertificateSummary, PkiError> {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         serial: colon_hex(cert.raw_serial()),
-        not_before: rfc3339(&validity.not_before),
-        not_after: rfc3339(&validity.not_after),
+        not_before: rfc3339(validity.not_before.timestamp()),
+        not_after: rfc3339(validity.not_after.timestamp()),
         not_before_unix: validity.not_before.timestamp(),
         not_after_unix: validity.not_after.timestamp(),
         subject_alt_names: sans,

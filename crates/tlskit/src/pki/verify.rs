@@ -36,7 +36,7 @@ pub struct Trust {
 pub enum VerifyError {
     #[error("no certificate to verify")]
     Empty,
-    #[error("no trusted roots (give --cacert, or the system store is empty)")]
+    #[error("no trusted roots: none in Trust::roots and none from the system store")]
     NoRoots,
     #[error("bad trusted root: {0}")]
     BadRoot(String),

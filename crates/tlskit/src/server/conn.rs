@@ -19,8 +19,8 @@ use super::{Limits, ServerEvent, Shared, Stage};
 use crate::context::ClientAuth;
 use crate::session::SessionInfo;
 use crate::trace::tracer::ConnTracer;
-use crate::trace::Side;
-use crate::trace::{Tap, TapSink};
+use crate::trace::{Tap, TapSink, TraceSink};
+use tlskit_wire::dissect::Direction;
 
 /// The HTTP engine shared by every connection of both models.
 pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
@@ -66,13 +66,13 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
 
     let tracer = shared.secrets.as_ref().map(|secrets| {
         let local = tcp.local_addr().unwrap_or(peer);
-        let lines_shared = shared.clone();
-        let lines: crate::trace::LineSink =
-            Arc::new(move |line: &str| lines_shared.emit(ServerEvent::Trace { peer, line: line.to_string() }));
-        Arc::new(ConnTracer::new(Side::Server, lines, secrets.clone(), local, peer))
+        let events = shared.clone();
+        let trace: TraceSink = Arc::new(move |event| events.emit(ServerEvent::Trace { peer, event: Box::new(event) }));
+        Arc::new(ConnTracer::new(Direction::ClientToServer, trace, secrets.clone(), local, peer))
     });
     let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
-    let tls = match tokio::time::timeout_at(deadline, shared.tls.accept(Tap::new(tcp, sink))).await {
+    let tap = Tap::new(tcp, Direction::ClientToServer, sink);
+    let tls = match tokio::time::timeout_at(deadline, shared.tls.accept(tap)).await {
         Err(_) => return fail(Stage::Handshake, "TLS handshake timed out".into()),
         Ok(Err(err)) => return fail(Stage::Handshake, format!("TLS handshake failed: {err}")),
         Ok(Ok(tls)) => tls,

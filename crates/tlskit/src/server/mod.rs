@@ -8,7 +8,7 @@
 //! - [`Model::Threads`]: one OS thread per accepted connection, as the HOWTO's
 //!   server did, each driving its own current-thread runtime.
 //!
-//! The library never prints: every access record, trace line and refused
+//! The library never prints: every access record, trace event and refused
 //! connection is handed to the [`EventSink`] given in [`ServerOptions`].
 //!
 //! ```no_run
@@ -49,7 +49,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::context::{ClientAuth, Context, ContextError};
 use crate::files::FileService;
 use crate::session::SessionInfo;
-use crate::trace::SecretLog;
+use crate::trace::{SecretLog, TraceEvent};
 
 pub use body::LoggedBody;
 
@@ -59,9 +59,9 @@ pub use body::LoggedBody;
 /// resumed handshake in a profile), and it is the bulk cipher nginx and
 /// Mozilla's "intermediate" profile prefer. All are AEAD suites with forward secrecy.
 pub const DEFAULT_CIPHER_SUITES: &[&str] = &[
-    "TLS13_AES_128_GCM_SHA256",
-    "TLS13_AES_256_GCM_SHA384",
-    "TLS13_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
@@ -144,11 +144,11 @@ pub struct ServerOptions {
     pub require_client_cert: Vec<String>,
     /// `Strict-Transport-Security: max-age=N` on every response when set.
     pub hsts: Option<u64>,
-    /// Decode each handshake live and send it as [`ServerEvent::Trace`] lines.
+    /// Decode each handshake live and send it as [`ServerEvent::Trace`] events.
     pub trace: bool,
     /// Where session secrets go (NSS format), besides the live trace.
     pub key_log: Option<Arc<dyn KeyLog>>,
-    /// Receives access records, trace lines and connection errors.
+    /// Receives access records, trace events and connection errors.
     pub events: EventSink,
 }
 
@@ -178,8 +178,10 @@ pub type EventSink = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 pub enum ServerEvent {
     /// A request was answered (emitted when its response body is done or dropped).
     Access(AccessRecord),
-    /// One line of a connection's live handshake trace.
-    Trace { peer: SocketAddr, line: String },
+    /// One step of a connection's live handshake trace (with [`ServerOptions::trace`]): owned
+    /// values for the caller to render, e.g. with `tlskit_wire::render` as `tlskit dump` does
+    /// (boxed: a decoded message is large beside the other events).
+    Trace { peer: SocketAddr, event: Box<TraceEvent> },
     /// A connection was refused or failed before or while it was served.
     Connection { peer: SocketAddr, stage: Stage, error: String },
 }
@@ -216,7 +218,7 @@ pub struct AccessRecord {
     pub method: String,
     /// Path and query as requested.
     pub target: String,
-    /// `HTTP/1.1`, `HTTP/2.0`, …
+    /// `HTTP/1.1`, `HTTP/2`, … ([`crate::names::http_version`]).
     pub http_version: &'static str,
     /// Response status code.
     pub status: u16,
@@ -249,9 +251,13 @@ pub enum ServerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Tls(#[from] ContextError),
-    #[error("--require-client-cert needs client authentication (--client-ca with --client-auth optional)")]
+    #[error(
+        "ServerOptions::require_client_cert needs client authentication (Context::trust with Context::client_auth optional)"
+    )]
     RequireWithoutClientAuth,
-    #[error("bad --hsts value: {0}")]
+    #[error("ServerOptions::require_client_cert: {prefix:?} is a path no request reaches ({reason})")]
+    BadPrefix { prefix: String, reason: &'static str },
+    #[error("bad ServerOptions::hsts value: {0}")]
     Hsts(u64),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
@@ -306,6 +312,14 @@ impl Server {
         if !options.require_client_cert.is_empty() && context.client_auth_mode() == ClientAuth::Off {
             return Err(ServerError::RequireWithoutClientAuth);
         }
+        let require_client_cert = options
+            .require_client_cert
+            .iter()
+            .map(|prefix| {
+                crate::files::normal_prefix(prefix)
+                    .map_err(|reason| ServerError::BadPrefix { prefix: prefix.clone(), reason })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let config: Arc<ServerConfig> = context.server_config()?;
         let hsts = match options.hsts {
             Some(secs) => Some(
@@ -321,7 +335,7 @@ impl Server {
             files: options.files,
             http: conn::http_builder(&options.limits),
             limits: options.limits,
-            require_client_cert: options.require_client_cert.iter().map(|p| service::normalize_path(p)).collect(),
+            require_client_cert,
             client_auth: context.client_auth_mode(),
             hsts,
             secrets,

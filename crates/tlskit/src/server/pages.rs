@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::service::ConnInfo;
 use crate::files::{self, escape_html, html_page, Body, HTML_CONTENT_TYPE, JSON_CONTENT_TYPE};
+use crate::names::http_version;
 use crate::session::SessionInfo;
 
 /// Why TLS 1.2 gets no renegotiation here (docs/design.md, "Where rustls says no").
@@ -15,14 +16,6 @@ const NO_RENEGOTIATION: &str = "This connection uses TLS 1.2. Renegotiation is n
 design (it was the source of the 2009 renegotiation attack and of later triple-handshake attacks, and a client \
 certificate for one URL only is better asked for with optional client authentication plus per-path rules). \
 On TLS 1.3 this URL performs a KeyUpdate instead.";
-
-fn http_version(v: Version) -> &'static str {
-    match v {
-        Version::HTTP_2 => "HTTP/2",
-        Version::HTTP_10 => "HTTP/1.0",
-        _ => "HTTP/1.1",
-    }
-}
 
 fn json_response(status: StatusCode, value: serde_json::Value, head_only: bool) -> Response<Body> {
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());

@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::header::{HeaderValue, ACCEPT, SERVER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::header::{HeaderValue, SERVER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::body::LoggedBody;
@@ -57,7 +57,7 @@ impl Handler {
             peer: self.conn.peer,
             method: req.method().as_str().to_owned(),
             target: req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned(),
-            http_version: version_name(req.version()),
+            http_version: crate::names::http_version(req.version()),
             status: response.status().as_u16(),
             bytes: 0,
             duration: Default::default(),
@@ -74,7 +74,7 @@ impl Handler {
         if special && req.method() != Method::GET && !head_only {
             return files::error_response(StatusCode::METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.", false);
         }
-        let json = wants_json(req);
+        let json = files::negotiate::prefers_json(req.headers());
         if path == "/_tls" || path == "/_tls/" {
             return pages::tls_info(&self.conn, req.version(), json, head_only);
         }
@@ -82,9 +82,11 @@ impl Handler {
             return pages::renegotiate(&self.conn, req.version(), json, head_only);
         }
         if !self.conn.client_verified && !self.shared.require_client_cert.is_empty() {
-            let normalized = normalize_path(path);
-            if let Some(prefix) = self.shared.require_client_cert.iter().find(|p| normalized.starts_with(p.as_str())) {
-                return pages::client_cert_required(prefix, head_only);
+            // The path as the file service reads it; one it refuses gets its refusal below.
+            if let Some(normal) = self.shared.files.normal_path(path) {
+                if let Some(prefix) = self.shared.require_client_cert.iter().find(|p| normal.starts_with(p.as_str())) {
+                    return pages::client_cert_required(prefix, head_only);
+                }
             }
         }
         self.shared.files.respond_now(req)
@@ -98,77 +100,5 @@ impl hyper::service::Service<Request<Incoming>> for Handler {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         ready(Ok(self.handle(req)))
-    }
-}
-
-fn version_name(v: Version) -> &'static str {
-    match v {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_11 => "HTTP/1.1",
-        Version::HTTP_2 => "HTTP/2.0",
-        Version::HTTP_3 => "HTTP/3.0",
-        _ => "HTTP/?",
-    }
-}
-
-/// True when the client prefers JSON: `application/json` in Accept, ahead of any HTML.
-pub(crate) fn wants_json<B>(req: &Request<B>) -> bool {
-    let Some(accept) = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()) else { return false };
-    let json = accept.find("application/json");
-    let html = accept.find("text/html");
-    match (json, html) {
-        (Some(j), Some(h)) => j < h,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
-/// The path as the file service will see it: percent-decoded once, `.` and
-/// empty segments dropped, `..` applied, so `/%70rivate//./x` matches `/private`.
-pub(crate) fn normalize_path(path: &str) -> String {
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in decoded.split(['/', '\\']) {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    let mut out = String::with_capacity(path.len() + 1);
-    for s in &segments {
-        out.push('/');
-        out.push_str(s);
-    }
-    if out.is_empty() || (decoded.ends_with('/') && !segments.is_empty()) {
-        out.push('/');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_defeats_encodings_and_dots() {
-        assert_eq!(normalize_path("/private/x"), "/private/x");
-        assert_eq!(normalize_path("/%70rivate//./x"), "/private/x");
-        assert_eq!(normalize_path("/public/../private/"), "/private/");
-        assert_eq!(normalize_path("//private"), "/private");
-        assert_eq!(normalize_path("/"), "/");
-        assert_eq!(normalize_path("/a\\..\\private"), "/private");
-    }
-
-    #[test]
-    fn json_only_when_preferred() {
-        let req = |accept: &str| Request::builder().header(ACCEPT, accept).body(()).unwrap();
-        assert!(wants_json(&req("application/json")));
-        assert!(!wants_json(&req("text/html, application/json")));
-        assert!(wants_json(&req("application/json, text/html;q=0.5")));
-        assert!(!wants_json(&Request::new(())));
     }
 }

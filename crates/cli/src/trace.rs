@@ -1,0 +1,63 @@
+//! How the binary shows the library's live trace events (`serve --trace`, `get -v`): as `tlskit dump`
+//! shows a capture, in its text lines or its JSON objects (docs/dump-json.md), with wire's renderers.
+
+use std::collections::HashMap;
+
+use tlskit::trace::{TraceEvent, TraceStep};
+use tlskit_wire::render::{self, TextOptions, TextRenderer};
+
+/// Connections whose end was never seen are forgotten beyond this many (their text state is small).
+const OPEN_CONNECTIONS_LIMIT: usize = 65_536;
+
+/// Renders trace events; keeps each open connection's text state (its times are relative to its start).
+#[derive(Debug)]
+pub struct TracePrinter {
+    json: bool,
+    text: HashMap<u64, TextRenderer>,
+    scratch: Vec<u8>,
+}
+
+impl TracePrinter {
+    /// Text lines, or JSON objects when `json`.
+    pub fn new(json: bool) -> Self {
+        TracePrinter { json, text: HashMap::new(), scratch: Vec::new() }
+    }
+
+    /// Hands each line `event` renders to `line`, without its newline (some events show nothing).
+    pub fn render(&mut self, event: &TraceEvent, line: &mut dyn FnMut(&str)) {
+        let conn = &event.conn;
+        if self.json {
+            let value = match &event.step {
+                TraceStep::Start => Some(render::connection_json(conn, None)),
+                TraceStep::Event(e) => render::event_json(conn, e, false),
+                TraceStep::End(summary) => Some(render::connection_json(conn, Some(summary))),
+            };
+            if let Some(value) = value {
+                line(&value.to_string());
+            }
+            return;
+        }
+        self.scratch.clear();
+        let out = &mut self.scratch;
+        // Writing to a Vec does not fail.
+        let _ = match &event.step {
+            TraceStep::Start => {
+                if self.text.len() >= OPEN_CONNECTIONS_LIMIT {
+                    self.text.clear();
+                }
+                self.text.entry(conn.id).or_insert_with(renderer).connection_start(out, conn)
+            }
+            TraceStep::Event(e) => self.text.entry(conn.id).or_insert_with(renderer).event(out, conn.id, e),
+            TraceStep::End(summary) => {
+                self.text.remove(&conn.id).unwrap_or_else(renderer).connection_end(out, conn, summary)
+            }
+        };
+        for text in String::from_utf8_lossy(out).lines().filter(|l| !l.is_empty()) {
+            line(text);
+        }
+    }
+}
+
+fn renderer() -> TextRenderer {
+    TextRenderer::new(TextOptions::default())
+}
