@@ -4,7 +4,9 @@
 //! with M2Crypto": a TLS [`context::Context`] that describes the whole policy of
 //! a handshake, HTTPS [`client`]s and [`server`]s built on it, the
 //! [`session::SessionInfo`] of what each handshake negotiated, and a live
-//! [`trace`] that feeds a connection's bytes to the `tlskit-wire` decoder.
+//! [`trace`] that feeds a connection's bytes to the `tlskit-wire` decoder and hands
+//! on its events. [`names`] spells versions, suites, groups and alerts as the
+//! wire crate's tables do, so a session, a trace and a decoded capture agree.
 //!
 //! The library never prints: it returns values, and the `tlskit` binary
 //! decides how they look.

@@ -74,11 +74,12 @@ impl Handler {
         if special && req.method() != Method::GET && !head_only {
             return files::error_response(StatusCode::METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.", false);
         }
-        let json = files::negotiate::prefers_json(req.headers());
         if path == "/_tls" || path == "/_tls/" {
+            let json = files::negotiate::prefers_json(req.headers());
             return pages::tls_info(&self.conn, req.version(), json, head_only);
         }
         if path.starts_with("/_reneg_") {
+            let json = files::negotiate::prefers_json(req.headers());
             return pages::renegotiate(&self.conn, req.version(), json, head_only);
         }
         if !self.conn.client_verified && !self.shared.require_client_cert.is_empty() {
