@@ -4,6 +4,7 @@
 mod cert;
 mod dump;
 mod get;
+mod output;
 mod serve;
 
 use std::process::ExitCode;
@@ -33,8 +34,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // serve sets up its own, non-blocking and -q aware (serve.rs).
+        init_logging();
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => get::run(args, get::Method::Get),

@@ -3,7 +3,6 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -43,10 +42,15 @@ impl HttpBody for LoggedBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                self.sent += data.len() as u64;
+        if polled.is_ready() {
+            if let Poll::Ready(Some(Ok(frame))) = &polled {
+                if let Some(data) = frame.data_ref() {
+                    self.sent += data.len() as u64;
+                }
             }
+            // Data or the end handed over: progress for the send timeout (stall.rs, timers.rs).
+            super::stall::note_progress();
+            self.signals.progressed();
         }
         polled
     }
@@ -62,7 +66,7 @@ impl HttpBody for LoggedBody {
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
-        self.signals.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.signals.response_done();
         if let Some(mut record) = self.record.take() {
             record.bytes = self.sent;
             record.duration = self.started.elapsed();
