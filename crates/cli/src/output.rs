@@ -13,9 +13,6 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Lines a queue holds before it drops.
-const QUEUE_LINES: usize = 4096;
-
 /// Warnings let through in a burst, and per second after it.
 const WARN_BURST: f64 = 100.0;
 const WARN_PER_SECOND: f64 = 20.0;
@@ -44,9 +41,9 @@ struct Bucket {
 }
 
 impl Lines {
-    /// Start stderr's writer thread.
-    pub fn spawn() -> std::io::Result<Arc<Lines>> {
-        let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
+    /// Start stderr's writer thread, with room for `capacity` lines.
+    pub fn spawn(capacity: usize) -> std::io::Result<Arc<Lines>> {
+        let (tx, rx) = mpsc::sync_channel(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
         let lines = Arc::new(Lines {
             tx,
@@ -85,9 +82,7 @@ impl Lines {
             std::mem::take(&mut bucket.suppressed)
         };
         if suppressed > 0 {
-            self.line(format!(
-                "tlskit serve: {suppressed} warnings suppressed (more than {WARN_PER_SECOND} a second)"
-            ));
+            self.line(format!("tlskit serve: {suppressed} warnings suppressed (more than {WARN_PER_SECOND} a second)"));
         }
         self.line(line);
     }
@@ -130,15 +125,14 @@ fn writer(rx: Receiver<Message>, dropped: Arc<AtomicU64>) {
                 next = rx.try_recv().ok();
             }
         }
-        // The stream moved again after lines were dropped: say how many, after what was kept.
-        let lost = dropped.swap(0, Ordering::Relaxed);
-        if lost > 0 {
-            batch.push_str(&dropped_line(lost));
-            batch.push('\n');
-        }
         if !batch.is_empty() {
             let _ = write_all(&mut std::io::stderr().lock(), &batch);
             batch.clear();
+        }
+        // The stream moved again after lines were dropped: say how many, at once.
+        let lost = dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            let _ = write_all(&mut std::io::stderr().lock(), &(dropped_line(lost) + "\n"));
         }
         for ack in acks {
             let _ = ack.send(());
@@ -196,7 +190,7 @@ mod tests {
 
     #[test]
     fn warnings_beyond_the_rate_are_counted_not_queued() {
-        let lines = Lines::spawn().unwrap();
+        let lines = Lines::spawn(16).unwrap();
         for i in 0..1000 {
             lines.warn(format!("w{i}"));
         }

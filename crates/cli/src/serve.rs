@@ -116,6 +116,10 @@ pub struct Args {
     /// second signal exits at once)
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     shutdown_grace: f64,
+    /// Lines held for stdout (access, trace) and for stderr while they do not drain; past that they are
+    /// dropped and counted, never waited for
+    #[arg(long, default_value_t = 65_536, value_name = "LINES")]
+    log_queue: usize,
     /// Access lines as JSON objects, one per line
     #[arg(long)]
     json_log: bool,
@@ -142,7 +146,7 @@ fn ephemeral_ca_path() -> PathBuf {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let errors = Lines::spawn()?;
+    let errors = Lines::spawn(args.log_queue.clamp(1, 4096))?;
     init_logging(args.quiet, &errors);
     let listen = resolve_listen(&args.listen)?;
     let versions = args
@@ -228,7 +232,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(note) = fd_note {
         errors.line(note);
     }
-    let (events, log) = Printer { json: args.json_log, quiet: args.quiet, errors: errors.clone() }.spawn()?;
+    let (events, log) =
+        Printer { json: args.json_log, quiet: args.quiet, errors: errors.clone() }.spawn(args.log_queue.max(1))?;
     let mut options = ServerOptions::new(listen, context, files, events);
     options.model = args.model;
     options.limits = limits;
@@ -399,9 +404,6 @@ enum LogMessage {
     Flush(std::sync::mpsc::Sender<()>),
 }
 
-/// Events the printer thread holds before new ones are dropped (and counted).
-const EVENT_QUEUE: usize = 65_536;
-
 /// The sending side of the printer's queue.
 struct EventQueue {
     tx: std::sync::mpsc::SyncSender<LogMessage>,
@@ -434,8 +436,8 @@ impl Printer {
     /// terminal: events are queued without blocking (dropped and counted when
     /// the queue is full because stdout does not drain). A lone line is written
     /// as soon as it arrives; under load lines gather and leave in one write.
-    fn spawn(self) -> anyhow::Result<(tlskit::server::EventSink, Arc<EventQueue>)> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(EVENT_QUEUE);
+    fn spawn(self, capacity: usize) -> anyhow::Result<(tlskit::server::EventSink, Arc<EventQueue>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
         let lost = dropped.clone();
         std::thread::Builder::new().name("tlskit log".into()).spawn(move || {

@@ -49,11 +49,7 @@ pub(crate) fn engines(limits: &Limits, model: Model) -> (Engine, Engine) {
         // Header and a small body in one buffer: one TLS record, one write.
         .writev(false)
         .max_buf_size(MAX_REQUEST_HEAD);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(128)
-        .max_header_list_size(MAX_REQUEST_HEAD as u32);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(128).max_header_list_size(MAX_REQUEST_HEAD as u32);
     (builder.clone().http1_only(), builder.http2_only())
 }
 

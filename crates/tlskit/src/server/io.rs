@@ -37,7 +37,8 @@ pub(crate) struct ConnSignals {
     pub(crate) header_block_since: AtomicU64,
     /// A graceful close has begun: flushes wake the watch.
     pub(crate) closing: AtomicBool,
-    /// Wakes the connection's watch before its next deadline (a header block opened, a flush while closing).
+    /// Wakes the connection's watch before its next deadline (a request started, a header block opened, a
+    /// flush while closing).
     pub(crate) wake: Notify,
     /// When the connection was accepted.
     pub(crate) opened: Instant,
@@ -74,6 +75,8 @@ impl ConnSignals {
         self.progressed();
         if self.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
             self.slot.set(ConnState::Active);
+            // The watch was sleeping towards the idle deadline: the send timeout applies now.
+            self.wake.notify_one();
         }
     }
 

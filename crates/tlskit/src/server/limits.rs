@@ -129,10 +129,8 @@ pub fn raise_fd_limit() -> std::io::Result<FdLimit> {
     let was = lim.rlim_cur as u64;
     let mut hard = lim.rlim_max as u64;
     if lim.rlim_max == libc::RLIM_INFINITY {
-        hard = std::fs::read_to_string("/proc/sys/fs/nr_open")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1 << 20);
+        hard =
+            std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(1 << 20);
     }
     if was >= hard {
         return Ok(FdLimit { was, soft: was, hard });

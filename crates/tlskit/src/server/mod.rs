@@ -346,12 +346,6 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::pin!(shutdown);
         loop {
-            // Room by state: below the caps, or made by closing the oldest idle connection.
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => break,
-                _ = table.room() => {}
-            }
             let (tcp, peer) = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -369,6 +363,13 @@ impl Server {
                     }
                 },
             };
+            // Room by state: below the caps, or made by closing the oldest idle connection. Until
+            // then this one connection waits here, the others in the listen backlog.
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                _ = table.room() => {}
+            }
             let slot = table.open();
             let shared = shared.clone();
             let stop = stop_rx.clone();

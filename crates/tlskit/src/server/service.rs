@@ -129,8 +129,7 @@ pub(crate) fn host_problem<B>(req: &Request<B>) -> Option<&'static str> {
     };
     let bytes = host.as_bytes();
     // An empty Host is what a client sends when the target has no authority (§3.2).
-    let valid =
-        bytes.is_empty() || (!bytes.contains(&b'@') && http::uri::Authority::try_from(bytes).is_ok());
+    let valid = bytes.is_empty() || (!bytes.contains(&b'@') && http::uri::Authority::try_from(bytes).is_ok());
     if !valid {
         return Some("The Host header is not a valid host[:port].");
     }

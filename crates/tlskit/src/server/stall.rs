@@ -60,7 +60,12 @@ pub(crate) struct SendWatch<F> {
 impl<F: Future<Output = ()>> SendWatch<F> {
     pub(crate) fn new(stream: F, timeout: Duration) -> Self {
         let now = Instant::now();
-        SendWatch { stream: Box::pin(stream), timeout, last_progress: now, timer: Box::pin(tokio::time::sleep(timeout)) }
+        SendWatch {
+            stream: Box::pin(stream),
+            timeout,
+            last_progress: now,
+            timer: Box::pin(tokio::time::sleep(timeout)),
+        }
     }
 }
 

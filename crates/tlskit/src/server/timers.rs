@@ -46,12 +46,7 @@ fn after(start_ms: u64, timeout: Duration) -> u64 {
 
 impl ConnWatch {
     pub(crate) fn new(limits: &Limits) -> Self {
-        ConnWatch {
-            idle: limits.idle_timeout,
-            send: limits.send_timeout,
-            header: limits.header_timeout,
-            closing: None,
-        }
+        ConnWatch { idle: limits.idle_timeout, send: limits.send_timeout, header: limits.header_timeout, closing: None }
     }
 
     /// A graceful close has begun (idle, kicked or shutdown).
