@@ -702,3 +702,33 @@ print(status, how, body.decode().strip())
         assert!(served(&server));
     });
 }
+
+#[test]
+fn stalled_http2_streams_cannot_hold_more_files_than_the_connection_cap() {
+    let root = docroot();
+    for_each_model(|model| {
+        let server = Serve::start(root.path(), &["--model", model, "--max-connections", "10"]);
+        // 20 streams of one connection, each a large file that can never be sent (zero window).
+        let out = py_h2(
+            r#"
+s, c = connect({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+for i in range(20):
+    request(c, 1 + 2 * i, "/big.bin")
+s.sendall(c.data_to_send())
+s.settimeout(10)
+statuses = {}
+while len(statuses) < 20:
+    for e in c.receive_data(s.recv(65536)):
+        if isinstance(e, h2.events.ResponseReceived):
+            statuses[e.stream_id] = dict(e.headers)[b":status"].decode()
+    s.sendall(c.data_to_send())
+print(" ".join(sorted(statuses.values())), flush=True)
+"#,
+            &server,
+        );
+        let statuses: Vec<&str> = out.split_whitespace().collect();
+        assert_eq!(statuses.iter().filter(|s| **s == "200").count(), 10, "{model}: {out}");
+        assert_eq!(statuses.iter().filter(|s| **s == "503").count(), 10, "{model}: {out}");
+        assert!(served(&server), "{model}: small files are still served");
+    });
+}

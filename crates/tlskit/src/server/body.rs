@@ -22,6 +22,8 @@ pub struct LoggedBody {
     record: Option<AccessRecord>,
     shared: Arc<Shared>,
     signals: Arc<ConnSignals>,
+    /// Holds one of the server's open-file places until it is dropped.
+    file_held: bool,
 }
 
 impl LoggedBody {
@@ -31,8 +33,9 @@ impl LoggedBody {
         started: Instant,
         shared: Arc<Shared>,
         signals: Arc<ConnSignals>,
+        file_held: bool,
     ) -> Self {
-        LoggedBody { inner, sent: 0, started, record: Some(record), shared, signals }
+        LoggedBody { inner, sent: 0, started, record: Some(record), shared, signals, file_held }
     }
 }
 
@@ -67,6 +70,9 @@ impl HttpBody for LoggedBody {
 impl Drop for LoggedBody {
     fn drop(&mut self) {
         self.signals.response_done();
+        if self.file_held {
+            self.shared.open_files.release();
+        }
         if let Some(mut record) = self.record.take() {
             record.bytes = self.sent;
             record.duration = self.started.elapsed();

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use super::Model;
 
-/// Descriptors one connection may hold at once: its socket and one open file.
+/// Descriptors budgeted per connection: its socket and one open file (responses
+/// that hold a file are capped at `max_connections` in all, whatever the
+/// number of HTTP/2 streams; past it a file response is a 503).
 pub const FDS_PER_CONNECTION: u64 = 2;
 
 /// Descriptors kept for everything else: the listener, the runtime, stdio, key log, certificates.

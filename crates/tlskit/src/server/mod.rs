@@ -258,6 +258,9 @@ pub(crate) struct Shared {
     pub(crate) http2: conn::Engine,
     /// Every open connection, by state.
     pub(crate) table: Arc<states::ConnTable>,
+    /// Files open for responses: at most one per connection of the cap, so descriptors stay within the
+    /// budget however many HTTP/2 streams a connection opens.
+    pub(crate) open_files: states::OpenFiles,
 }
 
 impl Shared {
@@ -313,6 +316,7 @@ impl Server {
             http1,
             http2,
             table: states::ConnTable::new(&options.limits),
+            open_files: states::OpenFiles::new(options.limits.max_connections),
             limits: options.limits,
             require_client_cert: options.require_client_cert.iter().map(|p| service::normalize_path(p)).collect(),
             client_auth: context.client_auth_mode(),

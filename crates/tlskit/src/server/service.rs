@@ -45,6 +45,18 @@ impl Handler {
         let started = Instant::now();
         let time = SystemTime::now();
         let mut response = self.route(&req);
+        // Open files are bounded like sockets (one per connection on average): HTTP/2's many streams
+        // per connection must not run the process out of descriptors.
+        let file_held = response.body().holds_file();
+        if file_held && !self.shared.open_files.acquire() {
+            response = files::error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many files are being sent at once; try again shortly.",
+                req.method() == Method::HEAD,
+            );
+            response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        let file_held = file_held && response.body().holds_file();
         let headers = response.headers_mut();
         headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(SERVER, HeaderValue::from_static("tlskit"));
@@ -63,7 +75,9 @@ impl Handler {
             session: self.conn.session.clone(),
         };
         self.conn.signals.request_started();
-        response.map(|body| LoggedBody::new(body, record, started, self.shared.clone(), self.conn.signals.clone()))
+        response.map(|body| {
+            LoggedBody::new(body, record, started, self.shared.clone(), self.conn.signals.clone(), file_held)
+        })
     }
 
     fn route(&self, req: &Request<Incoming>) -> Response<Body> {

@@ -4,7 +4,7 @@
 //! of that state is asked to close (a *kick*) rather than new clients refused.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -228,6 +228,33 @@ impl ConnTable {
     }
 }
 
+/// Files open for responses, against a cap (a plain counter: taking a place never waits).
+#[derive(Debug)]
+pub(crate) struct OpenFiles {
+    open: AtomicUsize,
+    cap: usize,
+}
+
+impl OpenFiles {
+    pub(crate) fn new(cap: usize) -> Self {
+        OpenFiles { open: AtomicUsize::new(0), cap: cap.max(1) }
+    }
+
+    /// Take a place; false (and nothing taken) at the cap.
+    pub(crate) fn acquire(&self) -> bool {
+        let taken = self.open.fetch_add(1, Ordering::AcqRel);
+        if taken >= self.cap {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn release(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// One connection's place in the table; dropping it closes the place.
 pub(crate) struct Slot {
     table: Arc<ConnTable>,
@@ -271,6 +298,15 @@ mod tests {
             max_active: active,
             ..Limits::default()
         }
+    }
+
+    #[test]
+    fn open_files_stop_at_their_cap() {
+        let files = OpenFiles::new(2);
+        assert!(files.acquire() && files.acquire());
+        assert!(!files.acquire());
+        files.release();
+        assert!(files.acquire());
     }
 
     #[test]
