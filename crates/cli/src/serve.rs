@@ -18,7 +18,7 @@ use anyhow::{bail, Context as _};
 use tlskit::context::{ClientAuth, Context, TlsVersion};
 use tlskit::files::{FileOptions, FileService};
 use tlskit::server::{AccessRecord, Limits, Model, Server, ServerEvent, ServerOptions};
-use tlskit_wire::text::escape_untrusted;
+use tlskit_wire::text::{escape_json_controls, escape_untrusted};
 
 use crate::output::{dropped_line, Lines, TracingWriter};
 
@@ -232,6 +232,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(note) = fd_note {
         errors.line(note);
     }
+    return_freed_memory();
     let (events, log) =
         Printer { json: args.json_log, quiet: args.quiet, errors: errors.clone() }.spawn(args.log_queue.max(1))?;
     let mut options = ServerOptions::new(listen, context, files, events);
@@ -345,6 +346,18 @@ fn connection_caps(args: &Args) -> (Limits, Option<String>) {
         ..sized
     };
     (limits, note)
+}
+
+/// glibc keeps memory freed on worker threads in their arenas: after an attack
+/// that held many responses, the process would stay at its peak. Every 10 s the
+/// free pages go back to the system (cheap when there is little to give back).
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let _ = std::thread::Builder::new().name("tlskit trim".into()).spawn(|| loop {
+        std::thread::sleep(Duration::from_secs(10));
+        // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+        unsafe { libc::malloc_trim(0) };
+    });
 }
 
 /// Library warnings (rustls logs through `log`, routed into `tracing`) go to the
@@ -537,7 +550,7 @@ fn access_line(r: &AccessRecord) -> String {
 
 fn access_json(r: &AccessRecord) -> String {
     let s = &r.session;
-    serde_json::json!({
+    let line = serde_json::json!({
         "time": utc_timestamp(r.time),
         "client": r.peer.to_string(),
         "method": r.method,
@@ -555,7 +568,8 @@ fn access_json(r: &AccessRecord) -> String {
         "client_subject": r.client_subject(),
         "client_issuer": r.client_issuer(),
     })
-    .to_string()
+    .to_string();
+    escape_json_controls(&line).into_owned()
 }
 
 /// `2026-11-28T21:04:16Z` (UTC, seconds), without a date crate.

@@ -49,6 +49,30 @@ pub fn escape_untrusted_bytes(bytes: &[u8]) -> String {
     escape_untrusted(&String::from_utf8_lossy(bytes)).into_owned()
 }
 
+/// Serialized JSON with DEL and the C1 controls written as `\uXXXX` too (serde_json
+/// escapes only C0, `"` and `\`), so a JSON log line is as safe on a terminal as
+/// a text one. The JSON value is unchanged.
+///
+/// ```
+/// use tlskit_wire::text::escape_json_controls;
+/// let line = serde_json::json!({ "target": "/x\u{9b}2J" }).to_string();
+/// assert_eq!(escape_json_controls(&line), r#"{"target":"/x\u009b2J"}"#);
+/// ```
+pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(|c| ('\x7f'..='\u{9f}').contains(&c)) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if ('\x7f'..='\u{9f}').contains(&c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn needs_escape(c: char) -> bool {
     matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\\' | '"')
 }

@@ -156,7 +156,9 @@ impl ServerOptions {
     }
 }
 
-/// The callback the server reports through (called from connection threads/tasks).
+/// The callback the server reports through, called from connection threads and
+/// tasks: it must not block (the `tlskit` CLI queues each event without waiting and
+/// drops and counts what its printer cannot take).
 pub type EventSink = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
 /// Something the server has to say.
