@@ -122,14 +122,16 @@ pub struct FdLimit {
 /// Raise `RLIMIT_NOFILE`'s soft limit to its hard limit (as nginx's
 /// `worker_rlimit_nofile` would be set by hand) and report both. An unlimited
 /// hard limit is taken as the kernel's `nr_open`.
+// rlim_t is u64 here but u32 on 32-bit targets: the conversions are needed there.
+#[allow(clippy::useless_conversion, clippy::unnecessary_fallible_conversions)]
 pub fn raise_fd_limit() -> std::io::Result<FdLimit> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct we own.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let was = lim.rlim_cur as u64;
-    let mut hard = lim.rlim_max as u64;
+    let was = u64::from(lim.rlim_cur);
+    let mut hard = u64::from(lim.rlim_max);
     if lim.rlim_max == libc::RLIM_INFINITY {
         hard =
             std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(1 << 20);
@@ -137,7 +139,8 @@ pub fn raise_fd_limit() -> std::io::Result<FdLimit> {
     if was >= hard {
         return Ok(FdLimit { was, soft: was, hard });
     }
-    let raised = libc::rlimit { rlim_cur: hard as libc::rlim_t, rlim_max: lim.rlim_max };
+    let raised =
+        libc::rlimit { rlim_cur: libc::rlim_t::try_from(hard).unwrap_or(lim.rlim_max), rlim_max: lim.rlim_max };
     // SAFETY: setrlimit reads the struct we own.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
         return Ok(FdLimit { was, soft: was, hard });
