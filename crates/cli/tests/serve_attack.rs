@@ -421,6 +421,16 @@ fn each_connection_costs_at_most_two_descriptors_in_both_models() {
     });
 }
 
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A pipe whose buffer is one page, so a few lines fill it: (read end, write end).
 fn small_pipe() -> (std::fs::File, OwnedFd) {
     let mut fds = [0; 2];
@@ -438,7 +448,7 @@ fn stuck_stdout_and_stderr_do_not_stop_service() {
     for_each_model(|model| {
         let (stdout_read, stdout_write) = small_pipe();
         let (stderr_read, stderr_write) = small_pipe();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tlskit"))
+        let child = Command::new(env!("CARGO_BIN_EXE_tlskit"))
             .args(["serve", root.path().to_str().unwrap(), "--listen", "127.0.0.1:0", "--model", model, "--trace"])
             // Short queues, so that a test-sized flood fills them.
             .args(["--log-queue", "16"])
@@ -448,6 +458,7 @@ fn stuck_stdout_and_stderr_do_not_stop_service() {
             .stderr(Stdio::from(stderr_write))
             .spawn()
             .unwrap();
+        let _server = KillOnDrop(child);
         // Read the start-up lines (URL and CA), then read nothing more: both pipes fill.
         let mut stdout = BufReader::new(stdout_read);
         let mut head = Vec::new();
@@ -491,8 +502,7 @@ fn stuck_stdout_and_stderr_do_not_stop_service() {
             let _ = finished_tx.send(errors.join().unwrap());
         });
         let errors = finished_rx.recv_timeout(Duration::from_secs(20)).expect("stderr drained");
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(_server);
         let _ = out.join();
         assert!(errors.iter().any(|l| l.contains("log lines dropped: output not draining")), "{model}: {errors:?}");
     });
