@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=(record capture decrypt)
+targets=(record capture decrypt h2frame)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
@@ -22,7 +22,7 @@ fi
 
 captures=../tests/captures
 
-mkdir -p corpus/record corpus/capture corpus/decrypt logs
+mkdir -p corpus/record corpus/capture corpus/decrypt corpus/h2frame logs
 if [ -d "$captures" ]; then
     # Capture reader: real pcap, pcapng (with a Decryption Secrets Block) and odd link types.
     for f in "$captures"/ssldump-samples/*.pcap "$captures"/derived-dsb/*.pcapng "$captures"/illustrated-tls1*/capture.pcap \

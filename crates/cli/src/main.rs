@@ -5,6 +5,7 @@ mod cert;
 mod dump;
 mod flags;
 mod get;
+mod output;
 mod serve;
 mod trace;
 
@@ -35,8 +36,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // serve sets up its own, non-blocking and -q aware (serve.rs).
+        init_logging();
+    }
     let (result, flags) = match cli.command {
         Command::Serve(args) => (serve::run(args), flags::SERVE),
         Command::Get(args) => (get::run(args, get::Method::Get), flags::GET),

@@ -2,11 +2,15 @@
 //!
 //! Prints the URL first (tests read it), then one access line per request with
 //! the connection's TLS facts; `--trace` adds each handshake, message by message.
+//! No line is ever waited for: access and trace lines go through a bounded
+//! queue to a printer thread, warnings and errors through stderr's (output.rs),
+//! and what a client chose (target, SNI, ALPN, names) is printed escaped.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +18,10 @@ use anyhow::{bail, Context as _};
 use tlskit::context::{ClientAuth, Context, TlsVersion};
 use tlskit::files::{FileOptions, FileService};
 use tlskit::server::{AccessRecord, Limits, Model, Server, ServerEvent, ServerOptions};
+use tlskit_wire::text::{escape_json_controls, escape_untrusted};
 use tlskit_wire::time::rfc3339_of;
 
+use crate::output::{dropped_line, Lines, TracingWriter};
 use crate::trace::TracePrinter;
 
 #[derive(clap::Args)]
@@ -38,9 +44,23 @@ pub struct Args {
     /// Execution model: async (tokio tasks) or threads (one OS thread per connection)
     #[arg(long, default_value = "async", value_name = "MODEL")]
     model: Model,
-    /// Connections served at once (threads: at most this many threads)
-    #[arg(long, default_value_t = 1024, value_name = "N")]
-    max_connections: usize,
+    /// Connections open at once, in any state (threads: one thread each); at the cap the oldest idle one is
+    /// closed to make room, else new clients wait in the listen backlog [default: from the open-file limit,
+    /// which is raised to its hard limit: 2 descriptors per connection]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// TLS handshakes in progress at once; at the cap the oldest is closed [default: a quarter of
+    /// --max-connections]
+    #[arg(long, value_name = "N")]
+    max_handshakes: Option<usize>,
+    /// Idle keep-alive connections (nothing in flight); at the cap the oldest is closed [default: half of
+    /// --max-connections]
+    #[arg(long, value_name = "N")]
+    max_idle_connections: Option<usize>,
+    /// Connections with a response in flight; at the cap new clients wait in the backlog [default:
+    /// --max-connections]
+    #[arg(long, value_name = "N")]
+    max_active_connections: Option<usize>,
     /// Server session cache entries (0 = off)
     #[arg(long, default_value_t = 4096, value_name = "SIZE")]
     session_cache: usize,
@@ -84,19 +104,28 @@ pub struct Args {
     /// Seconds from TCP accept to the end of the TLS handshake
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     handshake_timeout: f64,
-    /// Seconds for a request header to arrive (HTTP/1.1; also ends idle keep-alive there)
+    /// Seconds for a request header to arrive (HTTP/1.1, where it also ends idle keep-alive, and HTTP/2)
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     header_timeout: f64,
-    /// Seconds a connection may sit idle with no request in flight
+    /// Seconds a connection may sit with no request in flight and no response progress (HTTP/2 PINGs do not count)
     #[arg(long, default_value_t = 60.0, value_name = "SECS")]
     idle_timeout: f64,
-    /// Seconds in-flight responses get to finish after SIGINT/SIGTERM
+    /// Seconds a response may make no progress (a client that stops reading) before it is aborted: its
+    /// HTTP/1.1 connection closed, its HTTP/2 stream reset
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    send_timeout: f64,
+    /// Seconds in-flight responses get to finish after SIGINT/SIGTERM (idle connections close at once; a
+    /// second signal exits at once)
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     shutdown_grace: f64,
+    /// Lines held for stdout (access, trace) and for stderr while they do not drain; past that they are
+    /// dropped and counted, never waited for
+    #[arg(long, default_value_t = 65_536, value_name = "LINES")]
+    log_queue: usize,
     /// Access lines as JSON objects, one per line
     #[arg(long)]
     json_log: bool,
-    /// No access lines (errors and the start-up lines still print)
+    /// No access lines and no warnings (errors and the start-up lines still print)
     #[arg(long, short)]
     quiet: bool,
 }
@@ -119,6 +148,8 @@ fn ephemeral_ca_path() -> PathBuf {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let errors = Lines::spawn(args.log_queue.clamp(1, 4096))?;
+    init_logging(args.quiet, &errors);
     let listen = resolve_listen(&args.listen)?;
     let versions = args
         .tls_versions
@@ -194,14 +225,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = FileService::new(&args.dir, FileOptions { show_hidden: args.hidden, ..FileOptions::default() })
         .with_context(|| format!("cannot serve {}", args.dir.display()))?;
     let root = files.root().to_path_buf();
-    let limits = Limits {
-        max_connections: args.max_connections.max(1),
-        handshake_timeout: seconds("handshake-timeout", args.handshake_timeout)?,
-        header_timeout: seconds("header-timeout", args.header_timeout)?,
-        idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
-        shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
-    };
-    let (events, log) = Printer { json: args.json_log, quiet: args.quiet }.spawn()?;
+    let (mut limits, fd_note) = connection_caps(&args);
+    limits.handshake_timeout = seconds("handshake-timeout", args.handshake_timeout)?;
+    limits.header_timeout = seconds("header-timeout", args.header_timeout)?;
+    limits.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
+    limits.send_timeout = seconds("send-timeout", args.send_timeout)?;
+    limits.shutdown_grace = seconds("shutdown-grace", args.shutdown_grace)?;
+    if let Some(note) = fd_note {
+        errors.line(note);
+    }
+    return_freed_memory();
+    let (events, log) =
+        Printer { json: args.json_log, quiet: args.quiet, errors: errors.clone() }.spawn(args.log_queue.max(1))?;
     let mut options = ServerOptions::new(listen, context, files, events);
     options.model = args.model;
     options.limits = limits;
@@ -212,10 +247,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let runtime = match args.model {
         Model::Async => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
-        // The acceptor only; each connection gets its own thread and runtime.
+        // The acceptor and the reactor; each connection gets its own thread, which polls it.
         Model::Threads => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
     };
     let ca_shown = ca_path.clone();
+    let signal_errors = errors.clone();
     let result = runtime.block_on(async move {
         let server = Server::bind(options)?;
         let addr = server.local_addr();
@@ -236,7 +272,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
-        server.run(shutdown_signal()).await?;
+        server.run(shutdown_signal(signal_errors)).await?;
         anyhow::Ok(())
     });
     if let Some(ca) = &ca_path {
@@ -245,9 +281,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
-    flush_log(&log);
-    result?;
-    println!("tlskit serve: stopped");
+    let stopped = result.map(|()| "tlskit serve: stopped".to_string());
+    if let Ok(line) = &stopped {
+        log.line(line.clone());
+    }
+    // Bounded: a stuck stdout or stderr must not keep the process from exiting.
+    log.flush(Duration::from_secs(2));
+    errors.flush(Duration::from_secs(1));
+    stopped?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -281,43 +322,139 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, data)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// The caps by state: defaults sized from the open-file limit (raised to its hard
+/// limit first), flags over them, and one line when the limit is too low for them.
+fn connection_caps(args: &Args) -> (Limits, Option<String>) {
+    let fd = tlskit::server::raise_fd_limit().ok();
+    let fds = fd.map_or(1024, |f| f.soft);
+    let sized = Limits::for_fds(fds, args.model);
+    let mut total = args.max_connections.unwrap_or(sized.max_connections).max(1);
+    let mut note = None;
+    let within = Limits::connections_within(fds);
+    if total > within {
+        let hard = fd.map_or(fds, |f| f.hard);
+        note = Some(format!(
+            "tlskit serve: the open-file limit ({hard}, hard) allows {within} connections at {} descriptors each, \
+             not {total}: serving at most {within} (raise it with ulimit -Hn)",
+            tlskit::server::FDS_PER_CONNECTION
+        ));
+        total = within;
+    }
+    let limits = Limits {
+        max_connections: total,
+        max_handshakes: args.max_handshakes.unwrap_or(total / 4).clamp(1, total),
+        max_idle: args.max_idle_connections.unwrap_or(total / 2).clamp(1, total),
+        max_active: args.max_active_connections.unwrap_or(total).clamp(1, total),
+        ..sized
+    };
+    (limits, note)
+}
+
+/// glibc keeps memory freed on worker threads in their arenas: after an attack
+/// that held many responses, the process would stay at its peak. Every 10 s the
+/// free pages go back to the system (cheap when there is little to give back).
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let _ = std::thread::Builder::new().name("tlskit trim".into()).spawn(|| loop {
+        std::thread::sleep(Duration::from_secs(10));
+        // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+        unsafe { libc::malloc_trim(0) };
+    });
+}
+
+/// Library warnings (rustls logs through `log`, routed into `tracing`) go to the
+/// rate-limited stderr queue, filtered by RUST_LOG (default: warnings; `-q`: errors only).
+fn init_logging(quiet: bool, errors: &Arc<Lines>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (quiet, EnvFilter::try_from_default_env()) {
+        (true, _) => EnvFilter::new("error"),
+        (false, Ok(filter)) => filter,
+        (false, Err(_)) => EnvFilter::new("warn"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(TracingWriter(errors.clone()))
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Resolves on SIGINT or SIGTERM; a second one exits at once.
+async fn shutdown_signal(errors: Arc<Lines>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
-    eprintln!("tlskit serve: shutting down; in-flight responses finish");
+    errors.line("tlskit serve: shutting down; in-flight responses finish (a second signal exits now)".into());
+    let last = errors.clone();
+    tokio::spawn(async move {
+        let code = tokio::select! {
+            _ = int.recv() => 128 + libc::SIGINT,
+            _ = term.recv() => 128 + libc::SIGTERM,
+        };
+        last.line("tlskit serve: second signal: exiting now".into());
+        last.flush(Duration::from_millis(200));
+        std::process::exit(code);
+    });
 }
 
 /// How events look: access lines and trace lines (text, or JSON with `--json-log`) on stdout, errors on stderr.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Printer {
     json: bool,
     quiet: bool,
+    errors: Arc<Lines>,
 }
 
 /// What the printer thread receives.
 enum LogMessage {
     Event(ServerEvent),
+    Line(String),
     /// Everything before this is written: say so.
     Flush(std::sync::mpsc::Sender<()>),
 }
 
+/// The sending side of the printer's queue.
+struct EventQueue {
+    tx: std::sync::mpsc::SyncSender<LogMessage>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl EventQueue {
+    fn send(&self, message: LogMessage) {
+        if self.tx.try_send(message).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queue a line for stdout.
+    fn line(&self, line: String) {
+        self.send(LogMessage::Line(line));
+    }
+
+    /// Wait up to `timeout` until the printer has written everything sent before.
+    fn flush(&self, timeout: Duration) {
+        let (ack_tx, ack_rx) = std::sync::mpsc::channel();
+        if self.tx.try_send(LogMessage::Flush(ack_tx)).is_ok() {
+            let _ = ack_rx.recv_timeout(timeout);
+        }
+    }
+}
+
 impl Printer {
     /// The printer runs on its own thread so no connection ever waits on the
-    /// terminal. A lone line is written as soon as it arrives; under load lines
-    /// gather for at most a few milliseconds and leave in one write.
-    fn spawn(self) -> anyhow::Result<(tlskit::server::EventSink, std::sync::mpsc::SyncSender<LogMessage>)> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(65_536);
+    /// terminal: events are queued without blocking (dropped and counted when
+    /// the queue is full because stdout does not drain). A lone line is written
+    /// as soon as it arrives; under load lines gather and leave in one write.
+    fn spawn(self, capacity: usize) -> anyhow::Result<(tlskit::server::EventSink, Arc<EventQueue>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(capacity);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let lost = dropped.clone();
         std::thread::Builder::new().name("tlskit log".into()).spawn(move || {
             let mut batch = String::with_capacity(64 * 1024);
             let mut trace = TracePrinter::new(self.json);
@@ -329,6 +466,10 @@ impl Printer {
                     count += 1;
                     match message {
                         LogMessage::Event(event) => self.format(event, &mut trace, &mut batch),
+                        LogMessage::Line(line) => {
+                            batch.push_str(&line);
+                            batch.push('\n');
+                        }
                         LogMessage::Flush(ack) => acks.push(ack),
                     }
                     if batch.len() < 60 * 1024 {
@@ -341,6 +482,11 @@ impl Printer {
                     let _ = out.flush();
                     batch.clear();
                 }
+                // stdout moved again: say what was dropped while it did not.
+                let n = lost.swap(0, Ordering::Relaxed);
+                if n > 0 {
+                    self.errors.line(dropped_line(n));
+                }
                 for ack in acks {
                     let _ = ack.send(());
                 }
@@ -350,14 +496,13 @@ impl Printer {
                 }
             }
         })?;
-        let sender = tx.clone();
-        let sink: tlskit::server::EventSink = Arc::new(move |event| {
-            let _ = sender.send(LogMessage::Event(event));
-        });
-        Ok((sink, tx))
+        let queue = Arc::new(EventQueue { tx, dropped });
+        let sender = queue.clone();
+        let sink: tlskit::server::EventSink = Arc::new(move |event| sender.send(LogMessage::Event(event)));
+        Ok((sink, queue))
     }
 
-    /// Append the event's stdout lines to `batch`; errors go to stderr at once.
+    /// Append the event's stdout lines to `batch`; errors go to stderr's queue.
     fn format(&self, event: ServerEvent, trace: &mut TracePrinter, batch: &mut String) {
         match event {
             ServerEvent::Access(record) => {
@@ -376,29 +521,21 @@ impl Printer {
                 });
             }
             ServerEvent::Connection { peer, stage, error } => {
-                eprintln!("tlskit serve: {peer}: {stage}: {error}");
+                self.errors.warn(format!("tlskit serve: {peer}: {stage}: {}", escape_untrusted(&error)));
             }
         }
     }
 }
 
-/// Wait (briefly) until the printer has written everything sent before.
-fn flush_log(log: &std::sync::mpsc::SyncSender<LogMessage>) {
-    let (ack_tx, ack_rx) = std::sync::mpsc::channel();
-    if log.send(LogMessage::Flush(ack_tx)).is_ok() {
-        let _ = ack_rx.recv_timeout(Duration::from_secs(2));
-    }
-}
-
 fn access_line(r: &AccessRecord) -> String {
     let s = &r.session;
-    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let dash = |o: &Option<String>| o.as_deref().map_or_else(|| "-".into(), escape_untrusted).into_owned();
     let mut line = format!(
         "{} {} \"{} {} {}\" {} {} {:.3}ms {} {} {} sni={} alpn={} {}",
         rfc3339_of(r.time),
         r.peer,
-        r.method,
-        r.target,
+        escape_untrusted(&r.method),
+        escape_untrusted(&r.target),
         r.http_version,
         r.status,
         r.bytes,
@@ -411,14 +548,18 @@ fn access_line(r: &AccessRecord) -> String {
         if s.resumed { "resumed" } else { "full" },
     );
     if let Some(subject) = r.client_subject() {
-        line.push_str(&format!(" client=\"{}\" issuer=\"{}\"", subject, r.client_issuer().unwrap_or("")));
+        line.push_str(&format!(
+            " client=\"{}\" issuer=\"{}\"",
+            escape_untrusted(subject),
+            escape_untrusted(r.client_issuer().unwrap_or(""))
+        ));
     }
     line
 }
 
 fn access_json(r: &AccessRecord) -> String {
     let s = &r.session;
-    serde_json::json!({
+    let line = serde_json::json!({
         "time": rfc3339_of(r.time),
         "client": r.peer.to_string(),
         "method": r.method,
@@ -436,7 +577,8 @@ fn access_json(r: &AccessRecord) -> String {
         "client_subject": r.client_subject(),
         "client_issuer": r.client_issuer(),
     })
-    .to_string()
+    .to_string();
+    escape_json_controls(&line).into_owned()
 }
 
 #[cfg(test)]

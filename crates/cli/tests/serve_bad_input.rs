@@ -161,9 +161,12 @@ fn header_and_idle_timeouts_close_slow_and_idle_connections() {
 fn max_connections_bounds_what_is_served_at_once() {
     let root = docroot();
     for_each_model(|model| {
-        let server =
-            Serve::start(root.path(), &["--model", model, "--max-connections", "2", "--handshake-timeout", "1.5"]);
-        // Two silent connections take both slots; a third client waits in the backlog until they are reaped.
+        let server = Serve::start(
+            root.path(),
+            &["--model", model, "--max-connections", "2", "--max-handshakes", "2", "--handshake-timeout", "1.5"],
+        );
+        // Two silent handshakes take both slots and none is idle to make room: a third client waits in the
+        // backlog until they are reaped.
         let silent: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(server.addr()).unwrap()).collect();
         std::thread::sleep(Duration::from_millis(200));
         let started = Instant::now();

@@ -12,6 +12,7 @@ use crate::dissect::{Event, HandshakeDetail, Summary, Timestamp};
 use crate::extensions::{extension_name, group_name, psk_mode_name};
 use crate::handshake::{signature_scheme_name, type_name};
 use crate::record::{version_name, ContentType};
+use crate::text::escape_untrusted;
 
 /// The IANA name of a cipher suite, or its number.
 pub fn suite_name(id: u16) -> String {
@@ -188,10 +189,10 @@ pub fn summary_line(s: &Summary) -> String {
         s.cipher_suite.map_or_else(|| "-".to_string(), suite_name)
     );
     if let Some(sni) = &s.server_name {
-        line += &format!(" sni={sni}");
+        line += &format!(" sni={}", escape_untrusted(sni));
     }
     if let Some(alpn) = &s.alpn {
-        line += &format!(" alpn={alpn}");
+        line += &format!(" alpn={}", escape_untrusted(alpn));
     }
     line += if s.resumed { " resumed" } else { " full-handshake" };
     if let Some(ja3) = &s.fingerprints.ja3 {
@@ -221,6 +222,17 @@ fn push_names<T: Copy, N: AsRef<str>>(out: &mut String, label: &str, items: &[T]
     }
 }
 
+/// Appends `label` and peer-chosen `items`, each escaped, joined by `,`.
+fn push_escaped(out: &mut String, label: &str, items: &[String]) {
+    out.push_str(label);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&escape_untrusted(item));
+    }
+}
+
 /// The IANA name of a cipher suite (borrowed), or its number.
 fn suite_label(id: u16) -> std::borrow::Cow<'static, str> {
     CipherSuite::lookup(id).map_or_else(|| format!("0x{id:04x}").into(), |s| s.name.into())
@@ -245,10 +257,10 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             let mut s =
                 format!("ClientHello{} {}", if *sslv2 { " (SSLv2 format)" } else { "" }, version_name(*version));
             if let Some(n) = server_name {
-                s += &format!(" sni={n}");
+                s += &format!(" sni={}", escape_untrusted(n));
             }
             if !alpn.is_empty() {
-                s += &format!(" alpn={}", alpn.join(","));
+                push_escaped(&mut s, " alpn=", alpn);
             }
             if !versions.is_empty() {
                 push_names(&mut s, " versions=", versions, version_name);
@@ -277,7 +289,7 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
                 s += &format!(" key_share={}", group_name(*g));
             }
             if let Some(a) = alpn {
-                s += &format!(" alpn={a}");
+                s += &format!(" alpn={}", escape_untrusted(a));
             }
             if *resumed {
                 s += " resumed";
@@ -290,10 +302,13 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             for c in certificates {
                 s += &format!(
                     "\n        subject={} issuer={} valid={}..{}",
-                    c.subject, c.issuer, c.not_before, c.not_after
+                    escape_untrusted(&c.subject),
+                    escape_untrusted(&c.issuer),
+                    c.not_before,
+                    c.not_after
                 );
                 if !c.san.is_empty() {
-                    s += &format!(" san={}", c.san.join(","));
+                    push_escaped(&mut s, " san=", &c.san);
                 }
             }
             s
@@ -302,7 +317,7 @@ pub fn handshake_line(msg_type: u8, length: usize, detail: &HandshakeDetail) -> 
             let mut s = String::from("EncryptedExtensions");
             push_names(&mut s, " extensions=", extensions, extension_name);
             if let Some(a) = alpn {
-                s += &format!(" alpn={a}");
+                s += &format!(" alpn={}", escape_untrusted(a));
             }
             if *early_data {
                 s += " early_data";

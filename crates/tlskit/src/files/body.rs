@@ -86,6 +86,11 @@ impl Body {
         Body { kind: Kind::Stream(Box::new(Stream { file, segments, remaining })) }
     }
 
+    /// Whether this body holds an open file (a descriptor) until it ends.
+    pub fn holds_file(&self) -> bool {
+        matches!(&self.kind, Kind::Stream(s) if s.file.is_some())
+    }
+
     /// Exact number of bytes left to send.
     pub fn remaining(&self) -> u64 {
         match &self.kind {

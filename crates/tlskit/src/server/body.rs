@@ -3,7 +3,6 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -23,6 +22,8 @@ pub struct LoggedBody {
     record: Option<AccessRecord>,
     shared: Arc<Shared>,
     signals: Arc<ConnSignals>,
+    /// Holds one of the server's open-file places until it is dropped.
+    file_held: bool,
 }
 
 impl LoggedBody {
@@ -32,8 +33,9 @@ impl LoggedBody {
         started: Instant,
         shared: Arc<Shared>,
         signals: Arc<ConnSignals>,
+        file_held: bool,
     ) -> Self {
-        LoggedBody { inner, sent: 0, started, record: Some(record), shared, signals }
+        LoggedBody { inner, sent: 0, started, record: Some(record), shared, signals, file_held }
     }
 }
 
@@ -43,10 +45,15 @@ impl HttpBody for LoggedBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                self.sent += data.len() as u64;
+        if polled.is_ready() {
+            if let Poll::Ready(Some(Ok(frame))) = &polled {
+                if let Some(data) = frame.data_ref() {
+                    self.sent += data.len() as u64;
+                }
             }
+            // Data or the end handed over: progress for the send timeout (stall.rs, timers.rs).
+            super::stall::note_progress();
+            self.signals.progressed();
         }
         polled
     }
@@ -62,7 +69,10 @@ impl HttpBody for LoggedBody {
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
-        self.signals.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.signals.response_done();
+        if self.file_held {
+            self.shared.open_files.release();
+        }
         if let Some(mut record) = self.record.take() {
             record.bytes = self.sent;
             record.duration = self.started.elapsed();

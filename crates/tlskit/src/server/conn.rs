@@ -1,13 +1,13 @@
 //! One connection, from TCP accept to close: first-byte check, TLS handshake
-//! (timed), then HTTP/1.1 or HTTP/2 through hyper with idle and shutdown
-//! handling. Both execution models run exactly this.
+//! (timed), then HTTP/1.1 or HTTP/2 (as ALPN chose) through hyper, watched by
+//! the connection's timers (timers.rs) and closed when its state's cap or the
+//! shutdown asks. Both execution models run exactly this.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -15,25 +15,42 @@ use tokio::sync::watch;
 
 use super::io::{ConnIo, ConnSignals};
 use super::service::{ConnInfo, Handler};
-use super::{Limits, ServerEvent, Shared, Stage};
+use super::stall::StreamExecutor;
+use super::states::Slot;
+use super::timers::{ConnWatch, Verdict};
+use super::{Limits, Model, ServerEvent, Shared, Stage};
 use crate::context::ClientAuth;
 use crate::session::SessionInfo;
 use crate::trace::tracer::ConnTracer;
 use crate::trace::{Tap, TapSink, TraceSink};
 use tlskit_wire::dissect::Direction;
 
-/// The HTTP engine shared by every connection of both models.
-pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+/// The HTTP engine of every connection of both models.
+pub(crate) type Engine = auto::Builder<StreamExecutor>;
+
+/// Largest request head (HTTP/1.1 request line and headers, and HTTP/2's decoded
+/// header list). hyper answers 414 to a target over 64 KiB only when the whole
+/// head fits its read buffer, so the buffer is larger than that: a request line
+/// of 64-128 KiB gets 414, a longer one 431 (hyper stops reading at the buffer's
+/// end without knowing which part was too long). h2 answers 431 to a header list
+/// over this size, and closes the connection only for a header block that needs
+/// more CONTINUATION frames than this size allows (its CONTINUATION-flood guard).
+pub(crate) const MAX_REQUEST_HEAD: usize = 128 * 1024;
+
+/// The two engines, chosen by ALPN: h2 speaks only HTTP/2, everything else only
+/// HTTP/1.1, so an HTTP/2 preface on a connection that negotiated http/1.1 is refused.
+pub(crate) fn engines(limits: &Limits, model: Model) -> (Engine, Engine) {
+    let executor = StreamExecutor { local: model == Model::Threads, send_timeout: limits.send_timeout };
+    let mut builder = auto::Builder::new(executor);
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         // Header and a small body in one buffer: one TLS record, one write.
         .writev(false)
-        .max_buf_size(64 * 1024);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(128);
-    builder
+        .max_buf_size(MAX_REQUEST_HEAD);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(128).max_header_list_size(MAX_REQUEST_HEAD as u32);
+    (builder.clone().http1_only(), builder.http2_only())
 }
 
 /// The plain-text answer to an HTTP request sent to the TLS port (as nginx gives).
@@ -46,23 +63,17 @@ X-Content-Type-Options: nosniff\r\n\
 This port speaks HTTPS: the request was sent as plain HTTP.\r\n";
 
 /// Serve one accepted connection to its end; errors become events.
-pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    shared: &Arc<Shared>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+    slot: Slot,
+) {
     let accepted_at = Instant::now();
     let deadline = tokio::time::Instant::from_std(accepted_at + shared.limits.handshake_timeout);
     let _ = tcp.set_nodelay(true);
     let fail = |stage: Stage, error: String| shared.emit(ServerEvent::Connection { peer, stage, error });
-
-    // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer.
-    let mut first = [0u8; 8];
-    let peeked = match tokio::time::timeout_at(deadline, tcp.peek(&mut first)).await {
-        Err(_) => return fail(Stage::Handshake, "timed out waiting for a ClientHello".into()),
-        Ok(Err(err)) => return fail(Stage::Handshake, err.to_string()),
-        Ok(Ok(0)) => return fail(Stage::Handshake, "closed before sending anything".into()),
-        Ok(Ok(n)) => first.get(..n).unwrap_or_default(),
-    };
-    if peeked.first() != Some(&0x16) {
-        return refuse_non_tls(tcp, peeked, fail).await;
-    }
 
     let tracer = shared.secrets.as_ref().map(|secrets| {
         let local = tcp.local_addr().unwrap_or(peer);
@@ -70,12 +81,38 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
         let trace: TraceSink = Arc::new(move |event| events.emit(ServerEvent::Trace { peer, event: Box::new(event) }));
         Arc::new(ConnTracer::new(Direction::ClientToServer, trace, secrets.clone(), local, peer))
     });
-    let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
-    let tap = Tap::new(tcp, Direction::ClientToServer, sink);
-    let tls = match tokio::time::timeout_at(deadline, shared.tls.accept(tap)).await {
-        Err(_) => return fail(Stage::Handshake, "TLS handshake timed out".into()),
-        Ok(Err(err)) => return fail(Stage::Handshake, format!("TLS handshake failed: {err}")),
-        Ok(Ok(tls)) => tls,
+    let handshake = async {
+        // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer.
+        let mut first = [0u8; 8];
+        let peeked = match tokio::time::timeout_at(deadline, tcp.peek(&mut first)).await {
+            Err(_) => return Err((Stage::Handshake, "timed out waiting for a ClientHello".into())),
+            Ok(Err(err)) => return Err((Stage::Handshake, err.to_string())),
+            Ok(Ok(0)) => return Err((Stage::Handshake, "closed before sending anything".into())),
+            Ok(Ok(n)) => first.get(..n).unwrap_or_default(),
+        };
+        if peeked.first() != Some(&0x16) {
+            refuse_non_tls(tcp, peeked, fail).await;
+            return Ok(None);
+        }
+        let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
+        match tokio::time::timeout_at(deadline, shared.tls.accept(Tap::new(tcp, Direction::ClientToServer, sink))).await
+        {
+            Err(_) => Err((Stage::Handshake, "TLS handshake timed out".into())),
+            Ok(Err(err)) => Err((Stage::Handshake, format!("TLS handshake failed: {err}"))),
+            Ok(Ok(tls)) => Ok(Some(tls)),
+        }
+    };
+    // A handshake ends early when the handshake cap needs its place or the server stops.
+    let tls = tokio::select! {
+        done = handshake => match done {
+            Ok(Some(tls)) => tls,
+            Ok(None) => return,
+            Err((stage, error)) => return fail(stage, error),
+        },
+        _ = slot.kick().kicked() => {
+            return fail(Stage::Handshake, "closed: too many handshakes in progress (--max-handshakes)".into());
+        }
+        _ = stop.wait_for(|stopping| *stopping) => return,
     };
     let handshake_time = accepted_at.elapsed();
     if let Some(tracer) = &tracer {
@@ -84,41 +121,46 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     let (_, server_conn) = tls.get_ref();
     let session = Arc::new(SessionInfo::from_connection(server_conn, server_conn.server_name(), Some(handshake_time)));
     let client_verified = shared.client_auth != ClientAuth::Off && !session.peer_certificates.is_empty();
-    let signals = Arc::new(ConnSignals::default());
+    let http2 = session.alpn.as_deref() == Some("h2");
+    let signals = Arc::new(ConnSignals::new(slot, accepted_at, http2));
     let handler =
         Handler::new(shared.clone(), Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone() }));
 
-    let conn = shared.http.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
+    let engine = if http2 { &shared.http2 } else { &shared.http1 };
+    let conn = engine.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
     tokio::pin!(conn);
-    let idle = shared.limits.idle_timeout;
-    let tick = (idle / 2).max(Duration::from_millis(50));
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
-    let mut quiet_ticks = 0u32;
-    let mut last_activity = signals.activity.load(Ordering::Relaxed);
-    let mut closing = false;
+    let mut timers = ConnWatch::new(&shared.limits);
+    let mut stopping = false;
     let result = loop {
-        tokio::select! {
-            result = conn.as_mut() => break result,
-            changed = stop.changed(), if !closing => {
-                // Shutdown (or the server is gone): finish what is in flight, take nothing new.
-                let _ = changed;
-                closing = true;
+        let wait = match timers.check(&signals, signals.now_ms()) {
+            Verdict::Wait(wait) => wait,
+            Verdict::Close => {
+                timers.closing(&signals);
                 conn.as_mut().graceful_shutdown();
+                continue;
             }
-            _ = ticker.tick(), if !closing => {
-                let now = signals.activity.load(Ordering::Relaxed);
-                let busy = signals.in_flight.load(Ordering::Relaxed) > 0;
-                if now != last_activity || busy {
-                    last_activity = now;
-                    quiet_ticks = 0;
-                } else {
-                    quiet_ticks += 1;
-                    if quiet_ticks >= 2 {
-                        closing = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
+            Verdict::Abort(reason) => {
+                if let Some(reason) = reason {
+                    fail(Stage::Http, format!("closed: {reason}"));
                 }
+                break Ok(());
             }
+        };
+        let close = tokio::select! {
+            result = conn.as_mut() => break result,
+            // Shutdown: idle connections close at once, in-flight responses finish.
+            _ = stop.wait_for(|stopping| *stopping), if !stopping => {
+                stopping = true;
+                true
+            }
+            // The idle cap (or the total cap) needs this connection's place.
+            _ = signals.slot().kick().kicked(), if !timers.is_closing() => true,
+            _ = signals.wake.notified() => false,
+            _ = tokio::time::sleep(wait) => false,
+        };
+        if close && !timers.is_closing() {
+            timers.closing(&signals);
+            conn.as_mut().graceful_shutdown();
         }
     };
     if let Err(err) = result {

@@ -6,7 +6,15 @@
 //! - [`Model::Async`]: connections are tasks on the caller's tokio runtime
 //!   (the CLI gives it a multi-thread one);
 //! - [`Model::Threads`]: one OS thread per accepted connection, as the HOWTO's
-//!   server did, each driving its own current-thread runtime.
+//!   server did. The thread polls its connection itself (with the runtime's
+//!   handle, inside a `LocalSet` for its HTTP/2 streams) while the one shared
+//!   reactor does the waiting, so a connection costs its socket and nothing
+//!   else: no epoll, eventfd or timer descriptor per thread.
+//!
+//! Connections are counted by state against the caps of [`Limits`]
+//! (handshaking, idle, active: see there), and every response is bounded by
+//! the send timeout, so clients that stall, dawdle or idle cannot take the
+//! places of others.
 //!
 //! The library never prints: every access record, trace event and refused
 //! connection is handed to the [`EventSink`] given in [`ServerOptions`].
@@ -32,8 +40,12 @@
 mod body;
 mod conn;
 mod io;
+mod limits;
 mod pages;
 mod service;
+mod stall;
+mod states;
+mod timers;
 
 use std::fmt;
 use std::future::Future;
@@ -44,7 +56,7 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
 use rustls::{KeyLog, ServerConfig};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use crate::context::{ClientAuth, Context, ContextError};
 use crate::files::FileService;
@@ -52,6 +64,7 @@ use crate::session::SessionInfo;
 use crate::trace::{SecretLog, TraceEvent};
 
 pub use body::LoggedBody;
+pub use limits::{raise_fd_limit, FdLimit, Limits, FDS_PER_CONNECTION, RESERVED_FDS};
 
 /// The server's cipher-suite preference when none is configured: AES-128-GCM
 /// with SHA-256 first. Its handshake hashing runs on SHA-NI/ARMv8 SHA-256
@@ -76,7 +89,7 @@ pub enum Model {
     /// Tasks on the caller's tokio runtime (multi-thread in the CLI).
     #[default]
     Async,
-    /// One OS thread per connection, each with its own current-thread runtime.
+    /// One OS thread per connection, polling it on that thread; one shared reactor.
     Threads,
 }
 
@@ -97,33 +110,6 @@ impl fmt::Display for Model {
             Model::Async => "async",
             Model::Threads => "threads",
         })
-    }
-}
-
-/// Bounds on connections and how long the server waits for a peer.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Connections open at once; further ones wait in the listen backlog.
-    pub max_connections: usize,
-    /// From TCP accept to the end of the TLS handshake.
-    pub handshake_timeout: Duration,
-    /// For a request's header to arrive (HTTP/1.1; also ends idle keep-alive there).
-    pub header_timeout: Duration,
-    /// A connection with no request in flight and no bytes moving is closed after this.
-    pub idle_timeout: Duration,
-    /// After the shutdown signal, how long in-flight responses may take.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections: 1024,
-            handshake_timeout: Duration::from_secs(10),
-            header_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
-            shutdown_grace: Duration::from_secs(30),
-        }
     }
 }
 
@@ -170,7 +156,9 @@ impl ServerOptions {
     }
 }
 
-/// The callback the server reports through (called from connection threads/tasks).
+/// The callback the server reports through, called from connection threads and
+/// tasks: it must not block (the `tlskit` CLI queues each event without waiting and
+/// drops and counts what its printer cannot take).
 pub type EventSink = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
 /// Something the server has to say.
@@ -273,7 +261,14 @@ pub(crate) struct Shared {
     pub(crate) hsts: Option<HeaderValue>,
     pub(crate) secrets: Option<Arc<SecretLog>>,
     pub(crate) events: EventSink,
-    pub(crate) http: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    /// The HTTP/1.1-only and HTTP/2-only engines (ALPN chooses).
+    pub(crate) http1: conn::Engine,
+    pub(crate) http2: conn::Engine,
+    /// Every open connection, by state.
+    pub(crate) table: Arc<states::ConnTable>,
+    /// Files open for responses: at most one per connection of the cap, so descriptors stay within the
+    /// budget however many HTTP/2 streams a connection opens.
+    pub(crate) open_files: states::OpenFiles,
 }
 
 impl Shared {
@@ -330,10 +325,14 @@ impl Server {
         };
         let listener = listen(options.listen).map_err(|source| ServerError::Bind { addr: options.listen, source })?;
         let local_addr = listener.local_addr()?;
+        let (http1, http2) = conn::engines(&options.limits, options.model);
         let shared = Shared {
             tls: tokio_rustls::TlsAcceptor::from(config),
             files: options.files,
-            http: conn::http_builder(&options.limits),
+            http1,
+            http2,
+            table: states::ConnTable::new(&options.limits),
+            open_files: states::OpenFiles::new(options.limits.max_connections),
             limits: options.limits,
             require_client_cert,
             client_auth: context.client_auth_mode(),
@@ -354,27 +353,19 @@ impl Server {
         self.model
     }
 
-    /// Serve until `shutdown` completes, then stop accepting, let in-flight
-    /// responses finish (up to the shutdown grace) and return.
+    /// Serve until `shutdown` completes, then stop accepting, close idle
+    /// connections at once, let in-flight responses finish (up to the shutdown
+    /// grace) and return.
     ///
     /// Must be called within a tokio runtime; [`Model::Async`] runs its
-    /// connections on that runtime.
+    /// connections on that runtime, [`Model::Threads`] uses its reactor.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let shared = self.shared;
-        let max = shared.limits.max_connections.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
-        let slots = Arc::new(Semaphore::new(max));
+        let table = shared.table.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::pin!(shutdown);
         loop {
-            let permit = tokio::select! {
-                biased;
-                _ = &mut shutdown => break,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
             let (tcp, peer) = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -392,23 +383,27 @@ impl Server {
                     }
                 },
             };
+            // Room by state: below the caps, or made by closing the oldest idle connection. Until
+            // then this one connection waits here, the others in the listen backlog.
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                _ = table.room() => {}
+            }
+            let slot = table.open();
             let shared = shared.clone();
             let stop = stop_rx.clone();
             match self.model {
                 Model::Async => {
-                    tokio::spawn(async move {
-                        conn::serve(&shared, tcp, peer, stop).await;
-                        drop(permit);
-                    });
+                    tokio::spawn(async move { conn::serve(&shared, tcp, peer, stop, slot).await });
                 }
-                Model::Threads => spawn_thread(shared, tcp, peer, stop, permit),
+                Model::Threads => spawn_thread(shared, tcp, peer, stop, slot),
             }
         }
         drop(listener);
         let _ = stop_tx.send(true);
-        // Every connection holds a permit: having them all back means all are done.
         let grace = shared.limits.shutdown_grace;
-        let _ = tokio::time::timeout(grace, slots.acquire_many(max as u32)).await;
+        let _ = tokio::time::timeout(grace, table.all_closed()).await;
         Ok(())
     }
 }
@@ -427,37 +422,24 @@ fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// The thread model: a named OS thread with its own current-thread runtime.
+/// The thread model: a named OS thread that polls its connection itself.
+///
+/// `Handle::block_on` from a thread outside the runtime polls the future on
+/// that thread while the runtime's reactor (driven by the acceptor's thread)
+/// waits for its socket, so the thread needs no runtime, epoll or eventfd of
+/// its own; its HTTP/2 streams run beside it in a `LocalSet`.
 fn spawn_thread(
     shared: Arc<Shared>,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    slot: states::Slot,
 ) {
-    let std_tcp = match tcp.into_std() {
-        Ok(s) => s,
-        Err(err) => {
-            shared.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: err.to_string() });
-            return;
-        }
-    };
+    let handle = tokio::runtime::Handle::current();
     let events = shared.clone();
     let spawned = std::thread::Builder::new().name(format!("tlskit {peer}")).stack_size(1024 * 1024).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(err) => {
-                shared.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: err.to_string() });
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            match tokio::net::TcpStream::from_std(std_tcp) {
-                Ok(tcp) => conn::serve(&shared, tcp, peer, stop).await,
-                Err(err) => shared.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: err.to_string() }),
-            }
-        });
-        drop(permit);
+        let streams = tokio::task::LocalSet::new();
+        handle.block_on(streams.run_until(conn::serve(&shared, tcp, peer, stop, slot)));
     });
     if let Err(err) = spawned {
         events.emit(ServerEvent::Connection { peer, stage: Stage::Accept, error: format!("no thread: {err}") });

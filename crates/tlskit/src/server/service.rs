@@ -5,12 +5,11 @@
 use std::convert::Infallible;
 use std::future::{ready, Ready};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::header::{HeaderValue, SERVER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
-use http::{Method, Request, Response, StatusCode};
+use http::header::{HeaderValue, HOST, SERVER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use super::body::LoggedBody;
@@ -46,6 +45,18 @@ impl Handler {
         let started = Instant::now();
         let time = SystemTime::now();
         let mut response = self.route(&req);
+        // Open files are bounded like sockets (one per connection on average): HTTP/2's many streams
+        // per connection must not run the process out of descriptors.
+        let file_held = response.body().holds_file();
+        if file_held && !self.shared.open_files.acquire() {
+            response = files::error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many files are being sent at once; try again shortly.",
+                req.method() == Method::HEAD,
+            );
+            response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        let file_held = file_held && response.body().holds_file();
         let headers = response.headers_mut();
         headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(SERVER, HeaderValue::from_static("tlskit"));
@@ -63,13 +74,18 @@ impl Handler {
             duration: Default::default(),
             session: self.conn.session.clone(),
         };
-        self.conn.signals.in_flight.fetch_add(1, Ordering::Relaxed);
-        response.map(|body| LoggedBody::new(body, record, started, self.shared.clone(), self.conn.signals.clone()))
+        self.conn.signals.request_started();
+        response.map(|body| {
+            LoggedBody::new(body, record, started, self.shared.clone(), self.conn.signals.clone(), file_held)
+        })
     }
 
     fn route(&self, req: &Request<Incoming>) -> Response<Body> {
         let path = req.uri().path();
         let head_only = req.method() == Method::HEAD;
+        if let Some(problem) = host_problem(req) {
+            return files::error_response(StatusCode::BAD_REQUEST, problem, head_only);
+        }
         let special = path == "/_tls" || path == "/_tls/" || path.starts_with("/_reneg_");
         if special && req.method() != Method::GET && !head_only {
             return files::error_response(StatusCode::METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.", false);
@@ -101,5 +117,70 @@ impl hyper::service::Service<Request<Incoming>> for Handler {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         ready(Ok(self.handle(req)))
+    }
+}
+
+/// What is wrong with the request's Host header, per RFC 9112 §3.2 (a 400):
+/// an HTTP/1.1 request needs exactly one, no request may carry two, and its
+/// value must be `host[:port]`. Over HTTP/2 a Host that names another
+/// authority than `:authority` is malformed too (RFC 9113 §8.3.1).
+pub(crate) fn host_problem<B>(req: &Request<B>) -> Option<&'static str> {
+    let mut hosts = req.headers().get_all(HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Some("The request carries more than one Host header.");
+    }
+    let Some(host) = host else {
+        return (req.version() == Version::HTTP_11).then_some("An HTTP/1.1 request needs a Host header.");
+    };
+    let bytes = host.as_bytes();
+    // An empty Host is what a client sends when the target has no authority (§3.2).
+    let valid = bytes.is_empty() || (!bytes.contains(&b'@') && http::uri::Authority::try_from(bytes).is_ok());
+    if !valid {
+        return Some("The Host header is not a valid host[:port].");
+    }
+    if req.version() == Version::HTTP_2 {
+        if let Some(authority) = req.uri().authority() {
+            if !authority.as_str().as_bytes().eq_ignore_ascii_case(bytes) {
+                return Some("The Host header names another authority than :authority.");
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_rules_of_rfc_9112() {
+        let req = |version: Version, hosts: &[&str]| {
+            let mut b = Request::builder().version(version).uri("/x");
+            for h in hosts {
+                b = b.header(HOST, *h);
+            }
+            b.body(()).unwrap()
+        };
+        assert_eq!(host_problem(&req(Version::HTTP_11, &["localhost:8443"])), None);
+        assert_eq!(host_problem(&req(Version::HTTP_11, &["[::1]:8443"])), None);
+        assert_eq!(host_problem(&req(Version::HTTP_11, &[""])), None);
+        assert!(host_problem(&req(Version::HTTP_11, &[])).is_some());
+        assert!(host_problem(&req(Version::HTTP_11, &["a", "a"])).is_some());
+        assert!(host_problem(&req(Version::HTTP_10, &["a", "b"])).is_some());
+        assert!(host_problem(&req(Version::HTTP_11, &["user@host"])).is_some());
+        assert!(host_problem(&req(Version::HTTP_11, &["a b"])).is_some());
+        assert!(host_problem(&req(Version::HTTP_11, &["host/path"])).is_some());
+        assert_eq!(host_problem(&req(Version::HTTP_10, &[])), None);
+        let h2 = |host: Option<&str>| {
+            let mut b = Request::builder().version(Version::HTTP_2).uri("https://localhost:8443/x");
+            if let Some(h) = host {
+                b = b.header(HOST, h);
+            }
+            b.body(()).unwrap()
+        };
+        assert_eq!(host_problem(&h2(None)), None);
+        assert_eq!(host_problem(&h2(Some("LOCALHOST:8443"))), None);
+        assert!(host_problem(&h2(Some("other:8443"))).is_some());
     }
 }
