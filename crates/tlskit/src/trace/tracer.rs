@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tlskit_wire::capture::ConnInfo as WireConn;
 use tlskit_wire::dissect::{Direction as WireDirection, Dissector, Event, Timestamp};
 use tlskit_wire::record::ContentType;
+use tlskit_wire::render::Connection as WireConn;
 use tlskit_wire::render::{TextOptions, TextRenderer};
 
 use super::{client_random_of, Direction, SecretLog, TapSink};

@@ -19,7 +19,10 @@ use ccm::Ccm;
 use rc4::{Rc4, StreamCipher as _};
 
 use super::{BulkCipher, CipherKind, CipherSuite};
-use crate::schedule::{self, DirectionKeys, HashAlg, SSL3_0, TLS1_0, TLS1_3};
+use crate::record::{ContentType, ProtocolVersion};
+use crate::schedule::{self, DirectionKeys, HashAlg};
+
+use ProtocolVersion::{SSLv3, TLSv1_0, TLSv1_3};
 
 /// Why a decryptor could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,12 +31,12 @@ pub enum CryptoError {
     #[error("cannot decrypt {0}: cipher not supported")]
     Unsupported(&'static str),
     /// The suite cannot be used with the negotiated protocol version.
-    #[error("{suite} cannot be used with protocol version {version:#06x}")]
+    #[error("{suite} cannot be used with protocol version {:#06x}", .version.value())]
     Version {
         /// The suite's name.
         suite: &'static str,
         /// The negotiated version.
-        version: u16,
+        version: ProtocolVersion,
     },
     /// Keys of the wrong length for the suite.
     #[error("key material of the wrong length for {0}")]
@@ -61,7 +64,7 @@ pub enum DecryptError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plain {
     /// The content type: the record's own, or for TLS 1.3 the inner type (padding removed).
-    pub content_type: u8,
+    pub content_type: ContentType,
     /// The plaintext bytes within the fragment passed to [`RecordDecryptor::decrypt`].
     pub range: Range<usize>,
 }
@@ -69,7 +72,7 @@ pub struct Plain {
 /// Decrypts the records of one direction of one connection, in order.
 pub struct RecordDecryptor {
     suite: &'static CipherSuite,
-    version: u16,
+    version: ProtocolVersion,
     seq: u64,
     protection: Protection,
     mac: RecordMac,
@@ -179,7 +182,11 @@ impl RecordMac {
 impl RecordDecryptor {
     /// A decryptor for a TLS 1.2-and-older direction (SSL 3.0 to TLS 1.2), from the keys of that direction
     /// ([`schedule::tls12_keys`]).
-    pub fn new(suite: &'static CipherSuite, version: u16, keys: &DirectionKeys) -> Result<Self, CryptoError> {
+    pub fn new(
+        suite: &'static CipherSuite,
+        version: ProtocolVersion,
+        keys: &DirectionKeys,
+    ) -> Result<Self, CryptoError> {
         if suite.is_tls13() {
             // TLS 1.3 keys come from a traffic secret: see `tls13`.
             return Err(CryptoError::Version { suite: suite.name, version });
@@ -199,7 +206,7 @@ impl RecordDecryptor {
         }
         let mac = match suite.mac {
             None => RecordMac::None,
-            Some(hash) if version == SSL3_0 => RecordMac::Ssl3 { hash, secret: keys.mac_key.clone() },
+            Some(hash) if version == SSLv3 => RecordMac::Ssl3 { hash, secret: keys.mac_key.clone() },
             Some(HashAlg::Md5) => RecordMac::HmacMd5(Box::new(
                 <::hmac::Hmac<md5::Md5> as ::hmac::Mac>::new_from_slice(&keys.mac_key)
                     .map_err(|_| CryptoError::KeyMaterial(suite.name))?,
@@ -216,7 +223,7 @@ impl RecordDecryptor {
     /// A decryptor for a TLS 1.3 direction from its traffic secret (handshake, application or early data).
     pub fn tls13(suite: &'static CipherSuite, traffic_secret: &[u8]) -> Result<Self, CryptoError> {
         if !suite.is_tls13() {
-            return Err(CryptoError::Version { suite: suite.name, version: TLS1_3 });
+            return Err(CryptoError::Version { suite: suite.name, version: TLSv1_3 });
         }
         if !suite.can_decrypt() {
             return Err(CryptoError::Unsupported(suite.name));
@@ -225,10 +232,10 @@ impl RecordDecryptor {
             return Err(CryptoError::KeyMaterial(suite.name));
         }
         let keys = schedule::tls13_traffic_keys(suite, traffic_secret);
-        let protection = build_protection(suite, TLS1_3, &keys.key, &keys.iv)?;
+        let protection = build_protection(suite, TLSv1_3, &keys.key, &keys.iv)?;
         Ok(Self {
             suite,
-            version: TLS1_3,
+            version: TLSv1_3,
             seq: 0,
             protection,
             mac: RecordMac::None,
@@ -272,7 +279,12 @@ impl RecordDecryptor {
     /// the chained CBC IV) as they were. This is how a TLS 1.3 server skips rejected 0-RTT records (RFC 8446
     /// 4.2.10). On failure the fragment may have been overwritten: try another key on a copy. (RC4's keystream
     /// cannot be rewound: an RC4 record that fails has still consumed it.)
-    pub fn try_decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {
+    pub fn try_decrypt(
+        &mut self,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        fragment: &mut [u8],
+    ) -> Result<Plain, DecryptError> {
         let seq = self.seq;
         let chained = match &self.protection {
             Protection::Cbc { implicit_iv, .. } => *implicit_iv,
@@ -290,7 +302,13 @@ impl RecordDecryptor {
 
     /// Decrypts one record's fragment in place. `content_type` and `version` are the record header's. The
     /// sequence number advances whether or not the record authenticates.
-    pub fn decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {
+    pub fn decrypt(
+        &mut self,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        fragment: &mut [u8],
+    ) -> Result<Plain, DecryptError> {
+        let (content_type, version) = (content_type.value(), version.value());
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
         match &mut self.protection {
@@ -305,7 +323,7 @@ impl RecordDecryptor {
                 if !self.mac.verify(seq, content_type, version, &[data], mac) {
                     return Err(DecryptError::BadRecordMac);
                 }
-                Ok(Plain { content_type, range: 0..n })
+                Ok(Plain { content_type: ContentType::new(content_type), range: 0..n })
             }
             Protection::Aead { cipher, iv, explicit_nonce } => {
                 decrypt_aead(cipher, iv, *explicit_nonce, self.version, seq, content_type, version, fragment)
@@ -320,7 +338,7 @@ impl RecordDecryptor {
 
 fn build_protection(
     suite: &'static CipherSuite,
-    version: u16,
+    version: ProtocolVersion,
     key: &[u8],
     iv: &[u8],
 ) -> Result<Protection, CryptoError> {
@@ -350,7 +368,7 @@ fn build_protection(
                 }
                 _ => return Err(CryptoError::Unsupported(suite.name)),
             };
-            let implicit_iv = if version <= TLS1_0 {
+            let implicit_iv = if matches!(version, SSLv3 | TLSv1_0) {
                 let mut block = [0u8; 16];
                 block.get_mut(..iv.len()).ok_or_else(bad)?.copy_from_slice(iv);
                 Some(block)
@@ -378,7 +396,7 @@ fn build_protection(
                 _ => return Err(CryptoError::Unsupported(suite.name)),
             };
             // TLS 1.2 GCM/CCM: 4-byte salt + 8-byte explicit nonce; ChaCha20 and TLS 1.3: 12-byte IV xor seq.
-            let explicit_nonce = version < TLS1_3 && iv.len() == 4;
+            let explicit_nonce = version != TLSv1_3 && iv.len() == 4;
             let mut full = [0u8; 12];
             full.get_mut(..iv.len()).ok_or_else(bad)?.copy_from_slice(iv);
             if !explicit_nonce && iv.len() != 12 {
@@ -394,7 +412,7 @@ fn decrypt_aead(
     cipher: &AeadCipher,
     iv: &[u8; 12],
     explicit_nonce: bool,
-    protocol: u16,
+    protocol: ProtocolVersion,
     seq: u64,
     content_type: u8,
     version: u16,
@@ -410,7 +428,7 @@ fn decrypt_aead(
         nonce[4..].iter_mut().zip(seq.to_be_bytes()).for_each(|(n, s)| *n ^= s);
     }
     let mut aad = [0u8; 13];
-    let aad: &[u8] = if protocol >= TLS1_3 {
+    let aad: &[u8] = if protocol == TLSv1_3 {
         aad[0] = content_type;
         aad[1..3].copy_from_slice(&version.to_be_bytes());
         aad[3..5].copy_from_slice(&(fragment.len() as u16).to_be_bytes());
@@ -434,13 +452,13 @@ fn decrypt_aead(
         return Err(DecryptError::BadRecordMac);
     }
     let range = start..start + plain_len;
-    if protocol < TLS1_3 {
-        return Ok(Plain { content_type, range });
+    if protocol != TLSv1_3 {
+        return Ok(Plain { content_type: ContentType::new(content_type), range });
     }
     // TLS 1.3: strip zero padding; the last non-zero byte is the real content type.
     let plain = &fragment[range.clone()];
     let at = plain.iter().rposition(|&b| b != 0).ok_or(DecryptError::NoContentType)?;
-    Ok(Plain { content_type: plain[at], range: start..start + at })
+    Ok(Plain { content_type: ContentType::new(plain[at]), range: start..start + at })
 }
 
 fn ccm_open<C: AeadInPlace>(cipher: &C, nonce: &[u8; 12], aad: &[u8], body: &mut [u8], tag_len: usize) -> bool {
@@ -505,7 +523,7 @@ fn decrypt_cbc(
     implicit_iv: &mut Option<[u8; 16]>,
     mac: &RecordMac,
     encrypt_then_mac: bool,
-    protocol: u16,
+    protocol: ProtocolVersion,
     seq: u64,
     content_type: u8,
     version: u16,
@@ -548,7 +566,7 @@ fn decrypt_cbc(
     if trailer > n {
         return Err(DecryptError::BadPadding);
     }
-    let pad_ok = if protocol == SSL3_0 {
+    let pad_ok = if protocol == SSLv3 {
         // SSL 3.0 padding bytes are arbitrary; only the length is bounded.
         pad < bs
     } else {
@@ -570,7 +588,7 @@ fn decrypt_cbc(
             return Err(DecryptError::BadRecordMac);
         }
     }
-    Ok(Plain { content_type, range: iv_len..iv_len + plain_len })
+    Ok(Plain { content_type: ContentType::new(content_type), range: iv_len..iv_len + plain_len })
 }
 
 /// Helpers for tests in this crate: where the shared captures are.

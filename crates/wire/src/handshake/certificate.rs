@@ -1,0 +1,121 @@
+//! The Certificate message (TLS 1.2 and 1.3 forms) as a borrowed list of DER certificates, and the summary of a
+//! certificate that every rendering in the project shows.
+
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+use crate::codec::Reader;
+
+/// The certificates of a Certificate message, borrowed: its framing is checked by [`Certificates::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Certificates<'a> {
+    list: &'a [u8],
+    tls13: bool,
+}
+
+impl<'a> Certificates<'a> {
+    /// Parses a Certificate body; TLS 1.3's has a request context and extensions per entry.
+    pub fn parse(body: &'a [u8], tls13: bool) -> Option<Self> {
+        let mut r = Reader::new(body);
+        if tls13 {
+            r.vec8()?; // certificate_request_context
+        }
+        let certificates = Self { list: r.vec24()?, tls13 };
+        let mut check = Reader::new(certificates.list);
+        while !check.is_empty() {
+            certificates.entry(&mut check)?;
+        }
+        Some(certificates)
+    }
+
+    fn entry(&self, r: &mut Reader<'a>) -> Option<&'a [u8]> {
+        let der = r.vec24()?;
+        if self.tls13 {
+            r.vec16()?; // per-entry extensions
+        }
+        Some(der)
+    }
+
+    /// The DER certificates, leaf first.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let this = *self;
+        let mut r = Reader::new(self.list);
+        std::iter::from_fn(move || this.entry(&mut r))
+    }
+
+    /// Number of certificates.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the message carries no certificate (a client without one).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// A short summary of one X.509 certificate for display.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CertSummary {
+    /// Subject distinguished name (RFC 4514).
+    pub subject: String,
+    /// Issuer distinguished name (RFC 4514).
+    pub issuer: String,
+    /// notBefore, RFC 2822-ish as x509-parser prints it.
+    pub not_before: String,
+    /// notAfter.
+    pub not_after: String,
+    /// DNS names and IP addresses of the subjectAltName extension.
+    pub subject_alt_names: Vec<String>,
+}
+
+impl CertSummary {
+    /// Summarises a DER certificate; `None` if it does not parse.
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        let (_, cert) = X509Certificate::from_der(der).ok()?;
+        Some(Self::from_x509(&cert))
+    }
+
+    /// Summarises a certificate already parsed by x509-parser.
+    pub fn from_x509(cert: &X509Certificate<'_>) -> Self {
+        let mut san = Vec::new();
+        if let Ok(Some(ext)) = cert.subject_alternative_name() {
+            for name in &ext.value.general_names {
+                match name {
+                    GeneralName::DNSName(n) => san.push(n.to_string()),
+                    GeneralName::IPAddress(ip) => san.push(match ip.len() {
+                        4 => std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string(),
+                        16 => <[u8; 16]>::try_from(*ip)
+                            .map(|a| std::net::Ipv6Addr::from(a).to_string())
+                            .unwrap_or_default(),
+                        _ => hex::encode(ip),
+                    }),
+                    GeneralName::RFC822Name(n) => san.push(n.to_string()),
+                    GeneralName::URI(n) => san.push(n.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        Self {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            not_before: cert.validity().not_before.to_string(),
+            not_after: cert.validity().not_after.to_string(),
+            subject_alt_names: san,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls13_certificate_list() {
+        // context len 0, list len 9: cert len 2, ext len 2 + 2 bytes
+        let body = [0, 0, 0, 9, 0, 0, 2, 0xaa, 0xbb, 0, 2, 0, 0];
+        let certs = Certificates::parse(&body, true).unwrap();
+        assert_eq!(certs.iter().collect::<Vec<_>>(), [&[0xaa, 0xbb][..]]);
+        assert!(Certificates::parse(&body[..12], true).is_none());
+        assert!(Certificates::parse(&[0, 0, 0], false).unwrap().is_empty());
+    }
+}

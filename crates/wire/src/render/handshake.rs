@@ -1,0 +1,124 @@
+//! The one-line text of a handshake message: what the text form prints under its record, and the JSON form
+//! carries as `text`.
+
+use std::fmt::{Display, Write as _};
+
+use crate::dissect::HandshakeDetail;
+use crate::handshake::HandshakeType;
+
+/// Appends `label` and the names of `items` joined by `,` (no String per item).
+fn push_names<T: Display>(out: &mut String, label: &str, items: &[T]) {
+    out.push_str(label);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{item}");
+    }
+}
+
+/// The text of one handshake message line (a Certificate message's certificates on lines of their own).
+pub fn handshake_line(msg_type: HandshakeType, length: usize, detail: &HandshakeDetail) -> String {
+    handshake_text(msg_type, length, detail, true)
+}
+
+/// [`handshake_line`], with or without the certificates of a Certificate message.
+pub(super) fn handshake_text(
+    msg_type: HandshakeType,
+    length: usize,
+    detail: &HandshakeDetail,
+    certificates: bool,
+) -> String {
+    match detail {
+        HandshakeDetail::ClientHello {
+            version,
+            sslv2,
+            cipher_suites,
+            extensions,
+            server_name,
+            alpn,
+            versions,
+            key_share,
+            psk_modes,
+            early_data,
+            ..
+        } => {
+            let mut s = format!("ClientHello{} {version}", if *sslv2 { " (SSLv2 format)" } else { "" });
+            if let Some(n) = server_name {
+                s += &format!(" sni={n}");
+            }
+            if !alpn.is_empty() {
+                s += &format!(" alpn={}", alpn.join(","));
+            }
+            if !versions.is_empty() {
+                push_names(&mut s, " versions=", versions);
+            }
+            if !key_share.is_empty() {
+                push_names(&mut s, " key_share=", key_share);
+            }
+            if !psk_modes.is_empty() {
+                push_names(&mut s, " psk_modes=", psk_modes);
+            }
+            if *early_data {
+                s += " early_data";
+            }
+            push_names(&mut s, " suites=", cipher_suites);
+            push_names(&mut s, " extensions=", extensions);
+            s
+        }
+        HandshakeDetail::ServerHello { retry, version, cipher_suite, extensions, key_share, alpn, resumed } => {
+            let message = if *retry { HandshakeType::HelloRetryRequest } else { HandshakeType::ServerHello };
+            let mut s = format!("{message} {version} {cipher_suite}");
+            if let Some(g) = key_share {
+                let _ = write!(s, " key_share={g}");
+            }
+            if let Some(a) = alpn {
+                s += &format!(" alpn={a}");
+            }
+            if *resumed {
+                s += " resumed";
+            }
+            push_names(&mut s, " extensions=", extensions);
+            s
+        }
+        HandshakeDetail::Certificate { certificates: chain, count } => {
+            let mut s = format!("Certificate ({count} certificates)");
+            for c in chain.iter().filter(|_| certificates) {
+                s += &format!(
+                    "\n        subject={} issuer={} valid={}..{}",
+                    c.subject, c.issuer, c.not_before, c.not_after
+                );
+                if !c.subject_alt_names.is_empty() {
+                    s += &format!(" san={}", c.subject_alt_names.join(","));
+                }
+            }
+            s
+        }
+        HandshakeDetail::EncryptedExtensions { extensions, early_data, alpn } => {
+            let mut s = String::from("EncryptedExtensions");
+            push_names(&mut s, " extensions=", extensions);
+            if let Some(a) = alpn {
+                s += &format!(" alpn={a}");
+            }
+            if *early_data {
+                s += " early_data";
+            }
+            s
+        }
+        HandshakeDetail::NewSessionTicket { lifetime, ticket_len, max_early_data } => {
+            let mut s = format!("NewSessionTicket lifetime={lifetime}s ticket={ticket_len} bytes");
+            if let Some(m) = max_early_data {
+                s += &format!(" max_early_data={m}");
+            }
+            s
+        }
+        HandshakeDetail::KeyUpdate { update_requested } => {
+            format!("KeyUpdate{}", if *update_requested { " update_requested" } else { "" })
+        }
+        HandshakeDetail::CertificateVerify { scheme } => {
+            format!("CertificateVerify {scheme}")
+        }
+        HandshakeDetail::Finished { verify_data } => format!("Finished verify_data={}", hex::encode(verify_data)),
+        HandshakeDetail::Other => format!("{msg_type} len={length}"),
+    }
+}
