@@ -61,7 +61,10 @@ impl ConnTracer {
             Side::Client => (local, peer),
         };
         let conn = WireConn { id, client, server, first_ts: Timestamp::now(), midstream: false };
-        let mut renderer = TextRenderer::new(TextOptions::default());
+        // A client (`get -v`) prints the peer chain once, in its session block; a server's trace shows the
+        // client's certificates itself.
+        let mut renderer =
+            TextRenderer::new(TextOptions { certificates: side == Side::Server, ..TextOptions::default() });
         let mut header = Vec::new();
         let _ = renderer.connection_start(&mut header, &conn);
         let tracer = ConnTracer {

@@ -53,18 +53,20 @@ impl<'a> Certificates<'a> {
     }
 }
 
-/// A short summary of one X.509 certificate for display.
+/// What every rendering of a certificate shows, in one spelling: `tlskit dump`'s Certificate lines and the
+/// tlskit library's certificate description (which adds what it knows beyond these) are built from it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CertSummary {
-    /// Subject distinguished name (RFC 4514).
+    /// Subject distinguished name (RFC 4514), e.g. `CN=localhost, O=tlskit test`.
     pub subject: String,
     /// Issuer distinguished name (RFC 4514).
     pub issuer: String,
-    /// notBefore, RFC 2822-ish as x509-parser prints it.
+    /// notBefore, RFC 3339 in UTC (`2026-01-01T00:00:00Z`).
     pub not_before: String,
-    /// notAfter.
+    /// notAfter, RFC 3339 in UTC.
     pub not_after: String,
-    /// DNS names and IP addresses of the subjectAltName extension.
+    /// The subjectAltName entries, typed as OpenSSL prints them: `DNS:localhost`, `IP:127.0.0.1`, `email:…`,
+    /// `URI:…`, `DirName:…`, `RID:…`, `othername:…`.
     pub subject_alt_names: Vec<String>,
 }
 
@@ -77,31 +79,40 @@ impl CertSummary {
 
     /// Summarises a certificate already parsed by x509-parser.
     pub fn from_x509(cert: &X509Certificate<'_>) -> Self {
-        let mut san = Vec::new();
+        let mut subject_alt_names = Vec::new();
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
-            for name in &ext.value.general_names {
-                match name {
-                    GeneralName::DNSName(n) => san.push(n.to_string()),
-                    GeneralName::IPAddress(ip) => san.push(match ip.len() {
-                        4 => std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string(),
-                        16 => <[u8; 16]>::try_from(*ip)
-                            .map(|a| std::net::Ipv6Addr::from(a).to_string())
-                            .unwrap_or_default(),
-                        _ => hex::encode(ip),
-                    }),
-                    GeneralName::RFC822Name(n) => san.push(n.to_string()),
-                    GeneralName::URI(n) => san.push(n.to_string()),
-                    _ => {}
-                }
-            }
+            subject_alt_names.extend(ext.value.general_names.iter().map(general_name));
         }
+        let validity = cert.validity();
         Self {
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
-            not_before: cert.validity().not_before.to_string(),
-            not_after: cert.validity().not_after.to_string(),
-            subject_alt_names: san,
+            not_before: crate::time::rfc3339(validity.not_before.timestamp()),
+            not_after: crate::time::rfc3339(validity.not_after.timestamp()),
+            subject_alt_names,
         }
+    }
+}
+
+/// One subjectAltName entry, with OpenSSL's type prefix.
+fn general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(n) => format!("DNS:{n}"),
+        GeneralName::IPAddress(ip) => match *ip {
+            [a, b, c, d] => format!("IP:{}", std::net::Ipv4Addr::new(*a, *b, *c, *d)),
+            _ => match <[u8; 16]>::try_from(*ip) {
+                Ok(v6) => format!("IP:{}", std::net::Ipv6Addr::from(v6)),
+                Err(_) => format!("IP:{}", hex::encode(ip)),
+            },
+        },
+        GeneralName::RFC822Name(n) => format!("email:{n}"),
+        GeneralName::URI(n) => format!("URI:{n}"),
+        GeneralName::DirectoryName(n) => format!("DirName:{n}"),
+        GeneralName::RegisteredID(oid) => format!("RID:{oid}"),
+        GeneralName::OtherName(oid, _) => format!("othername:{oid}"),
+        GeneralName::X400Address(_) => "X400Name:<unsupported>".into(),
+        GeneralName::EDIPartyName(_) => "EdiPartyName:<unsupported>".into(),
+        GeneralName::Invalid(tag, _) => format!("invalid:[{tag:?}]"),
     }
 }
 
