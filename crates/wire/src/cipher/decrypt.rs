@@ -3,13 +3,16 @@
 //! suites, with HMAC or the SSL 3.0 MAC. Records are decrypted in place; nothing is allocated per record except
 //! for SSL 3.0's MAC.
 
+#[cfg(test)]
+#[path = "decrypt_tests.rs"]
+mod tests;
+
 use std::ops::Range;
 
-use ::hmac::Mac as _;
 use aes::{Aes128, Aes256};
 use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{DecryptingKey, DecryptionContext, UnboundCipherKey};
-use aws_lc_rs::{constant_time, hmac};
+use aws_lc_rs::hmac;
 use camellia::cipher::generic_array::GenericArray;
 use camellia::cipher::{BlockDecrypt, BlockSizeUser, KeyInit};
 use camellia::{Camellia128, Camellia256};
@@ -18,6 +21,7 @@ use ccm::consts::{U12, U16, U8};
 use ccm::Ccm;
 use rc4::{Rc4, StreamCipher as _};
 
+use super::mac::RecordMac;
 use super::{BulkCipher, CipherKind, CipherSuite};
 use crate::record::{ContentType, ProtocolVersion};
 use crate::schedule::{self, DirectionKeys, HashAlg};
@@ -112,71 +116,6 @@ enum AeadCipher {
     Ccm256(Box<Ccm<Aes256, U16, U12>>),
     Ccm128Short(Box<Ccm<Aes128, U8, U12>>),
     Ccm256Short(Box<Ccm<Aes256, U8, U12>>),
-}
-
-enum RecordMac {
-    None,
-    Hmac(Box<hmac::Key>),
-    HmacMd5(Box<::hmac::Hmac<md5::Md5>>),
-    Ssl3 { hash: HashAlg, secret: Vec<u8> },
-}
-
-impl RecordMac {
-    fn len(&self) -> usize {
-        match self {
-            RecordMac::None => 0,
-            RecordMac::Hmac(key) => key.algorithm().digest_algorithm().output_len(),
-            RecordMac::HmacMd5(_) => 16,
-            RecordMac::Ssl3 { hash, .. } => hash.output_len(),
-        }
-    }
-
-    /// Writes the MAC of (seq, type, version, data) into `out` and returns its length.
-    fn compute(&self, seq: u64, content_type: u8, version: u16, data: &[&[u8]], out: &mut [u8; 48]) -> usize {
-        let len: usize = data.iter().map(|d| d.len()).sum();
-        let mut header = [0u8; 13];
-        header[..8].copy_from_slice(&seq.to_be_bytes());
-        header[8] = content_type;
-        header[9..11].copy_from_slice(&version.to_be_bytes());
-        header[11..13].copy_from_slice(&(len as u16).to_be_bytes());
-        match self {
-            RecordMac::None => 0,
-            RecordMac::Hmac(key) => {
-                let mut ctx = hmac::Context::with_key(key);
-                ctx.update(&header);
-                data.iter().for_each(|d| ctx.update(d));
-                let tag = ctx.sign();
-                let tag = tag.as_ref();
-                out[..tag.len()].copy_from_slice(tag);
-                tag.len()
-            }
-            RecordMac::HmacMd5(keyed) => {
-                let mut mac = (**keyed).clone();
-                mac.update(&header);
-                data.iter().for_each(|d| mac.update(d));
-                out[..16].copy_from_slice(&mac.finalize().into_bytes());
-                16
-            }
-            RecordMac::Ssl3 { hash, secret } => {
-                // SSL 3.0 MAC: hash(secret + pad_2 + hash(secret + pad_1 + seq + type + length + data)).
-                let pad_len = if *hash == HashAlg::Md5 { 48 } else { 40 };
-                let short_header = [&header[..9], &header[11..13]].concat();
-                let mut parts: Vec<&[u8]> = vec![secret, &[0x36; 48][..pad_len], &short_header];
-                parts.extend_from_slice(data);
-                let inner = hash.hash(&parts);
-                let outer = hash.hash(&[secret, &[0x5c; 48][..pad_len], &inner]);
-                out[..outer.len()].copy_from_slice(&outer);
-                outer.len()
-            }
-        }
-    }
-
-    /// Constant-time comparison of the expected MAC with `received`.
-    fn verify(&self, seq: u64, content_type: u8, version: u16, data: &[&[u8]], received: &[u8]) -> bool {
-        let mut expected = [0u8; 48];
-        let n = self.compute(seq, content_type, version, data, &mut expected);
-        constant_time::verify_slices_are_equal(&expected[..n], received).is_ok()
-    }
 }
 
 impl RecordDecryptor {
@@ -590,12 +529,3 @@ fn decrypt_cbc(
     }
     Ok(Plain { content_type: ContentType::new(content_type), range: iv_len..iv_len + plain_len })
 }
-
-/// Helpers for tests in this crate: where the shared captures are.
-#[cfg(test)]
-#[path = "../../tests/support/captures.rs"]
-pub(crate) mod test_support;
-
-#[cfg(test)]
-#[path = "decrypt_tests.rs"]
-mod tests;

@@ -5,10 +5,12 @@
 //! name, which is exactly how the registry encodes them, so a table row cannot disagree with its name.
 
 mod decrypt;
+mod mac;
 mod names;
-
+/// Where the shared test captures are.
 #[cfg(test)]
-pub(crate) use decrypt::test_support;
+#[path = "../../tests/support/captures.rs"]
+mod test_support;
 
 use std::fmt;
 use std::sync::OnceLock;

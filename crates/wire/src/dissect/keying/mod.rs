@@ -4,12 +4,14 @@
 //! KeyUpdate). Secrets are looked up lazily, when a protected record needs them; the primitives live in
 //! `schedule` and `cipher`.
 
+mod tls12;
+mod tls13;
+
 use std::ops::Range;
 use std::sync::Arc;
 
 use super::{Direction, SessionCache, UndecryptedReason};
-use crate::cipher::{CipherSuite, CipherSuiteId, KeyExchange, RecordDecryptor};
-use crate::codec::Reader;
+use crate::cipher::{CipherSuite, CipherSuiteId, RecordDecryptor};
 use crate::extensions::ExtensionType;
 use crate::handshake::{ClientHello, HandshakeType, ServerHello};
 use crate::keys::{Label, RsaKey, SecretSource};
@@ -310,35 +312,6 @@ impl Keying {
         }
     }
 
-    /// A TLS 1.2 NewSessionTicket: its ticket resumes this session later in the capture.
-    pub(super) fn new_session_ticket(&mut self, ticket: &[u8]) {
-        if !self.tls13() {
-            self.remember_session(Some(ticket));
-        }
-    }
-
-    /// RSA key exchange (with an RSA key) or plain PSK: the premaster secret, hence the master secret.
-    pub(super) fn client_key_exchange(&mut self, body: &[u8]) {
-        let (Some(suite_id), Some(version)) = (self.suite_id, self.version) else { return };
-        let Some(suite) = CipherSuite::lookup(suite_id) else { return };
-        match suite.kx {
-            KeyExchange::Rsa => {
-                let Some(rsa) = self.rsa.as_ref() else { return };
-                // TLS wraps the encrypted premaster in a 2-byte length; SSL 3.0 does not.
-                let encrypted = if version == ProtocolVersion::SSLv3 { Some(body) } else { Reader::new(body).vec16() };
-                if let Some(pre) = encrypted.and_then(|e| rsa.decrypt_premaster(e)) {
-                    self.premaster = Some(pre.to_vec());
-                }
-            }
-            KeyExchange::Psk => {
-                if let Some(psk) = self.psk.as_ref() {
-                    self.premaster = Some(schedule::psk_premaster(psk));
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// Decrypts one protected record into `buf`: its content type and where the plaintext lies in `buf`.
     pub(super) fn decrypt(
         &mut self,
@@ -374,217 +347,6 @@ impl Keying {
     /// Asks for a secret; `None` while it is not (yet) there.
     fn secret(&self, label: Label) -> Option<Vec<u8>> {
         self.secrets.secret(label, self.client_random.as_ref()?)
-    }
-
-    /// Sets a direction's TLS 1.3 stage; keys are looked up lazily on the next record.
-    fn set_stage(&mut self, dir: Direction, stage: Stage) {
-        let d = &mut self.dirs[dir.index()];
-        if d.stage.is_some_and(|s| s >= stage) && stage != Stage::Handshake {
-            return;
-        }
-        d.stage = Some(stage);
-        d.keys = None;
-        d.reported_missing = false;
-    }
-
-    /// The key log label of a direction's TLS 1.3 stage.
-    fn stage_label(dir: Direction, stage: Stage) -> Option<Label> {
-        use Direction::*;
-        Some(match (dir, stage) {
-            (ClientToServer, Stage::Early) => Label::ClientEarlyTrafficSecret,
-            (ClientToServer, Stage::Handshake) => Label::ClientHandshakeTrafficSecret,
-            (ServerToClient, Stage::Handshake) => Label::ServerHandshakeTrafficSecret,
-            (ClientToServer, Stage::Application) => Label::ClientTrafficSecret0,
-            (ServerToClient, Stage::Application) => Label::ServerTrafficSecret0,
-            _ => return None,
-        })
-    }
-
-    /// TLS 1.3 keys for a stage of one direction, if the secret is known.
-    fn tls13_keys(&self, dir: Direction, stage: Stage) -> Option<DirKeys> {
-        let secret = self.secret(Self::stage_label(dir, stage)?)?;
-        DirKeys::tls13(self.suite?, secret)
-    }
-
-    /// TLS 1.3: try the current stage's keys, then the next stage's (a Finished or EndOfEarlyData we
-    /// could not read would otherwise leave us on stale keys).
-    fn decrypt_tls13(
-        &mut self,
-        dir: Direction,
-        header: RecordHeader,
-        fragment: &[u8],
-        buf: &mut Vec<u8>,
-    ) -> Result<Decrypted, Failure> {
-        let i = dir.index();
-        let Some(stage) = self.dirs[i].stage else {
-            return Err(Some(UndecryptedReason::BeforeHandshakeKeys));
-        };
-        if self.dirs[i].keys.is_none() {
-            self.dirs[i].keys =
-                if stage == Stage::Early { self.early_keys(header, fragment) } else { self.tls13_keys(dir, stage) };
-        }
-        let mut failure = None;
-        let lost = std::mem::take(&mut self.dirs[i].lost);
-        if let Some(keys) = self.dirs[i].keys.as_mut() {
-            buf.clear();
-            buf.extend_from_slice(fragment);
-            let result = if lost > 0 {
-                keys.resync(header, fragment, buf, max_lost_records(lost))
-            } else {
-                keys.decrypt(header, buf)
-            };
-            match result {
-                Ok(ok) => return Ok(ok),
-                Err(e) => failure = Some(e),
-            }
-        }
-        // The next stage, when this record may already be under it.
-        let next = match (dir, stage) {
-            (Direction::ClientToServer, Stage::Early) if self.server_random.is_some() => Some(Stage::Handshake),
-            (_, Stage::Handshake) => Some(Stage::Application),
-            _ => None,
-        };
-        if let Some(next) = next {
-            if let Some(mut keys) = self.tls13_keys(dir, next) {
-                buf.clear();
-                buf.extend_from_slice(fragment);
-                if let Ok(ok) = keys.decrypt(header, buf) {
-                    if stage == Stage::Early && self.early_accepted.is_none() {
-                        self.early_accepted = Some(false);
-                    }
-                    let d = &mut self.dirs[i];
-                    d.stage = Some(next);
-                    d.keys = Some(keys);
-                    d.reported_missing = false;
-                    return Ok(ok);
-                }
-            }
-        }
-        match failure {
-            Some(e) => Err(Some(e)),
-            None => {
-                let first = !self.dirs[i].reported_missing;
-                self.dirs[i].reported_missing = true;
-                Err(first.then(|| match self.suite_id {
-                    Some(id) if self.suite.is_none() => undecryptable_suite(id),
-                    _ => UndecryptedReason::NoTrafficSecret(Self::stage_label(dir, stage)),
-                }))
-            }
-        }
-    }
-
-    /// 0-RTT keys before the ServerHello names the suite: the secret's length and a trial decryption pick it.
-    fn early_keys(&self, header: RecordHeader, fragment: &[u8]) -> Option<DirKeys> {
-        let secret = self.secret(Label::ClientEarlyTrafficSecret)?;
-        if let Some(suite) = self.suite {
-            return DirKeys::tls13(suite, secret);
-        }
-        for suite in CipherSuite::all().iter().filter(|s| s.is_tls13()) {
-            if suite.prf_hash.output_len() != secret.len() {
-                continue;
-            }
-            let Some(mut keys) = DirKeys::tls13(suite, secret.clone()) else { continue };
-            let mut probe = fragment.to_vec();
-            if keys.decrypt(header, &mut probe).is_ok() {
-                return DirKeys::tls13(suite, secret);
-            }
-        }
-        None
-    }
-
-    /// TLS 1.2-and-older: derive both directions' keys once the master secret is known. On failure the reason
-    /// is built only when asked for ([`Self::tls12_missing`]): this runs for every record while keys are absent.
-    fn tls12_keys(&mut self) -> Result<(), Option<UndecryptedReason>> {
-        let (Some(cr), Some(sr), Some(version), Some(suite)) =
-            (self.client_random, self.server_random, self.version, self.suite)
-        else {
-            return Err(None);
-        };
-        let master: [u8; 48] = if let Some(ms) = self.secret(Label::ClientRandom) {
-            ms.as_slice().try_into().map_err(|_| Some(UndecryptedReason::BadMasterSecret))?
-        } else if let Some(pre) = self.premaster.as_ref() {
-            let transcript = if self.ems { self.transcript.as_deref() } else { None };
-            master_from_premaster(suite, version, pre, &cr, &sr, transcript)
-        } else if let Some(master) = self.cached_master() {
-            master
-        } else {
-            return Err(None);
-        };
-        self.master = Some(master);
-        self.remember_session(None);
-        let (c, s) = schedule::tls12_keys(suite, version, &master, &cr, &sr);
-        let keys = |k: schedule::DirectionKeys| -> Result<DirKeys, Option<UndecryptedReason>> {
-            let decryptor = RecordDecryptor::new(suite, version, &k)
-                .map_err(|e| Some(UndecryptedReason::Keys(e)))?
-                .with_encrypt_then_mac(self.etm);
-            Ok(DirKeys { decryptor, suite, secret: Vec::new() })
-        };
-        let (c, s) = (keys(c)?, keys(s)?);
-        // A direction already under way keeps its keys (its sequence number has moved on).
-        for (d, k) in self.dirs.iter_mut().zip([c, s]) {
-            if d.protected && d.keys.is_none() {
-                d.keys = Some(k);
-            }
-        }
-        Ok(())
-    }
-
-    /// A resumed session's master secret from an earlier connection of the capture (by ticket, then by ID).
-    fn cached_master(&self) -> Option<[u8; 48]> {
-        if !self.resumed && self.client_ticket.is_empty() {
-            return None;
-        }
-        let cache = self.sessions.as_ref()?.lock().ok()?;
-        let by_ticket = (!self.client_ticket.is_empty()).then(|| cache.get(&self.client_ticket)).flatten();
-        let by_id = || (self.resumed && !self.server_session_id.is_empty()).then(|| cache.get(&self.server_session_id));
-        by_ticket.or_else(|| by_id().flatten()).copied()
-    }
-
-    /// Stores this connection's master secret under its session ID and, when one is issued, its ticket.
-    fn remember_session(&self, ticket: Option<&[u8]>) {
-        let (Some(cache), Some(master)) = (self.sessions.as_ref(), self.master) else { return };
-        let Ok(mut cache) = cache.lock() else { return };
-        // Bounded: a capture with very many sessions keeps the most recent ones.
-        if cache.len() > 100_000 {
-            cache.clear();
-        }
-        if !self.server_session_id.is_empty() {
-            cache.insert(self.server_session_id.clone(), master);
-        }
-        if let Some(t) = ticket.filter(|t| !t.is_empty()) {
-            cache.insert(t.to_vec(), master);
-        }
-    }
-
-    /// Why TLS 1.2 keys cannot be derived (yet).
-    fn tls12_missing(&self) -> UndecryptedReason {
-        let (Some(client_random), Some(_), Some(_)) = (self.client_random, self.server_random, self.version) else {
-            return UndecryptedReason::NoHandshake;
-        };
-        match (self.suite, self.suite_id) {
-            (None, Some(id)) => undecryptable_suite(id),
-            (None, None) => UndecryptedReason::NoCipherSuite,
-            (Some(_), _) => UndecryptedReason::NoMasterSecret { client_random },
-        }
-    }
-}
-
-/// The master secret computed from a premaster secret (RSA key exchange, PSK), with EMS when negotiated.
-fn master_from_premaster(
-    suite: &'static CipherSuite,
-    version: ProtocolVersion,
-    premaster: &[u8],
-    client_random: &[u8; 32],
-    server_random: &[u8; 32],
-    ems_transcript: Option<&[u8]>,
-) -> [u8; 48] {
-    let prf = schedule::Prf::for_version(version, suite.prf_hash);
-    match ems_transcript {
-        Some(messages) => {
-            let hash = schedule::session_hash(prf, messages);
-            schedule::extended_master_secret(prf, premaster, &hash)
-        }
-        None => schedule::master_secret(prf, premaster, client_random, server_random),
     }
 }
 
