@@ -1,19 +1,40 @@
 //! The one-line text of a handshake message: what the text form prints under its record, and the JSON form
 //! carries as `text`.
 
-use std::fmt::{Display, Write as _};
+use std::fmt::Write as _;
+
+use crate::cipher::CipherSuiteId;
 
 use crate::dissect::HandshakeDetail;
+use crate::extensions::{ExtensionType, NamedGroup, PskKeyExchangeMode};
 use crate::handshake::HandshakeType;
+use crate::record::ProtocolVersion;
 
-/// Appends `label` and the names of `items` joined by `,` (no String per item).
-fn push_names<T: Display>(out: &mut String, label: &str, items: &[T]) {
+/// Appends `label` and the names of `items` joined by `,` (no String per item, and no formatting for a name
+/// that is a `&'static str`).
+fn push_names<T: Copy>(out: &mut String, label: &str, items: &[T], name: impl Fn(T) -> &'static str) {
     out.push_str(label);
-    for (i, item) in items.iter().enumerate() {
+    for (i, &item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "{item}");
+        out.push_str(name(item));
+    }
+}
+
+/// [`push_names`] for cipher suites, whose unnamed ids show as their number.
+fn push_suites(out: &mut String, label: &str, suites: &[CipherSuiteId]) {
+    out.push_str(label);
+    for (i, &suite) in suites.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match suite {
+            CipherSuiteId::Unknown(_) => {
+                let _ = write!(out, "{suite}");
+            }
+            known => out.push_str(known.name()),
+        }
     }
 }
 
@@ -51,19 +72,19 @@ pub(super) fn handshake_text(
                 s += &format!(" alpn={}", alpn.join(","));
             }
             if !versions.is_empty() {
-                push_names(&mut s, " versions=", versions);
+                push_names(&mut s, " versions=", versions, ProtocolVersion::name);
             }
             if !key_share.is_empty() {
-                push_names(&mut s, " key_share=", key_share);
+                push_names(&mut s, " key_share=", key_share, NamedGroup::name);
             }
             if !psk_modes.is_empty() {
-                push_names(&mut s, " psk_modes=", psk_modes);
+                push_names(&mut s, " psk_modes=", psk_modes, PskKeyExchangeMode::name);
             }
             if *early_data {
                 s += " early_data";
             }
-            push_names(&mut s, " suites=", cipher_suites);
-            push_names(&mut s, " extensions=", extensions);
+            push_suites(&mut s, " suites=", cipher_suites);
+            push_names(&mut s, " extensions=", extensions, ExtensionType::name);
             s
         }
         HandshakeDetail::ServerHello { retry, version, cipher_suite, extensions, key_share, alpn, resumed } => {
@@ -78,7 +99,7 @@ pub(super) fn handshake_text(
             if *resumed {
                 s += " resumed";
             }
-            push_names(&mut s, " extensions=", extensions);
+            push_names(&mut s, " extensions=", extensions, ExtensionType::name);
             s
         }
         HandshakeDetail::Certificate { certificates: chain, count } => {
@@ -96,7 +117,7 @@ pub(super) fn handshake_text(
         }
         HandshakeDetail::EncryptedExtensions { extensions, early_data, alpn } => {
             let mut s = String::from("EncryptedExtensions");
-            push_names(&mut s, " extensions=", extensions);
+            push_names(&mut s, " extensions=", extensions, ExtensionType::name);
             if let Some(a) = alpn {
                 s += &format!(" alpn={a}");
             }
