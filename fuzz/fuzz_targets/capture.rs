@@ -6,20 +6,21 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
+use tlskit_wire::render::Connection;
 use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::KeyLog;
 
 struct Count(usize);
 
 impl Handler for Count {
-    fn connection_start(&mut self, _: &ConnInfo) {
+    fn connection_start(&mut self, _: &Connection) {
         self.0 += 1;
     }
-    fn event(&mut self, _: &ConnInfo, _: &Event<'_>) {
+    fn event(&mut self, _: &Connection, _: &Event<'_>) {
         self.0 += 1;
     }
-    fn connection_end(&mut self, _: &ConnInfo, _: &Summary) {
+    fn connection_end(&mut self, _: &Connection, _: &Summary) {
         self.0 += 1;
     }
 }

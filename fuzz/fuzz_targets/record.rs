@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use tlskit_wire::dissect::{Direction, Dissector, Timestamp};
-use tlskit_wire::handshake::{parse_certificates, ClientHello, NewSessionTicket, ServerHello};
+use tlskit_wire::handshake::{Certificates, ClientHello, NewSessionTicket, ServerHello};
 use tlskit_wire::keys::KeyLog;
 
 /// Client random 0x41 * 32 has a TLS 1.2 master secret and TLS 1.3 secrets (SHA-256 and SHA-384 sized).
@@ -42,11 +42,14 @@ fuzz_target!(|data: &[u8]| {
         ts += 1000;
         dissector.feed(dir, chunk, Timestamp(ts), &mut |_event| events += 1);
     }
-    // The handshake views directly, on the whole input.
-    let _ = ClientHello::parse(data).map(|ch| (ch.server_name(), ch.alpn(), ch.versions()));
+    // The handshake views directly, on the whole input, every list walked.
+    for ch in [ClientHello::parse(data), ClientHello::parse_dtls(data)].into_iter().flatten() {
+        let _ = (ch.server_name(), ch.alpn().count(), ch.versions().count(), ch.cipher_suites().count());
+        let _ = (ch.key_share_groups().count(), ch.psk_modes().count(), ch.extensions.len());
+    }
     let _ = ServerHello::parse(data).map(|sh| (sh.negotiated_version(), sh.key_share_group(), sh.alpn()));
-    let _ = parse_certificates(data, true);
-    let _ = parse_certificates(data, false);
+    let _ = Certificates::parse(data, true).map(|c| c.iter().count());
+    let _ = Certificates::parse(data, false).map(|c| c.iter().count());
     let _ = NewSessionTicket::parse(data, true);
     let _ = NewSessionTicket::parse(data, false);
     let _ = KeyLog::parse_bytes(data);

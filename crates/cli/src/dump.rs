@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
-use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
 use tlskit_wire::dissect::{Direction, Event, Summary};
 use tlskit_wire::keys::{KeyLog, RsaKey};
-use tlskit_wire::record::version_name;
-use tlskit_wire::render::{self, TextOptions, TextRenderer};
+use tlskit_wire::record::ProtocolVersion;
+use tlskit_wire::render::{self, Connection, TextOptions, TextRenderer};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,7 +70,7 @@ struct Output {
     extract_dir: Option<PathBuf>,
     extracted: BTreeMap<u64, Extracted>,
     index: Vec<serde_json::Value>,
-    summaries: Vec<(ConnInfo, Summary)>,
+    summaries: Vec<(Connection, Summary)>,
     error: Option<std::io::Error>,
 }
 
@@ -87,7 +87,7 @@ impl Output {
 }
 
 impl Handler for Output {
-    fn connection_start(&mut self, conn: &ConnInfo) {
+    fn connection_start(&mut self, conn: &Connection) {
         if let Some(dir) = &self.extract_dir {
             let open = |d: &str| File::create(dir.join(format!("{}-{d}.bin", conn.id))).map(BufWriter::new);
             match (open("c2s"), open("s2c")) {
@@ -108,7 +108,7 @@ impl Handler for Output {
         self.check(r);
     }
 
-    fn event(&mut self, conn: &ConnInfo, event: &Event<'_>) {
+    fn event(&mut self, conn: &Connection, event: &Event<'_>) {
         if let Some(x) = self.extracted.get_mut(&conn.id) {
             let r = match event {
                 Event::ApplicationData { dir: Direction::ClientToServer, data, early: true, .. } => {
@@ -148,7 +148,7 @@ impl Handler for Output {
         self.check(r);
     }
 
-    fn connection_end(&mut self, conn: &ConnInfo, summary: &Summary) {
+    fn connection_end(&mut self, conn: &Connection, summary: &Summary) {
         if let Some(mut x) = self.extracted.remove(&conn.id) {
             // 0-RTT data the server never answered about is not known to be accepted: left out.
             let r = x.files[0].flush().and_then(|_| x.files[1].flush());
@@ -157,14 +157,14 @@ impl Handler for Output {
                 "id": conn.id,
                 "client": conn.client.to_string(),
                 "server": conn.server.to_string(),
-                "version": summary.version.map(version_name),
-                "cipher_suite": summary.cipher_suite.map(render::suite_name),
+                "version": summary.version.map(ProtocolVersion::name),
+                "cipher_suite": summary.cipher_suite.map(|c| c.to_string()),
                 "c2s": format!("{}-c2s.bin", conn.id),
                 "s2c": format!("{}-s2c.bin", conn.id),
             }));
         }
         if self.summary {
-            self.summaries.push((conn.clone(), summary.clone()));
+            self.summaries.push((*conn, summary.clone()));
         }
         if self.quiet() {
             return;
@@ -208,7 +208,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut analyzer = Analyzer::new(keylog.clone()).with_rsa_key(rsa).with_psk(psk);
     let mut output = Output {
         out: BufWriter::with_capacity(1 << 20, std::io::stdout()),
-        text: TextRenderer::new(TextOptions { hex: args.hex, data: args.data }),
+        text: TextRenderer::new(TextOptions { hex: args.hex, data: args.data, ..TextOptions::default() }),
         json: args.json,
         data: args.data,
         follow: args.follow,
@@ -252,8 +252,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut suites: BTreeMap<String, u64> = BTreeMap::new();
         let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
         for (_, s) in &output.summaries {
-            *versions.entry(s.version.map_or("-", version_name).to_string()).or_default() += 1;
-            *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), render::suite_name)).or_default() += 1;
+            *versions.entry(s.version.map_or("-", ProtocolVersion::name).to_string()).or_default() += 1;
+            *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), |c| c.to_string())).or_default() += 1;
             bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
             failed += s.stats.failed_records;
             undecrypted += s.stats.undecrypted_records;
@@ -269,6 +269,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     output.out,
                     "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
                 )
+            })
+            .and_then(|_| match analyzer.malformed_frames() {
+                (0, _) => Ok(()),
+                (n, last) => writeln!(output.out, "  malformed frames: {n} (last: {})", last.unwrap_or("-")),
             })
             .and_then(|_| lines.iter().try_for_each(|l| writeln!(output.out, "  {l}")));
         output.check(r);

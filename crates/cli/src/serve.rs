@@ -457,7 +457,7 @@ impl Printer {
         let lost = dropped.clone();
         std::thread::Builder::new().name("tlskit log".into()).spawn(move || {
             let mut batch = String::with_capacity(64 * 1024);
-            let mut trace = TracePrinter::new(self.json);
+            let mut trace = TracePrinter::new(self.json, true);
             while let Ok(first) = rx.recv() {
                 let mut acks = Vec::new();
                 let mut next = Some(first);

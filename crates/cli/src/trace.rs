@@ -13,14 +13,18 @@ const OPEN_CONNECTIONS_LIMIT: usize = 65_536;
 #[derive(Debug)]
 pub struct TracePrinter {
     json: bool,
+    options: TextOptions,
     text: HashMap<u64, TextRenderer>,
     scratch: Vec<u8>,
 }
 
 impl TracePrinter {
-    /// Text lines, or JSON objects when `json`.
-    pub fn new(json: bool) -> Self {
-        TracePrinter { json, text: HashMap::new(), scratch: Vec::new() }
+    /// Text lines, or JSON objects when `json`. The text shows each certificate of a Certificate message
+    /// when `certificates` (a server's trace of its clients); `get -v` prints the peer chain once, in its
+    /// session block, so its trace only counts them.
+    pub fn new(json: bool, certificates: bool) -> Self {
+        let options = TextOptions { certificates, ..TextOptions::default() };
+        TracePrinter { json, options, text: HashMap::new(), scratch: Vec::new() }
     }
 
     /// Hands each line `event` renders to `line`, without its newline (some events show nothing).
@@ -45,19 +49,19 @@ impl TracePrinter {
                 if self.text.len() >= OPEN_CONNECTIONS_LIMIT {
                     self.text.clear();
                 }
-                self.text.entry(conn.id).or_insert_with(renderer).connection_start(out, conn)
+                self.text.entry(conn.id).or_insert_with(|| TextRenderer::new(self.options)).connection_start(out, conn)
             }
-            TraceStep::Event(e) => self.text.entry(conn.id).or_insert_with(renderer).event(out, conn.id, e),
-            TraceStep::End(summary) => {
-                self.text.remove(&conn.id).unwrap_or_else(renderer).connection_end(out, conn, summary)
+            TraceStep::Event(e) => {
+                self.text.entry(conn.id).or_insert_with(|| TextRenderer::new(self.options)).event(out, conn.id, e)
             }
+            TraceStep::End(summary) => self
+                .text
+                .remove(&conn.id)
+                .unwrap_or_else(|| TextRenderer::new(self.options))
+                .connection_end(out, conn, summary),
         };
         for text in String::from_utf8_lossy(out).lines().filter(|l| !l.is_empty()) {
             line(text);
         }
     }
-}
-
-fn renderer() -> TextRenderer {
-    TextRenderer::new(TextOptions::default())
 }

@@ -166,6 +166,32 @@ fn summary_lists_versions_suites_fingerprints_and_bytes() {
 }
 
 #[test]
+fn summary_counts_malformed_frames_and_decodes_the_rest() {
+    let mut pcap = std::fs::read(captures_dir().join("ssldump-samples/tls1.2_aes256.pcap")).unwrap();
+    let little_endian = pcap[..4] == [0xd4, 0xc3, 0xb2, 0xa1];
+    let word = |v: u32| if little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
+    // Two Ethernet frames no decoder can read: a short header, then an IP header of version 7.
+    let mut bad_ip = vec![0u8; 12];
+    bad_ip.extend([0x08, 0x00, 0x70]);
+    bad_ip.resize(40, 0);
+    for frame in [&[1u8, 2, 3, 4, 5, 6][..], &bad_ip] {
+        for field in [2_000_000_000, 0, frame.len() as u32, frame.len() as u32] {
+            pcap.extend(word(field));
+        }
+        pcap.extend_from_slice(frame);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("with-bad-frames.pcap");
+    std::fs::write(&file, &pcap).unwrap();
+    let out = tlskit().args(["dump", "--summary"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = &text[text.find("Summary:").expect("a summary")..];
+    assert!(summary.starts_with("Summary: 1 TLS connection(s)"), "{summary}");
+    assert!(summary.contains("\n  malformed frames: 2 (last: bad IP version)\n"), "{summary}");
+}
+
+#[test]
 fn json_fields_have_one_type_each_across_many_captures_dir() {
     let dir = captures_dir();
     let runs: [(&str, Option<&str>); 5] = [

@@ -196,7 +196,7 @@ fn live_tap_tls13_after_hello_retry_request() {
             Event::Handshake { detail: tlskit_wire::dissect::HandshakeDetail::ServerHello { retry, .. }, .. } => {
                 messages.push(if *retry { "HelloRetryRequest" } else { "ServerHello" })
             }
-            Event::Handshake { msg_type, .. } => messages.push(tlskit_wire::handshake::type_name(*msg_type)),
+            Event::Handshake { msg_type, .. } => messages.push(msg_type.name()),
             Event::ApplicationData { dir, data, .. } => plain[dir.index()].extend_from_slice(data),
             _ => {}
         });

@@ -11,41 +11,42 @@
 //! assert_eq!(names::http_version(http::Version::HTTP_2), "HTTP/2");
 //! ```
 
-use tlskit_wire::alert::Alert;
-use tlskit_wire::cipher::CipherSuite;
+use tlskit_wire::alert::AlertDescription;
+use tlskit_wire::cipher::{CipherSuite, CipherSuiteId};
+use tlskit_wire::extensions::NamedGroup;
+use tlskit_wire::record::ProtocolVersion;
 
 /// The IANA name of a cipher suite (`TLS_AES_128_GCM_SHA256`, not rustls's `TLS13_AES_128_GCM_SHA256`),
 /// or `0x1234` for one the registry does not name.
 pub fn suite_name(suite: rustls::CipherSuite) -> String {
     let id = u16::from(suite);
-    CipherSuite::lookup(id).map_or_else(|| format!("0x{id:04x}"), |s| s.name.to_string())
+    CipherSuite::lookup(CipherSuiteId::from(id)).map_or_else(|| format!("0x{id:04x}"), |s| s.name.to_string())
 }
 
 /// The IANA name of a key exchange group (`x25519`, `secp256r1`, `X25519MLKEM768`), or `0x1234`.
 pub fn group_name(group: rustls::NamedGroup) -> String {
     let id = u16::from(group);
-    match tlskit_wire::extensions::group_name(id) {
-        "unknown" => format!("0x{id:04x}"),
-        name => name.to_string(),
+    match NamedGroup::from(id) {
+        NamedGroup::Unknown(_) => format!("0x{id:04x}"),
+        named => named.name().to_string(),
     }
 }
 
 /// `TLSv1.2`, `TLSv1.3` (as OpenSSL and Wireshark print them), or `0x1234`.
 pub fn protocol_version_name(version: rustls::ProtocolVersion) -> String {
     let id = u16::from(version);
-    match tlskit_wire::record::version_name(id) {
-        "unknown" => format!("0x{id:04x}"),
-        name => name.to_string(),
+    match ProtocolVersion::from(id) {
+        ProtocolVersion::Unknown(_) => format!("0x{id:04x}"),
+        named => named.name().to_string(),
     }
 }
 
 /// The RFC name of an alert (`certificate_required`, `unrecognized_name`), or `unknown (200)`.
 pub fn alert_name(alert: rustls::AlertDescription) -> String {
     let description = u8::from(alert);
-    // The level does not change the name.
-    match (Alert { level: 2, description }).description_name() {
-        "unknown" => format!("unknown ({description})"),
-        name => name.to_string(),
+    match AlertDescription::from(description) {
+        AlertDescription::Unknown(_) => format!("unknown ({description})"),
+        named => named.name().to_string(),
     }
 }
 

@@ -2,21 +2,22 @@
 
 use std::sync::{Arc, RwLock};
 
-use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
 use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::KeyLog;
+use tlskit_wire::render::Connection;
 
 struct Print;
 
 impl Handler for Print {
-    fn connection_start(&mut self, c: &ConnInfo) {
+    fn connection_start(&mut self, c: &Connection) {
         println!("start {c:?}");
     }
-    fn event(&mut self, c: &ConnInfo, e: &Event<'_>) {
+    fn event(&mut self, c: &Connection, e: &Event<'_>) {
         let text = format!("{e:?}");
         println!("{} {}", c.id, &text[..text.len().min(300)]);
     }
-    fn connection_end(&mut self, c: &ConnInfo, s: &Summary) {
+    fn connection_end(&mut self, c: &Connection, s: &Summary) {
         println!("end {} {s:?}", c.id);
     }
 }

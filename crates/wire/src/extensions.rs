@@ -1,275 +1,367 @@
-//! Hello extensions by name, and the handful whose contents we decode
-//! (SNI, ALPN, supported_versions, supported_groups, key_share, psk modes, ...).
+//! Hello extensions: the extension type registry, a borrowed view of an extensions block, and the decoders of
+//! the bodies we read (SNI, ALPN, supported_versions, supported_groups, key_share, psk modes, ...). Decoders
+//! yield borrowed bytes or typed numbers as they are iterated; the registries of those numbers (named groups,
+//! signature schemes, PSK modes, EC point formats) are here beside them.
+
+use std::borrow::Cow;
+
+use crate::codec::{enum_builder, List, Reader};
+use crate::record::ProtocolVersion;
+
+enum_builder! {
+    /// An extension type (IANA TLS ExtensionType Values).
+    pub enum ExtensionType: u16 (unknown "unknown", grease) {
+        /// server_name (SNI)
+        ServerName = 0 => "server_name",
+        /// max_fragment_length
+        MaxFragmentLength = 1 => "max_fragment_length",
+        /// status_request (OCSP stapling)
+        StatusRequest = 5 => "status_request",
+        /// supported_groups (elliptic_curves before TLS 1.3)
+        SupportedGroups = 10 => "supported_groups",
+        /// ec_point_formats
+        EcPointFormats = 11 => "ec_point_formats",
+        /// signature_algorithms
+        SignatureAlgorithms = 13 => "signature_algorithms",
+        /// use_srtp
+        UseSrtp = 14 => "use_srtp",
+        /// heartbeat
+        Heartbeat = 15 => "heartbeat",
+        /// application_layer_protocol_negotiation (ALPN)
+        Alpn = 16 => "application_layer_protocol_negotiation",
+        /// status_request_v2
+        StatusRequestV2 = 17 => "status_request_v2",
+        /// signed_certificate_timestamp
+        SignedCertificateTimestamp = 18 => "signed_certificate_timestamp",
+        /// client_certificate_type
+        ClientCertificateType = 19 => "client_certificate_type",
+        /// server_certificate_type
+        ServerCertificateType = 20 => "server_certificate_type",
+        /// padding
+        Padding = 21 => "padding",
+        /// encrypt_then_mac
+        EncryptThenMac = 22 => "encrypt_then_mac",
+        /// extended_master_secret
+        ExtendedMasterSecret = 23 => "extended_master_secret",
+        /// compress_certificate
+        CompressCertificate = 27 => "compress_certificate",
+        /// record_size_limit
+        RecordSizeLimit = 28 => "record_size_limit",
+        /// delegated_credentials
+        DelegatedCredentials = 34 => "delegated_credentials",
+        /// session_ticket
+        SessionTicket = 35 => "session_ticket",
+        /// pre_shared_key
+        PreSharedKey = 41 => "pre_shared_key",
+        /// early_data
+        EarlyData = 42 => "early_data",
+        /// supported_versions
+        SupportedVersions = 43 => "supported_versions",
+        /// cookie
+        Cookie = 44 => "cookie",
+        /// psk_key_exchange_modes
+        PskKeyExchangeModes = 45 => "psk_key_exchange_modes",
+        /// certificate_authorities
+        CertificateAuthorities = 47 => "certificate_authorities",
+        /// oid_filters
+        OidFilters = 48 => "oid_filters",
+        /// post_handshake_auth
+        PostHandshakeAuth = 49 => "post_handshake_auth",
+        /// signature_algorithms_cert
+        SignatureAlgorithmsCert = 50 => "signature_algorithms_cert",
+        /// key_share
+        KeyShare = 51 => "key_share",
+        /// quic_transport_parameters
+        QuicTransportParameters = 57 => "quic_transport_parameters",
+        /// next_protocol_negotiation (NPN, never registered)
+        NextProtocolNegotiation = 13172 => "next_protocol_negotiation",
+        /// application_settings (ALPS), the codepoint of its first draft
+        ApplicationSettingsDraft = 17513 => "application_settings",
+        /// application_settings (ALPS)
+        ApplicationSettings = 17613 => "application_settings",
+        /// encrypted_client_hello (ECH)
+        EncryptedClientHello = 65037 => "encrypted_client_hello",
+        /// renegotiation_info
+        RenegotiationInfo = 65281 => "renegotiation_info",
+    }
+}
+
+enum_builder! {
+    /// A named group (supported_groups, key_share): IANA TLS Supported Groups.
+    pub enum NamedGroup: u16 (unknown "unknown", grease) {
+        /// secp256r1 (P-256)
+        Secp256r1 = 23 => "secp256r1",
+        /// secp384r1 (P-384)
+        Secp384r1 = 24 => "secp384r1",
+        /// secp521r1 (P-521)
+        Secp521r1 = 25 => "secp521r1",
+        /// x25519
+        X25519 = 29 => "x25519",
+        /// x448
+        X448 = 30 => "x448",
+        /// ffdhe2048
+        Ffdhe2048 = 256 => "ffdhe2048",
+        /// ffdhe3072
+        Ffdhe3072 = 257 => "ffdhe3072",
+        /// ffdhe4096
+        Ffdhe4096 = 258 => "ffdhe4096",
+        /// ffdhe6144
+        Ffdhe6144 = 259 => "ffdhe6144",
+        /// ffdhe8192
+        Ffdhe8192 = 260 => "ffdhe8192",
+        /// SecP256r1MLKEM768 (hybrid post-quantum)
+        SecP256r1MlKem768 = 0x11eb => "SecP256r1MLKEM768",
+        /// X25519MLKEM768 (hybrid post-quantum)
+        X25519MlKem768 = 0x11ec => "X25519MLKEM768",
+        /// SecP384r1MLKEM1024 (hybrid post-quantum)
+        SecP384r1MlKem1024 = 0x11ed => "SecP384r1MLKEM1024",
+        /// X25519Kyber768Draft00 (the pre-standard hybrid)
+        X25519Kyber768Draft00 = 0x6399 => "X25519Kyber768Draft00",
+    }
+}
+
+enum_builder! {
+    /// A signature scheme (signature_algorithms, CertificateVerify): IANA TLS SignatureScheme.
+    pub enum SignatureScheme: u16 (unknown "unknown", grease) {
+        /// rsa_pkcs1_sha1
+        RsaPkcs1Sha1 = 0x0201 => "rsa_pkcs1_sha1",
+        /// dsa_sha1
+        DsaSha1 = 0x0202 => "dsa_sha1",
+        /// ecdsa_sha1
+        EcdsaSha1 = 0x0203 => "ecdsa_sha1",
+        /// rsa_pkcs1_sha224
+        RsaPkcs1Sha224 = 0x0301 => "rsa_pkcs1_sha224",
+        /// ecdsa_sha224
+        EcdsaSha224 = 0x0303 => "ecdsa_sha224",
+        /// rsa_pkcs1_sha256
+        RsaPkcs1Sha256 = 0x0401 => "rsa_pkcs1_sha256",
+        /// dsa_sha256
+        DsaSha256 = 0x0402 => "dsa_sha256",
+        /// ecdsa_secp256r1_sha256
+        EcdsaSecp256r1Sha256 = 0x0403 => "ecdsa_secp256r1_sha256",
+        /// rsa_pkcs1_sha384
+        RsaPkcs1Sha384 = 0x0501 => "rsa_pkcs1_sha384",
+        /// ecdsa_secp384r1_sha384
+        EcdsaSecp384r1Sha384 = 0x0503 => "ecdsa_secp384r1_sha384",
+        /// rsa_pkcs1_sha512
+        RsaPkcs1Sha512 = 0x0601 => "rsa_pkcs1_sha512",
+        /// ecdsa_secp521r1_sha512
+        EcdsaSecp521r1Sha512 = 0x0603 => "ecdsa_secp521r1_sha512",
+        /// rsa_pss_rsae_sha256
+        RsaPssRsaeSha256 = 0x0804 => "rsa_pss_rsae_sha256",
+        /// rsa_pss_rsae_sha384
+        RsaPssRsaeSha384 = 0x0805 => "rsa_pss_rsae_sha384",
+        /// rsa_pss_rsae_sha512
+        RsaPssRsaeSha512 = 0x0806 => "rsa_pss_rsae_sha512",
+        /// ed25519
+        Ed25519 = 0x0807 => "ed25519",
+        /// ed448
+        Ed448 = 0x0808 => "ed448",
+        /// rsa_pss_pss_sha256
+        RsaPssPssSha256 = 0x0809 => "rsa_pss_pss_sha256",
+        /// rsa_pss_pss_sha384
+        RsaPssPssSha384 = 0x080a => "rsa_pss_pss_sha384",
+        /// rsa_pss_pss_sha512
+        RsaPssPssSha512 = 0x080b => "rsa_pss_pss_sha512",
+    }
+}
+
+enum_builder! {
+    /// A PSK key exchange mode (psk_key_exchange_modes, RFC 8446 4.2.9).
+    pub enum PskKeyExchangeMode: u8 (unknown "unknown") {
+        /// psk_ke: PSK alone
+        PskKe = 0 => "psk_ke",
+        /// psk_dhe_ke: PSK with (EC)DHE
+        PskDheKe = 1 => "psk_dhe_ke",
+    }
+}
+
+enum_builder! {
+    /// An EC point format (ec_point_formats, RFC 8422 5.1.2).
+    pub enum EcPointFormat: u8 (unknown "unknown") {
+        /// uncompressed
+        Uncompressed = 0 => "uncompressed",
+        /// ansiX962_compressed_prime
+        AnsiX962CompressedPrime = 1 => "ansiX962_compressed_prime",
+        /// ansiX962_compressed_char2
+        AnsiX962CompressedChar2 = 2 => "ansiX962_compressed_char2",
+    }
+}
 
 /// One extension as it appears in a hello: its type and its raw body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extension<'a> {
-    /// Extension type (IANA number).
-    pub typ: u16,
+    /// Extension type.
+    pub typ: ExtensionType,
     /// The body, undecoded.
     pub data: &'a [u8],
 }
 
-/// Extension type numbers we act on.
-pub mod ext {
-    /// server_name
-    pub const SERVER_NAME: u16 = 0;
-    /// supported_groups (elliptic_curves)
-    pub const SUPPORTED_GROUPS: u16 = 10;
-    /// ec_point_formats
-    pub const EC_POINT_FORMATS: u16 = 11;
-    /// signature_algorithms
-    pub const SIGNATURE_ALGORITHMS: u16 = 13;
-    /// application_layer_protocol_negotiation
-    pub const ALPN: u16 = 16;
-    /// encrypt_then_mac
-    pub const ENCRYPT_THEN_MAC: u16 = 22;
-    /// extended_master_secret
-    pub const EXTENDED_MASTER_SECRET: u16 = 23;
-    /// session_ticket
-    pub const SESSION_TICKET: u16 = 35;
-    /// pre_shared_key
-    pub const PRE_SHARED_KEY: u16 = 41;
-    /// early_data
-    pub const EARLY_DATA: u16 = 42;
-    /// supported_versions
-    pub const SUPPORTED_VERSIONS: u16 = 43;
-    /// psk_key_exchange_modes
-    pub const PSK_KEY_EXCHANGE_MODES: u16 = 45;
-    /// key_share
-    pub const KEY_SHARE: u16 = 51;
+/// A borrowed view of an extensions block, its framing checked when it was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extensions<'a> {
+    block: &'a [u8],
 }
 
-/// Whether a 16-bit value is a GREASE value (RFC 8701): 0x?a?a with equal bytes.
-pub fn is_grease(v: u16) -> bool {
-    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
-}
-
-/// The IANA name of an extension type.
-pub fn extension_name(typ: u16) -> &'static str {
-    match typ {
-        0 => "server_name",
-        1 => "max_fragment_length",
-        5 => "status_request",
-        10 => "supported_groups",
-        11 => "ec_point_formats",
-        13 => "signature_algorithms",
-        14 => "use_srtp",
-        15 => "heartbeat",
-        16 => "application_layer_protocol_negotiation",
-        17 => "status_request_v2",
-        18 => "signed_certificate_timestamp",
-        19 => "client_certificate_type",
-        20 => "server_certificate_type",
-        21 => "padding",
-        22 => "encrypt_then_mac",
-        23 => "extended_master_secret",
-        27 => "compress_certificate",
-        28 => "record_size_limit",
-        34 => "delegated_credentials",
-        35 => "session_ticket",
-        41 => "pre_shared_key",
-        42 => "early_data",
-        43 => "supported_versions",
-        44 => "cookie",
-        45 => "psk_key_exchange_modes",
-        47 => "certificate_authorities",
-        48 => "oid_filters",
-        49 => "post_handshake_auth",
-        50 => "signature_algorithms_cert",
-        51 => "key_share",
-        57 => "quic_transport_parameters",
-        13172 => "next_protocol_negotiation",
-        17513 | 17613 => "application_settings",
-        65037 => "encrypted_client_hello",
-        65281 => "renegotiation_info",
-        t if is_grease(t) => "GREASE",
-        _ => "unknown",
-    }
-}
-
-/// The IANA name of a named group (supported_groups, key_share).
-pub fn group_name(group: u16) -> &'static str {
-    match group {
-        23 => "secp256r1",
-        24 => "secp384r1",
-        25 => "secp521r1",
-        29 => "x25519",
-        30 => "x448",
-        256 => "ffdhe2048",
-        257 => "ffdhe3072",
-        258 => "ffdhe4096",
-        259 => "ffdhe6144",
-        260 => "ffdhe8192",
-        0x11ec => "X25519MLKEM768",
-        0x11eb => "SecP256r1MLKEM768",
-        0x11ed => "SecP384r1MLKEM1024",
-        0x6399 => "X25519Kyber768Draft00",
-        g if is_grease(g) => "GREASE",
-        _ => "unknown",
-    }
-}
-
-/// A big-endian cursor over untrusted bytes: every read is checked.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Self { buf }
-    }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.buf.len() {
-            return None;
+impl<'a> Extensions<'a> {
+    /// Reads an extensions block (with its 2-byte length) at `r`; `None` if an extension overruns it. A missing
+    /// block (old hellos end before it) is an empty list.
+    pub fn read(r: &mut Reader<'a>) -> Option<Self> {
+        if r.is_empty() {
+            return Some(Self::default());
         }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Some(head)
+        let block = r.vec16()?;
+        let mut check = Reader::new(block);
+        while !check.is_empty() {
+            check.u16()?;
+            check.vec16()?;
+        }
+        Some(Self { block })
     }
-    pub(crate) fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
+
+    /// The extensions, in order.
+    pub fn iter(&self) -> ExtensionIter<'a> {
+        ExtensionIter { r: Reader::new(self.block) }
     }
-    pub(crate) fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+
+    /// The extension types, in order.
+    pub fn types(&self) -> impl Iterator<Item = ExtensionType> + 'a {
+        self.iter().map(|e| e.typ)
     }
-    pub(crate) fn u24(&mut self) -> Option<usize> {
-        self.take(3).map(|b| (b[0] as usize) << 16 | (b[1] as usize) << 8 | b[2] as usize)
+
+    /// The body of the first extension of this type.
+    pub fn find(&self, typ: ExtensionType) -> Option<&'a [u8]> {
+        // Compared as numbers: a hello is searched a dozen times, and naming every extension each time showed.
+        let (want, mut r) = (typ.value(), Reader::new(self.block));
+        loop {
+            let (t, data) = (r.u16()?, r.vec16()?);
+            if t == want {
+                return Some(data);
+            }
+        }
     }
-    pub(crate) fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+
+    /// Number of extensions.
+    pub fn len(&self) -> usize {
+        self.iter().count()
     }
-    /// A vector with a 1-byte length prefix.
-    pub(crate) fn vec8(&mut self) -> Option<&'a [u8]> {
-        let n = self.u8()? as usize;
-        self.take(n)
-    }
-    /// A vector with a 2-byte length prefix.
-    pub(crate) fn vec16(&mut self) -> Option<&'a [u8]> {
-        let n = self.u16()? as usize;
-        self.take(n)
-    }
-    /// A vector with a 3-byte length prefix.
-    pub(crate) fn vec24(&mut self) -> Option<&'a [u8]> {
-        let n = self.u24()?;
-        self.take(n)
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.block.is_empty()
     }
 }
 
-/// Splits an extensions block (with its 2-byte length) into extensions.
-/// A missing block (old hellos) gives an empty list.
-pub(crate) fn parse_extensions<'a>(r: &mut Reader<'a>) -> Option<Vec<Extension<'a>>> {
-    let mut out = Vec::new();
-    if r.is_empty() {
-        return Some(out);
+impl<'a> IntoIterator for Extensions<'a> {
+    type Item = Extension<'a>;
+    type IntoIter = ExtensionIter<'a>;
+
+    fn into_iter(self) -> ExtensionIter<'a> {
+        self.iter()
     }
-    let mut block = Reader::new(r.vec16()?);
-    while !block.is_empty() {
-        let typ = block.u16()?;
-        let data = block.vec16()?;
-        out.push(Extension { typ, data });
-    }
-    Some(out)
 }
 
-/// Finds an extension's body by type.
-pub fn find<'a>(exts: &[Extension<'a>], typ: u16) -> Option<&'a [u8]> {
-    exts.iter().find(|e| e.typ == typ).map(|e| e.data)
+/// The extensions of an [`Extensions`] block, in order.
+#[derive(Debug, Clone)]
+pub struct ExtensionIter<'a> {
+    r: Reader<'a>,
 }
 
-/// Reads a list of u16 values with a length prefix of `prefix` bytes (1 or 2).
-fn u16_list(data: &[u8], prefix: usize) -> Vec<u16> {
+impl<'a> Iterator for ExtensionIter<'a> {
+    type Item = Extension<'a>;
+
+    fn next(&mut self) -> Option<Extension<'a>> {
+        let typ = ExtensionType::new(self.r.u16()?);
+        let data = self.r.vec16()?;
+        Some(Extension { typ, data })
+    }
+}
+
+/// A list with a 1-byte (`prefix` 1) or 2-byte length prefix; a length that overruns gives an empty list.
+fn list<T: crate::codec::Codec>(data: &[u8], prefix: usize) -> List<'_, T> {
     let mut r = Reader::new(data);
     let body = if prefix == 1 { r.vec8() } else { r.vec16() };
-    body.map(|b| b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()).unwrap_or_default()
+    body.map_or_else(List::empty, List::new)
 }
 
-/// The host name in a server_name extension.
-pub fn server_name(data: &[u8]) -> Option<String> {
+/// The host name in a server_name extension (invalid UTF-8 replaced; borrowed when valid).
+pub fn server_name(data: &[u8]) -> Option<Cow<'_, str>> {
     let mut r = Reader::new(data);
     let mut list = Reader::new(r.vec16()?);
     while !list.is_empty() {
         let kind = list.u8()?;
         let name = list.vec16()?;
         if kind == 0 {
-            return Some(String::from_utf8_lossy(name).into_owned());
+            return Some(String::from_utf8_lossy(name));
         }
     }
     None
 }
 
-/// The protocol names of an ALPN extension.
-pub fn alpn(data: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
+/// The protocol names of an ALPN extension, as bytes.
+pub fn alpn(data: &[u8]) -> ProtocolNames<'_> {
     let mut r = Reader::new(data);
-    if let Some(list) = r.vec16() {
-        let mut list = Reader::new(list);
-        while let Some(p) = list.vec8() {
-            out.push(String::from_utf8_lossy(p).into_owned());
-        }
+    ProtocolNames { r: Reader::new(r.vec16().unwrap_or_default()) }
+}
+
+/// The protocol names of an ALPN extension ([`alpn`]), in order.
+#[derive(Debug, Clone)]
+pub struct ProtocolNames<'a> {
+    r: Reader<'a>,
+}
+
+impl<'a> Iterator for ProtocolNames<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        self.r.vec8()
     }
-    out
 }
 
 /// The versions of a ClientHello's supported_versions (1-byte length prefix).
-pub fn supported_versions_client(data: &[u8]) -> Vec<u16> {
-    u16_list(data, 1)
+pub fn supported_versions_client(data: &[u8]) -> List<'_, ProtocolVersion> {
+    list(data, 1)
 }
 
 /// The version a ServerHello's supported_versions selects.
-pub fn supported_version_server(data: &[u8]) -> Option<u16> {
-    Reader::new(data).u16()
+pub fn supported_version_server(data: &[u8]) -> Option<ProtocolVersion> {
+    Reader::new(data).u16().map(ProtocolVersion::new)
 }
 
 /// The groups of supported_groups.
-pub fn supported_groups(data: &[u8]) -> Vec<u16> {
-    u16_list(data, 2)
+pub fn supported_groups(data: &[u8]) -> List<'_, NamedGroup> {
+    list(data, 2)
 }
 
 /// The schemes of signature_algorithms.
-pub fn signature_algorithms(data: &[u8]) -> Vec<u16> {
-    u16_list(data, 2)
+pub fn signature_algorithms(data: &[u8]) -> List<'_, SignatureScheme> {
+    list(data, 2)
 }
 
 /// The formats of ec_point_formats.
-pub fn ec_point_formats(data: &[u8]) -> Vec<u8> {
-    Reader::new(data).vec8().map(<[u8]>::to_vec).unwrap_or_default()
+pub fn ec_point_formats(data: &[u8]) -> List<'_, EcPointFormat> {
+    list(data, 1)
 }
 
-/// The groups of a ClientHello key_share (one share per group).
-pub fn key_share_client_groups(data: &[u8]) -> Vec<u16> {
-    let mut out = Vec::new();
+/// The groups of a ClientHello key_share, one per key share offered.
+pub fn key_share_client_groups(data: &[u8]) -> impl Iterator<Item = NamedGroup> + '_ {
     let mut r = Reader::new(data);
-    if let Some(list) = r.vec16() {
-        let mut list = Reader::new(list);
-        while let (Some(group), Some(_)) = (list.u16(), list.vec16()) {
-            out.push(group);
-        }
-    }
-    out
+    let mut shares = Reader::new(r.vec16().unwrap_or_default());
+    std::iter::from_fn(move || {
+        let group = shares.u16()?;
+        shares.vec16()?;
+        Some(NamedGroup::new(group))
+    })
 }
 
 /// The group of a ServerHello key_share (or of a HelloRetryRequest's, which has no key).
-pub fn key_share_server_group(data: &[u8]) -> Option<u16> {
-    Reader::new(data).u16()
+pub fn key_share_server_group(data: &[u8]) -> Option<NamedGroup> {
+    Reader::new(data).u16().map(NamedGroup::new)
 }
 
-/// The modes of psk_key_exchange_modes (0 psk_ke, 1 psk_dhe_ke).
-pub fn psk_modes(data: &[u8]) -> Vec<u8> {
-    Reader::new(data).vec8().map(<[u8]>::to_vec).unwrap_or_default()
-}
-
-/// A short name for a psk_key_exchange_mode.
-pub fn psk_mode_name(mode: u8) -> &'static str {
-    match mode {
-        0 => "psk_ke",
-        1 => "psk_dhe_ke",
-        _ => "unknown",
-    }
+/// The modes of psk_key_exchange_modes.
+pub fn psk_modes(data: &[u8]) -> List<'_, PskKeyExchangeMode> {
+    list(data, 1)
 }
 
 #[cfg(test)]
@@ -281,15 +373,30 @@ mod tests {
         let sni = [0, 14, 0, 0, 11, b'e', b'x', b'a', b'm', b'p', b'l', b'e', b'.', b'o', b'r', b'g'];
         assert_eq!(server_name(&sni).as_deref(), Some("example.org"));
         let alpn_body = [0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1'];
-        assert_eq!(alpn(&alpn_body), vec!["h2", "http/1.1"]);
+        assert_eq!(alpn(&alpn_body).collect::<Vec<_>>(), [&b"h2"[..], b"http/1.1"]);
         assert!(server_name(&[0, 5, 0]).is_none());
     }
 
     #[test]
     fn grease_and_names() {
-        assert!(is_grease(0x1a1a));
-        assert!(!is_grease(0x1a2a));
-        assert_eq!(extension_name(43), "supported_versions");
-        assert_eq!(group_name(29), "x25519");
+        assert!(ExtensionType::from(0x1a1a).is_grease());
+        assert!(!ExtensionType::from(0x1a2a).is_grease());
+        assert_eq!(ExtensionType::from(0x1a1a).name(), "GREASE");
+        assert_eq!(ExtensionType::from(43).name(), "supported_versions");
+        assert_eq!(ExtensionType::from(17513).name(), ExtensionType::ApplicationSettings.name());
+        assert_eq!(NamedGroup::from(29).to_string(), "x25519");
+        assert_eq!(SignatureScheme::from(0x0804).name(), "rsa_pss_rsae_sha256");
+        assert_eq!(PskKeyExchangeMode::from(1).name(), "psk_dhe_ke");
+        assert_eq!(PskKeyExchangeMode::from(7).name(), "unknown");
+    }
+
+    #[test]
+    fn extension_blocks_are_checked_when_read() {
+        let block = [0, 9, 0, 43, 0, 0, 0xfe, 0xfe, 0, 1, 0xaa];
+        let exts = Extensions::read(&mut Reader::new(&block)).unwrap();
+        assert_eq!(exts.types().collect::<Vec<_>>(), [ExtensionType::SupportedVersions, ExtensionType::from(0xfefe)]);
+        assert_eq!(exts.find(ExtensionType::SupportedVersions), Some(&[][..]));
+        assert!(Extensions::read(&mut Reader::new(&[0, 7, 0, 43, 0, 4, 0, 0, 0])).is_none(), "body overruns");
+        assert!(Extensions::read(&mut Reader::new(&[])).unwrap().is_empty());
     }
 }

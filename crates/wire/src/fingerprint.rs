@@ -2,8 +2,9 @@
 
 use md5::{Digest, Md5};
 
-use crate::extensions::{self, ext, is_grease};
+use crate::extensions::{self, ExtensionType};
 use crate::handshake::{ClientHello, ServerHello};
+use crate::record::ProtocolVersion;
 
 /// The fingerprints of one connection (each `None` until its hello is seen).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,20 +57,20 @@ fn sha256_12(s: &str) -> String {
 impl Fingerprints {
     /// JA3 and JA4 of a ClientHello.
     pub fn client_hello(&mut self, ch: &ClientHello<'_>) {
-        let suites = ch.cipher_suites.iter().copied().filter(|&s| !is_grease(s));
-        let exts = ch.extensions.iter().map(|e| e.typ).filter(|&t| !is_grease(t));
-        let groups = ch.extension(ext::SUPPORTED_GROUPS).map(extensions::supported_groups).unwrap_or_default();
-        let formats = ch.extension(ext::EC_POINT_FORMATS).map(extensions::ec_point_formats).unwrap_or_default();
+        let suites = ch.cipher_suites().filter(|s| !s.is_grease()).map(u16::from);
+        let exts = ch.extensions.types().filter(|t| !t.is_grease()).map(u16::from);
+        let groups = extensions::supported_groups(ch.extension(ExtensionType::SupportedGroups).unwrap_or_default());
+        let formats = extensions::ec_point_formats(ch.extension(ExtensionType::EcPointFormats).unwrap_or_default());
         let mut s = String::with_capacity(256);
-        push_joined(&mut s, std::iter::once(ch.version));
+        push_joined(&mut s, std::iter::once(ch.version.value()));
         s.push(',');
         push_joined(&mut s, suites);
         s.push(',');
         push_joined(&mut s, exts);
         s.push(',');
-        push_joined(&mut s, groups.into_iter().filter(|&g| !is_grease(g)));
+        push_joined(&mut s, groups.filter(|g| !g.is_grease()).map(u16::from));
         s.push(',');
-        push_joined(&mut s, formats.into_iter().map(u16::from));
+        push_joined(&mut s, formats.map(|f| u16::from(f.value())));
         self.ja3 = Some(md5_hex(&s));
         self.ja3_string = Some(s);
         self.ja4 = Some(ja4(ch, 't'));
@@ -77,8 +78,8 @@ impl Fingerprints {
 
     /// JA3S of a ServerHello.
     pub fn server_hello(&mut self, sh: &ServerHello<'_>) {
-        let mut s = format!("{},{},", sh.version, sh.cipher_suite);
-        push_joined(&mut s, sh.extensions.iter().map(|e| e.typ));
+        let mut s = format!("{},{},", sh.version.value(), sh.cipher_suite.value());
+        push_joined(&mut s, sh.extensions.types().map(u16::from));
         self.ja3s = Some(md5_hex(&s));
         self.ja3s_string = Some(s);
     }
@@ -86,23 +87,25 @@ impl Fingerprints {
 
 /// JA4 of a ClientHello; `transport` is `t` (TCP), `q` (QUIC) or `d` (DTLS).
 pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
-    let version = ch.versions().into_iter().filter(|&v| !is_grease(v)).max().unwrap_or(ch.version);
-    let version = match version {
-        0x0304 => "13",
-        0x0303 => "12",
-        0x0302 => "11",
-        0x0301 => "10",
-        0x0300 => "s3",
-        0x0002 => "s2",
-        0xfeff => "d1",
-        0xfefd => "d2",
-        0xfefc => "d3",
-        _ => "00",
+    // The highest version offered, by number (as the JA4 specification says).
+    let highest = ch.versions().filter(|v| !v.is_grease()).max_by_key(|v| v.value()).unwrap_or(ch.version);
+    use ProtocolVersion::*;
+    let version = match highest {
+        TLSv1_3 => "13",
+        TLSv1_2 => "12",
+        TLSv1_1 => "11",
+        TLSv1_0 => "10",
+        SSLv3 => "s3",
+        SSLv2 => "s2",
+        DTLSv1_0 => "d1",
+        DTLSv1_2 => "d2",
+        DTLSv1_3 => "d3",
+        Unknown(_) => "00",
     };
-    let sni = if ch.extension(ext::SERVER_NAME).is_some() { 'd' } else { 'i' };
-    let mut suites: Vec<u16> = ch.cipher_suites.iter().copied().filter(|&s| !is_grease(s)).collect();
-    let mut exts: Vec<u16> = ch.extensions.iter().map(|e| e.typ).filter(|&t| !is_grease(t)).collect();
-    let alpn = match ch.alpn().first().map(String::as_bytes) {
+    let sni = if ch.extension(ExtensionType::ServerName).is_some() { 'd' } else { 'i' };
+    let mut suites: Vec<u16> = ch.cipher_suites().filter(|s| !s.is_grease()).map(u16::from).collect();
+    let mut exts: Vec<u16> = ch.extensions.types().filter(|t| !t.is_grease()).map(u16::from).collect();
+    let alpn = match ch.alpn().next() {
         Some([]) | None => "00".to_string(),
         Some(p) => {
             let (first, last) = (p[0], p[p.len() - 1]);
@@ -123,9 +126,12 @@ pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
         push_hex_list(&mut list, &suites);
         sha256_12(&list)
     };
-    exts.retain(|&t| t != ext::SERVER_NAME && t != ext::ALPN);
+    exts.retain(|&t| t != u16::from(ExtensionType::ServerName) && t != u16::from(ExtensionType::Alpn));
     exts.sort_unstable();
-    let sigs = ch.extension(ext::SIGNATURE_ALGORITHMS).map(extensions::signature_algorithms).unwrap_or_default();
+    let sigs: Vec<u16> =
+        extensions::signature_algorithms(ch.extension(ExtensionType::SignatureAlgorithms).unwrap_or_default())
+            .map(u16::from)
+            .collect();
     let mut c_input = String::with_capacity((exts.len() + sigs.len()) * 5 + 1);
     push_hex_list(&mut c_input, &exts);
     if !sigs.is_empty() {

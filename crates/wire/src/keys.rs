@@ -302,11 +302,7 @@ impl RsaKey {
     pub fn decrypt_premaster(&self, encrypted: &[u8]) -> Option<[u8; 48]> {
         let size = self.key.key_size_bytes();
         let ciphertext = if encrypted.len() == size + 2 {
-            let declared = usize::from(u16::from_be_bytes([encrypted[0], encrypted[1]]));
-            if declared != size {
-                return None;
-            }
-            &encrypted[2..]
+            crate::codec::Reader::new(encrypted).vec16().filter(|c| c.len() == size)?
         } else if encrypted.len() == size {
             encrypted
         } else {

@@ -1,81 +1,61 @@
 //! The TLS record layer: record headers, content types, protocol versions, and
 //! the SSLv2-format ClientHello that old clients send as their first record.
 
+use crate::cipher::CipherSuiteId;
+use crate::codec::{enum_builder, Reader};
+
 /// Length of a TLS record header (type, version, length).
 pub const HEADER_LEN: usize = 5;
 
 /// Largest ciphertext fragment a record may carry (2^14 + 2048, RFC 5246 6.2.3).
 pub const MAX_FRAGMENT_LEN: usize = 16384 + 2048;
 
-/// A record's content type (the outer one, or TLS 1.3's inner one once decrypted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ContentType {
-    /// change_cipher_spec (20)
-    ChangeCipherSpec,
-    /// alert (21)
-    Alert,
-    /// handshake (22)
-    Handshake,
-    /// application_data (23)
-    ApplicationData,
-    /// heartbeat (24)
-    Heartbeat,
-    /// Any other value.
-    Unknown(u8),
-}
-
-impl ContentType {
-    /// The type for a wire byte.
-    pub fn from_u8(v: u8) -> Self {
-        match v {
-            20 => Self::ChangeCipherSpec,
-            21 => Self::Alert,
-            22 => Self::Handshake,
-            23 => Self::ApplicationData,
-            24 => Self::Heartbeat,
-            other => Self::Unknown(other),
-        }
-    }
-
-    /// The wire byte.
-    pub fn to_u8(self) -> u8 {
-        match self {
-            Self::ChangeCipherSpec => 20,
-            Self::Alert => 21,
-            Self::Handshake => 22,
-            Self::ApplicationData => 23,
-            Self::Heartbeat => 24,
-            Self::Unknown(v) => v,
-        }
-    }
-
-    /// The RFC name (`handshake`, `application_data`, ...), as tshark and our JSON spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ChangeCipherSpec => "change_cipher_spec",
-            Self::Alert => "alert",
-            Self::Handshake => "handshake",
-            Self::ApplicationData => "application_data",
-            Self::Heartbeat => "heartbeat",
-            Self::Unknown(_) => "unknown",
-        }
+enum_builder! {
+    /// A record's content type (the outer one, or TLS 1.3's inner one once decrypted).
+    pub enum ContentType: u8 (unknown "unknown") {
+        /// change_cipher_spec (20)
+        ChangeCipherSpec = 20 => "change_cipher_spec",
+        /// alert (21)
+        Alert = 21 => "alert",
+        /// handshake (22)
+        Handshake = 22 => "handshake",
+        /// application_data (23)
+        ApplicationData = 23 => "application_data",
+        /// heartbeat (24)
+        Heartbeat = 24 => "heartbeat",
     }
 }
 
-/// A protocol version as it appears on the wire (0x0300 SSL 3.0 ... 0x0304 TLS 1.3).
-pub fn version_name(v: u16) -> &'static str {
-    match v {
-        0x0002 => "SSLv2",
-        0x0300 => "SSLv3",
-        0x0301 => "TLSv1.0",
-        0x0302 => "TLSv1.1",
-        0x0303 => "TLSv1.2",
-        0x0304 => "TLSv1.3",
-        0xfeff => "DTLSv1.0",
-        0xfefd => "DTLSv1.2",
-        0xfefc => "DTLSv1.3",
-        v if v & 0x0f0f == 0x0a0a => "GREASE",
-        _ => "unknown",
+enum_builder! {
+    /// A protocol version as it appears on the wire: in record headers, hellos and supported_versions.
+    /// (TLS 1.3's drafts, `0x7fXX`, are `Unknown` here.)
+    pub enum ProtocolVersion: u16 (unknown "unknown", grease) {
+        /// SSL 2.0 (the version of an SSLv2-format ClientHello)
+        SSLv2 = 0x0002 => "SSLv2",
+        /// SSL 3.0
+        SSLv3 = 0x0300 => "SSLv3",
+        /// TLS 1.0
+        TLSv1_0 = 0x0301 => "TLSv1.0",
+        /// TLS 1.1
+        TLSv1_1 = 0x0302 => "TLSv1.1",
+        /// TLS 1.2
+        TLSv1_2 = 0x0303 => "TLSv1.2",
+        /// TLS 1.3
+        TLSv1_3 = 0x0304 => "TLSv1.3",
+        /// DTLS 1.0
+        DTLSv1_0 = 0xfeff => "DTLSv1.0",
+        /// DTLS 1.2
+        DTLSv1_2 = 0xfefd => "DTLSv1.2",
+        /// DTLS 1.3
+        DTLSv1_3 = 0xfefc => "DTLSv1.3",
+    }
+}
+
+impl ProtocolVersion {
+    /// Whether this is SSL 3.0 or a TLS version (what a TLS record header may carry).
+    pub fn is_ssl3_or_tls(self) -> bool {
+        use ProtocolVersion::*;
+        matches!(self, SSLv3 | TLSv1_0 | TLSv1_1 | TLSv1_2 | TLSv1_3)
     }
 }
 
@@ -85,7 +65,7 @@ pub struct RecordHeader {
     /// The outer content type.
     pub content_type: ContentType,
     /// The record-layer version.
-    pub version: u16,
+    pub version: ProtocolVersion,
     /// Length of the fragment that follows the header.
     pub length: u16,
 }
@@ -93,11 +73,11 @@ pub struct RecordHeader {
 impl RecordHeader {
     /// Reads a header from the first five bytes, if there are five.
     pub fn parse(bytes: &[u8]) -> Option<Self> {
-        let h = bytes.get(..HEADER_LEN)?;
+        let mut r = Reader::new(bytes);
         Some(Self {
-            content_type: ContentType::from_u8(h[0]),
-            version: u16::from_be_bytes([h[1], h[2]]),
-            length: u16::from_be_bytes([h[3], h[4]]),
+            content_type: ContentType::new(r.u8()?),
+            version: ProtocolVersion::new(r.u16()?),
+            length: r.u16()?,
         })
     }
 
@@ -113,17 +93,17 @@ impl RecordHeader {
                 | ContentType::ApplicationData
                 | ContentType::Heartbeat
         );
-        known && (0x0300..=0x0304).contains(&self.version) && (self.length as usize) <= MAX_FRAGMENT_LEN
+        known && self.version.is_ssl3_or_tls() && (self.length as usize) <= MAX_FRAGMENT_LEN
     }
 }
 
-/// An SSLv2-format ClientHello (RFC 6101 appendix E.2; RFC 5246 appendix E.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An SSLv2-format ClientHello (RFC 6101 appendix E.2; RFC 5246 appendix E.2), borrowed from the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sslv2ClientHello<'a> {
-    /// Highest version the client offers (0x0002 SSLv2, 0x0300, 0x0301, ...).
-    pub version: u16,
-    /// Three-byte cipher kinds (SSLv2 kinds have a non-zero first byte).
-    pub cipher_specs: Vec<u32>,
+    /// Highest version the client offers (SSLv2, SSLv3, TLSv1.0, ...).
+    pub version: ProtocolVersion,
+    /// The three-byte cipher kinds, undecoded (see [`Self::cipher_specs`]).
+    pub cipher_spec_bytes: &'a [u8],
     /// Session ID (usually empty).
     pub session_id: &'a [u8],
     /// Challenge (16..32 bytes), the client random right-aligned in 32 bytes.
@@ -134,29 +114,38 @@ impl<'a> Sslv2ClientHello<'a> {
     /// Total length of an SSLv2 record if `bytes` starts with a 2-byte SSLv2
     /// header carrying a ClientHello (msg type 1) with a plausible version.
     pub fn record_len(bytes: &[u8]) -> Option<usize> {
-        let b = bytes.get(..5)?;
-        if b[0] & 0x80 == 0 || b[2] != 1 {
+        let mut r = Reader::new(bytes);
+        let len = r.u16()?;
+        let (msg_type, version) = (r.u8()?, ProtocolVersion::new(r.u16()?));
+        if len & 0x8000 == 0 || msg_type != 1 {
             return None;
         }
-        let len = (((b[0] & 0x7f) as usize) << 8) | b[1] as usize;
-        let version = u16::from_be_bytes([b[3], b[4]]);
-        let plausible = version == 0x0002 || (0x0300..=0x0303).contains(&version);
+        let len = usize::from(len & 0x7fff);
+        use ProtocolVersion::*;
+        let plausible = matches!(version, SSLv2 | SSLv3 | TLSv1_0 | TLSv1_1 | TLSv1_2);
         (plausible && len >= 9).then_some(len + 2)
     }
 
     /// Parses the body of an SSLv2 ClientHello record (starting at the 2-byte header).
     pub fn parse(record: &'a [u8]) -> Option<Self> {
-        let body = record.get(2..)?;
-        let version = u16::from_be_bytes([*body.get(1)?, *body.get(2)?]);
-        let spec_len = u16::from_be_bytes([*body.get(3)?, *body.get(4)?]) as usize;
-        let sid_len = u16::from_be_bytes([*body.get(5)?, *body.get(6)?]) as usize;
-        let chal_len = u16::from_be_bytes([*body.get(7)?, *body.get(8)?]) as usize;
-        let specs = body.get(9..9 + spec_len)?;
-        let session_id = body.get(9 + spec_len..9 + spec_len + sid_len)?;
-        let challenge = body.get(9 + spec_len + sid_len..9 + spec_len + sid_len + chal_len)?;
-        let cipher_specs =
-            specs.chunks_exact(3).map(|c| (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32).collect();
-        Some(Self { version, cipher_specs, session_id, challenge })
+        let mut r = Reader::new(record);
+        r.take(3)?; // record header, message type
+        let version = ProtocolVersion::new(r.u16()?);
+        let (spec_len, sid_len, chal_len) = (r.u16()?, r.u16()?, r.u16()?);
+        let cipher_spec_bytes = r.take(spec_len.into())?;
+        let session_id = r.take(sid_len.into())?;
+        let challenge = r.take(chal_len.into())?;
+        Some(Self { version, cipher_spec_bytes, session_id, challenge })
+    }
+
+    /// The three-byte cipher kinds (SSLv2 kinds have a non-zero first byte).
+    pub fn cipher_specs(&self) -> impl Iterator<Item = u32> + 'a {
+        self.cipher_spec_bytes.chunks_exact(3).map(|c| (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32)
+    }
+
+    /// The cipher kinds that are TLS cipher suites (first byte zero), in order.
+    pub fn cipher_suites(&self) -> impl Iterator<Item = CipherSuiteId> + 'a {
+        self.cipher_specs().filter_map(|s| u16::try_from(s).ok()).map(CipherSuiteId::new)
     }
 
     /// The client random as TLS uses it: the challenge right-aligned in 32 bytes.
@@ -171,6 +160,17 @@ impl<'a> Sslv2ClientHello<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_beside_numbers() {
+        assert_eq!(ProtocolVersion::from(0x0304), ProtocolVersion::TLSv1_3);
+        assert_eq!(ProtocolVersion::TLSv1_3.name(), "TLSv1.3");
+        assert_eq!(ProtocolVersion::from(0x7a7a).name(), "GREASE");
+        assert_eq!(ProtocolVersion::from(0x7f17).to_string(), "unknown");
+        assert_eq!(u16::from(ProtocolVersion::DTLSv1_2), 0xfefd);
+        assert_eq!(ContentType::from(23).name(), "application_data");
+        assert_eq!(ContentType::Unknown(99).value(), 99);
+    }
 
     #[test]
     fn header_plausibility() {
@@ -189,8 +189,9 @@ mod tests {
         rec.extend(1..=16u8);
         assert_eq!(Sslv2ClientHello::record_len(&rec), Some(rec.len()));
         let ch = Sslv2ClientHello::parse(&rec).unwrap();
-        assert_eq!(ch.version, 0x0300);
-        assert_eq!(ch.cipher_specs, vec![0x35]);
+        assert_eq!(ch.version, ProtocolVersion::SSLv3);
+        assert_eq!(ch.cipher_specs().collect::<Vec<_>>(), [0x35]);
+        assert_eq!(ch.cipher_suites().collect::<Vec<_>>(), [CipherSuiteId::TLS_RSA_WITH_AES_256_CBC_SHA]);
         assert_eq!(ch.client_random()[16..], (1..=16u8).collect::<Vec<_>>()[..]);
     }
 }

@@ -10,17 +10,7 @@ use aws_lc_rs::{digest, hmac};
 use md5::Digest as _;
 
 use crate::cipher::CipherSuite;
-
-/// SSL 3.0 protocol version.
-pub const SSL3_0: u16 = 0x0300;
-/// TLS 1.0 protocol version.
-pub const TLS1_0: u16 = 0x0301;
-/// TLS 1.1 protocol version.
-pub const TLS1_1: u16 = 0x0302;
-/// TLS 1.2 protocol version.
-pub const TLS1_2: u16 = 0x0303;
-/// TLS 1.3 protocol version.
-pub const TLS1_3: u16 = 0x0304;
+use crate::record::ProtocolVersion;
 
 /// A hash function used by a PRF, a MAC or the TLS 1.3 key schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,10 +103,10 @@ pub enum Prf {
 
 impl Prf {
     /// The PRF for a protocol version and (for TLS 1.2) the suite's PRF hash.
-    pub fn for_version(version: u16, suite_prf_hash: HashAlg) -> Prf {
+    pub fn for_version(version: ProtocolVersion, suite_prf_hash: HashAlg) -> Prf {
         match version {
-            SSL3_0 => Prf::Ssl3,
-            TLS1_0 | TLS1_1 => Prf::Md5Sha1,
+            ProtocolVersion::SSLv3 => Prf::Ssl3,
+            ProtocolVersion::TLSv1_0 | ProtocolVersion::TLSv1_1 => Prf::Md5Sha1,
             _ => Prf::Tls12(suite_prf_hash),
         }
     }
@@ -259,7 +249,7 @@ impl std::fmt::Debug for DirectionKeys {
 /// Splits the key block of a TLS 1.2-and-older connection into (client write, server write) keys.
 pub fn tls12_keys(
     suite: &CipherSuite,
-    version: u16,
+    version: ProtocolVersion,
     master: &[u8; 48],
     client_random: &[u8; 32],
     server_random: &[u8; 32],
@@ -368,7 +358,7 @@ mod tests {
     /// RFC 8448 section 3: the server handshake traffic secret gives the server handshake key and IV.
     #[test]
     fn rfc8448_handshake_key_and_iv() {
-        let suite = CipherSuite::lookup(0x1301).unwrap();
+        let suite = CipherSuite::lookup(crate::cipher::CipherSuiteId::new(0x1301)).unwrap();
         let secret =
             unhex("b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 91 ad 38");
         let keys = tls13_traffic_keys(suite, &secret);

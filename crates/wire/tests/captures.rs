@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use support_captures::captures_dir;
 
-use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
 use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::{KeyLog, RsaKey};
+use tlskit_wire::render::Connection;
 
 /// Captures we do not decode as expected, and why.
 const KNOWN_FAILURES: &[(&str, &str)] = &[(
@@ -30,9 +31,9 @@ struct Totals {
 }
 
 impl Handler for Totals {
-    fn connection_start(&mut self, _: &ConnInfo) {}
-    fn event(&mut self, _: &ConnInfo, _: &Event<'_>) {}
-    fn connection_end(&mut self, _: &ConnInfo, s: &Summary) {
+    fn connection_start(&mut self, _: &Connection) {}
+    fn event(&mut self, _: &Connection, _: &Event<'_>) {}
+    fn connection_end(&mut self, _: &Connection, s: &Summary) {
         self.connections += 1;
         for (k, v) in &s.stats.records {
             *self.records.entry(k.to_string()).or_default() += v;
@@ -163,9 +164,9 @@ fn ja4_matches_an_independent_implementation() {
     #[derive(Default)]
     struct Ja4(Vec<String>);
     impl Handler for Ja4 {
-        fn connection_start(&mut self, _: &ConnInfo) {}
-        fn event(&mut self, _: &ConnInfo, _: &Event<'_>) {}
-        fn connection_end(&mut self, _: &ConnInfo, s: &Summary) {
+        fn connection_start(&mut self, _: &Connection) {}
+        fn event(&mut self, _: &Connection, _: &Event<'_>) {}
+        fn connection_end(&mut self, _: &Connection, s: &Summary) {
             self.0.extend(s.fingerprints.ja4.clone());
         }
     }

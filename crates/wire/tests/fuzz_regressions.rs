@@ -5,9 +5,10 @@ use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, ConnInfo, Handler};
+use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
 use tlskit_wire::dissect::{Direction, Dissector, Event, Summary, Timestamp};
 use tlskit_wire::keys::KeyLog;
+use tlskit_wire::render::Connection;
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_regressions")).join(target);
@@ -28,13 +29,13 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 struct Count(usize);
 
 impl Handler for Count {
-    fn connection_start(&mut self, _: &ConnInfo) {
+    fn connection_start(&mut self, _: &Connection) {
         self.0 += 1;
     }
-    fn event(&mut self, _: &ConnInfo, _: &Event<'_>) {
+    fn event(&mut self, _: &Connection, _: &Event<'_>) {
         self.0 += 1;
     }
-    fn connection_end(&mut self, _: &ConnInfo, _: &Summary) {
+    fn connection_end(&mut self, _: &Connection, _: &Summary) {
         self.0 += 1;
     }
 }

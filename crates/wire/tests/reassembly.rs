@@ -8,9 +8,10 @@ use std::sync::Arc;
 use support_captures::captures_dir;
 
 use tlskit_wire::capture::file::{Block, CaptureReader};
-use tlskit_wire::capture::{Analyzer, ConnInfo, Handler};
+use tlskit_wire::capture::{Analyzer, Handler};
 use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::KeyLog;
+use tlskit_wire::render::Connection;
 
 /// Every frame of a capture: (link type, time, bytes).
 fn frames(path: &str) -> Vec<(u32, tlskit_wire::dissect::Timestamp, Vec<u8>)> {
@@ -26,7 +27,7 @@ fn frames(path: &str) -> Vec<(u32, tlskit_wire::dissect::Timestamp, Vec<u8>)> {
 
 #[derive(Default)]
 struct Seen {
-    starts: Vec<ConnInfo>,
+    starts: Vec<Connection>,
     gaps: u64,
     resyncs: u64,
     plaintext: Vec<u8>,
@@ -34,10 +35,10 @@ struct Seen {
 }
 
 impl Handler for Seen {
-    fn connection_start(&mut self, conn: &ConnInfo) {
-        self.starts.push(conn.clone());
+    fn connection_start(&mut self, conn: &Connection) {
+        self.starts.push(*conn);
     }
-    fn event(&mut self, _: &ConnInfo, e: &Event<'_>) {
+    fn event(&mut self, _: &Connection, e: &Event<'_>) {
         match e {
             Event::Gap { .. } => self.gaps += 1,
             Event::Resync { .. } => self.resyncs += 1,
@@ -45,7 +46,7 @@ impl Handler for Seen {
             _ => {}
         }
     }
-    fn connection_end(&mut self, _: &ConnInfo, s: &Summary) {
+    fn connection_end(&mut self, _: &Connection, s: &Summary) {
         self.summaries.push(s.clone());
     }
 }

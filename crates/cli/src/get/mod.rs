@@ -328,7 +328,7 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
     }
     if args.verbose {
         // The handshake trace, live, in `tlskit dump`'s format.
-        let printer = std::sync::Mutex::new(TracePrinter::new(false));
+        let printer = std::sync::Mutex::new(TracePrinter::new(false, false));
         builder = builder.trace(Arc::new(move |event| {
             let mut printer = printer.lock().unwrap_or_else(|e| e.into_inner());
             printer.render(&event, &mut |line| eprintln!("{line}"));

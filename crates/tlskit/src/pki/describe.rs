@@ -1,35 +1,37 @@
 //! A certificate in plain words: what `tlskit cert show` and the peer-chain
-//! part of a [`crate::session::SessionInfo`] print.
+//! part of a [`crate::session::SessionInfo`] print. The fields every rendering
+//! shows (subject, issuer, validity, SANs) are tlskit-wire's [`CertSummary`],
+//! the same summary `tlskit dump` prints; this module adds what the library
+//! knows beyond them.
 
 use std::fmt::Write as _;
+use std::ops::Deref;
 
 use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tlskit_wire::time::rfc3339;
-use x509_parser::extensions::GeneralName;
+use tlskit_wire::handshake::CertSummary;
 use x509_parser::objects::{oid2sn, oid_registry};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 use super::PkiError;
 
-/// The facts of one X.509 certificate.
+/// The facts of one X.509 certificate: wire's summary, and the library's additions.
+///
+/// It dereferences to the [`CertSummary`], so `summary.subject`, `summary.not_after` and
+/// `summary.subject_alt_names` read the shared fields; in JSON they sit beside the others.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CertificateSummary {
-    /// RFC 4514 form, e.g. `CN=localhost, O=tlskit test`.
-    pub subject: String,
-    pub issuer: String,
+    /// Subject and issuer (RFC 4514), validity (RFC 3339, UTC) and subject alternative names (`DNS:localhost`,
+    /// `IP:127.0.0.1`, `email:…`, `URI:…`), spelled as `tlskit dump` spells them.
+    #[serde(flatten)]
+    pub common: CertSummary,
     /// Hex, colon-separated, as OpenSSL prints it.
     pub serial: String,
-    /// RFC 3339, UTC.
-    pub not_before: String,
-    pub not_after: String,
     /// Unix seconds, for arithmetic (time to expiry).
     pub not_before_unix: i64,
     pub not_after_unix: i64,
-    /// `DNS:localhost`, `IP:127.0.0.1`, `email:…`, `URI:…`.
-    pub subject_alt_names: Vec<String>,
     /// e.g. `ECDSA P-256`, `RSA 2048`, `Ed25519`.
     pub key: String,
     pub signature_algorithm: String,
@@ -46,10 +48,18 @@ impl CertificateSummary {
     /// A stand-in for bytes that do not parse, so a chain can still be listed.
     pub fn unparsable(der: &[u8]) -> Self {
         CertificateSummary {
-            subject: "(unparsable certificate)".into(),
+            common: CertSummary { subject: "(unparsable certificate)".into(), ..Default::default() },
             sha256_fingerprint: colon_hex(&Sha256::digest(der)),
             ..Default::default()
         }
+    }
+}
+
+impl Deref for CertificateSummary {
+    type Target = CertSummary;
+
+    fn deref(&self) -> &CertSummary {
+        &self.common
     }
 }
 
@@ -96,22 +106,6 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
 pub fn describe(der: &[u8]) -> Result<CertificateSummary, PkiError> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| PkiError::Parse(e.to_string()))?;
     let validity = cert.validity();
-    let mut sans = Vec::new();
-    if let Ok(Some(ext)) = cert.subject_alternative_name() {
-        for name in &ext.value.general_names {
-            sans.push(match name {
-                GeneralName::DNSName(d) => format!("DNS:{d}"),
-                GeneralName::IPAddress(ip) => match ip.len() {
-                    4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default())),
-                    16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default())),
-                    _ => format!("IP:{}", hex::encode(ip)),
-                },
-                GeneralName::RFC822Name(m) => format!("email:{m}"),
-                GeneralName::URI(u) => format!("URI:{u}"),
-                other => format!("{other:?}"),
-            });
-        }
-    }
     let key_usage = match cert.key_usage() {
         Ok(Some(ku)) => ku.value.to_string().split(", ").filter(|s| !s.is_empty()).map(str::to_string).collect(),
         _ => Vec::new(),
@@ -136,14 +130,10 @@ pub fn describe(der: &[u8]) -> Result<CertificateSummary, PkiError> {
     }
     let sig = &cert.signature_algorithm.algorithm;
     Ok(CertificateSummary {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
+        common: CertSummary::from_x509(&cert),
         serial: colon_hex(cert.raw_serial()),
-        not_before: rfc3339(validity.not_before.timestamp()),
-        not_after: rfc3339(validity.not_after.timestamp()),
         not_before_unix: validity.not_before.timestamp(),
         not_after_unix: validity.not_after.timestamp(),
-        subject_alt_names: sans,
         key: key_description(&cert),
         signature_algorithm: oid2sn(sig, oid_registry()).map(str::to_string).unwrap_or_else(|_| sig.to_id_string()),
         key_usage,

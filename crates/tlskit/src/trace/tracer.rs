@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tlskit_wire::capture::ConnInfo as Connection;
 use tlskit_wire::dissect::{Direction, Dissector, Event, Summary, Timestamp};
-use tlskit_wire::handshake::{self, ClientHello};
+use tlskit_wire::handshake::{self, ClientHello, HandshakeType};
 use tlskit_wire::record::{self, ContentType, RecordHeader};
+use tlskit_wire::render::Connection;
 
 use super::{SecretLog, TapSink};
 
@@ -84,7 +84,7 @@ impl ConnTracer {
             handshake_done: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             state: Mutex::new(State {
-                conn: conn.clone(),
+                conn,
                 dissector: Dissector::new(secrets),
                 hello: Some(Vec::new()),
                 client_random: None,
@@ -111,7 +111,7 @@ impl ConnTracer {
             let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let state = &mut *guard;
             state.feed_held(self.incoming, self.handshake_done.load(Ordering::Relaxed), &mut out);
-            out.push(TraceEvent { conn: state.conn.clone(), step: TraceStep::End(state.dissector.summary()) });
+            out.push(TraceEvent { conn: state.conn, step: TraceStep::End(state.dissector.summary()) });
             if let Some(random) = state.client_random {
                 self.secrets.forget(&random);
             }
@@ -143,7 +143,7 @@ impl State {
                     _ => {}
                 }
             }
-            out.push(TraceEvent { conn: conn.clone(), step: TraceStep::Event(event.clone().into_owned()) });
+            out.push(TraceEvent { conn: *conn, step: TraceStep::Event(event.clone().into_owned()) });
         };
         dissector.feed(dir, bytes, Timestamp::now(), &mut sink);
     }
@@ -193,7 +193,7 @@ fn first_record(bytes: &[u8]) -> FirstRecord<'_> {
 fn client_random(fragment: &[u8]) -> Option<[u8; 32]> {
     // The handshake header: message type, then the body's 24-bit length.
     let header = fragment.get(..handshake::HEADER_LEN)?;
-    if handshake::type_name(header[0]) != "ClientHello" {
+    if HandshakeType::from(header[0]) != HandshakeType::ClientHello {
         return None;
     }
     let len = usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3]);

@@ -1,6 +1,8 @@
 //! Streaming reader for capture files: pcap (both byte orders, micro- and
 //! nanosecond) and pcapng (several interfaces, Decryption Secrets Blocks),
-//! optionally gzip-compressed. One packet in memory at a time.
+//! optionally gzip-compressed. Memory stays bounded whatever the file's size:
+//! pcap is read in 2 MiB blocks whose packets are handed out in place, pcapng
+//! one block at a time.
 
 use std::io::{BufReader, Read};
 

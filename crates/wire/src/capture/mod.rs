@@ -12,33 +12,21 @@ use std::sync::Arc;
 
 pub use crate::dissect::Timestamp;
 use crate::dissect::{Direction, Dissector, Event, Summary};
+use crate::handshake::HandshakeType;
 use crate::keys::{RsaKey, SecretSource};
+use crate::record::{self, ContentType, RecordHeader};
+use crate::render::Connection;
 use link::{flags, Decoded, LinkDecoder, Segment};
 use tcp::{Chunk, Reassembler};
-
-/// One TLS connection as the capture shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// Connection number (1-based, in order of first TLS record).
-    pub id: u64,
-    /// The client's address.
-    pub client: SocketAddr,
-    /// The server's address.
-    pub server: SocketAddr,
-    /// Time of the connection's first packet.
-    pub first_ts: Timestamp,
-    /// The capture began after the connection did (no SYN seen).
-    pub midstream: bool,
-}
 
 /// Receives what the analyzer finds, connection by connection.
 pub trait Handler {
     /// A TCP connection turned out to carry TLS.
-    fn connection_start(&mut self, conn: &ConnInfo);
+    fn connection_start(&mut self, conn: &Connection);
     /// Something happened on a TLS connection.
-    fn event(&mut self, conn: &ConnInfo, event: &Event<'_>);
+    fn event(&mut self, conn: &Connection, event: &Event<'_>);
     /// The connection closed, went idle, or the capture ended.
-    fn connection_end(&mut self, conn: &ConnInfo, summary: &Summary);
+    fn connection_end(&mut self, conn: &Connection, summary: &Summary);
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -90,13 +78,13 @@ impl std::hash::Hasher for FlowHasher {
 type FlowTable = HashMap<FlowKey, Flow, std::hash::BuildHasherDefault<FlowHasher>>;
 
 struct UdpFlow {
-    info: ConnInfo,
+    info: Connection,
     dtls: crate::dtls::DtlsDissector,
     last_ts: Timestamp,
 }
 
 struct Flow {
-    info: ConnInfo,
+    info: Connection,
     reasm: [Reassembler; 2],
     dissector: Dissector,
     announced: bool,
@@ -125,8 +113,8 @@ pub struct Analyzer {
     udp: HashMap<FlowKey, UdpFlow, std::hash::BuildHasherDefault<FlowHasher>>,
     next_id: u64,
     packets: u64,
-    /// Frames that were malformed (count, last reason).
-    pub malformed: (u64, &'static str),
+    /// Frames that were malformed: how many, and the last one's reason.
+    malformed: (u64, Option<&'static str>),
 }
 
 impl Analyzer {
@@ -142,7 +130,7 @@ impl Analyzer {
             udp: Default::default(),
             next_id: 1,
             packets: 0,
-            malformed: (0, ""),
+            malformed: (0, None),
         }
     }
 
@@ -156,6 +144,11 @@ impl Analyzer {
     pub fn with_psk(mut self, psk: Option<Vec<u8>>) -> Self {
         self.psk = psk;
         self
+    }
+
+    /// Frames whose link layer, IP or TCP/UDP header was malformed: how many, and why the last one was.
+    pub fn malformed_frames(&self) -> (u64, Option<&'static str>) {
+        self.malformed
     }
 
     /// Connections currently held.
@@ -178,7 +171,7 @@ impl Analyzer {
             }
             Decoded::Segment(s) => s,
             Decoded::Malformed(why) => {
-                self.malformed = (self.malformed.0 + 1, why);
+                self.malformed = (self.malformed.0 + 1, Some(why));
                 return;
             }
             _ => return,
@@ -199,7 +192,7 @@ impl Analyzer {
                 dissector.start_midstream(Direction::ClientToServer);
                 dissector.start_midstream(Direction::ServerToClient);
             }
-            let info = ConnInfo { id: 0, client, server, first_ts: ts, midstream: !syn };
+            let info = Connection { id: 0, client, server, first_ts: ts, midstream: !syn };
             let flow = Flow {
                 info,
                 reasm: Default::default(),
@@ -260,9 +253,10 @@ impl Analyzer {
             if !crate::dtls::looks_like_dtls(payload) {
                 return;
             }
-            let from_client = payload.get(crate::dtls::HEADER_LEN) == Some(&1) || src.port() > dst.port();
+            let hello = payload.get(crate::dtls::HEADER_LEN).map(|&t| HandshakeType::new(t));
+            let from_client = hello == Some(HandshakeType::ClientHello) || src.port() > dst.port();
             let (client, server) = if from_client { (src, dst) } else { (dst, src) };
-            let info = ConnInfo { id: self.next_id, client, server, first_ts: ts, midstream: false };
+            let info = Connection { id: self.next_id, client, server, first_ts: ts, midstream: false };
             self.next_id += 1;
             handler.connection_start(&info);
             self.udp.insert(key, UdpFlow { info, dtls: crate::dtls::DtlsDissector::new(), last_ts: ts });
@@ -327,7 +321,7 @@ impl Analyzer {
 /// The parts of a flow that delivering a chunk touches.
 struct Conn<'a> {
     dissector: &'a mut Dissector,
-    info: &'a mut ConnInfo,
+    info: &'a mut Connection,
     announced: &'a mut bool,
     skipped: &'a mut [u64; 2],
     next_id: &'a mut u64,
@@ -409,11 +403,13 @@ fn guess_roles(seg: &Segment<'_>) -> (SocketAddr, SocketAddr) {
     }
     // Mid-stream: a hello says who is who; otherwise the ephemeral (higher) port is the client's.
     let p = seg.payload;
-    if p.len() > 5 && p[0] == 22 && p[1] == 3 {
-        match p[5] {
-            1 => return (seg.src, seg.dst),
-            2 => return (seg.dst, seg.src),
-            _ => {}
+    if let (Some(header), Some(&typ)) = (RecordHeader::parse(p), p.get(record::HEADER_LEN)) {
+        if header.content_type == ContentType::Handshake && header.version.value() >> 8 == 3 {
+            match HandshakeType::new(typ) {
+                HandshakeType::ClientHello => return (seg.src, seg.dst),
+                HandshakeType::ServerHello => return (seg.dst, seg.src),
+                _ => {}
+            }
         }
     }
     if seg.src.port() >= seg.dst.port() {

@@ -3,13 +3,16 @@
 //! suites, with HMAC or the SSL 3.0 MAC. Records are decrypted in place; nothing is allocated per record except
 //! for SSL 3.0's MAC.
 
+#[cfg(test)]
+#[path = "decrypt_tests.rs"]
+mod tests;
+
 use std::ops::Range;
 
-use ::hmac::Mac as _;
 use aes::{Aes128, Aes256};
 use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{DecryptingKey, DecryptionContext, UnboundCipherKey};
-use aws_lc_rs::{constant_time, hmac};
+use aws_lc_rs::hmac;
 use camellia::cipher::generic_array::GenericArray;
 use camellia::cipher::{BlockDecrypt, BlockSizeUser, KeyInit};
 use camellia::{Camellia128, Camellia256};
@@ -18,8 +21,12 @@ use ccm::consts::{U12, U16, U8};
 use ccm::Ccm;
 use rc4::{Rc4, StreamCipher as _};
 
+use super::mac::RecordMac;
 use super::{BulkCipher, CipherKind, CipherSuite};
-use crate::schedule::{self, DirectionKeys, HashAlg, SSL3_0, TLS1_0, TLS1_3};
+use crate::record::{ContentType, ProtocolVersion};
+use crate::schedule::{self, DirectionKeys, HashAlg};
+
+use ProtocolVersion::{SSLv3, TLSv1_0, TLSv1_3};
 
 /// Why a decryptor could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,12 +35,12 @@ pub enum CryptoError {
     #[error("cannot decrypt {0}: cipher not supported")]
     Unsupported(&'static str),
     /// The suite cannot be used with the negotiated protocol version.
-    #[error("{suite} cannot be used with protocol version {version:#06x}")]
+    #[error("{suite} cannot be used with protocol version {:#06x}", .version.value())]
     Version {
         /// The suite's name.
         suite: &'static str,
         /// The negotiated version.
-        version: u16,
+        version: ProtocolVersion,
     },
     /// Keys of the wrong length for the suite.
     #[error("key material of the wrong length for {0}")]
@@ -61,7 +68,7 @@ pub enum DecryptError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plain {
     /// The content type: the record's own, or for TLS 1.3 the inner type (padding removed).
-    pub content_type: u8,
+    pub content_type: ContentType,
     /// The plaintext bytes within the fragment passed to [`RecordDecryptor::decrypt`].
     pub range: Range<usize>,
 }
@@ -69,7 +76,7 @@ pub struct Plain {
 /// Decrypts the records of one direction of one connection, in order.
 pub struct RecordDecryptor {
     suite: &'static CipherSuite,
-    version: u16,
+    version: ProtocolVersion,
     seq: u64,
     protection: Protection,
     mac: RecordMac,
@@ -111,75 +118,14 @@ enum AeadCipher {
     Ccm256Short(Box<Ccm<Aes256, U8, U12>>),
 }
 
-enum RecordMac {
-    None,
-    Hmac(Box<hmac::Key>),
-    HmacMd5(Box<::hmac::Hmac<md5::Md5>>),
-    Ssl3 { hash: HashAlg, secret: Vec<u8> },
-}
-
-impl RecordMac {
-    fn len(&self) -> usize {
-        match self {
-            RecordMac::None => 0,
-            RecordMac::Hmac(key) => key.algorithm().digest_algorithm().output_len(),
-            RecordMac::HmacMd5(_) => 16,
-            RecordMac::Ssl3 { hash, .. } => hash.output_len(),
-        }
-    }
-
-    /// Writes the MAC of (seq, type, version, data) into `out` and returns its length.
-    fn compute(&self, seq: u64, content_type: u8, version: u16, data: &[&[u8]], out: &mut [u8; 48]) -> usize {
-        let len: usize = data.iter().map(|d| d.len()).sum();
-        let mut header = [0u8; 13];
-        header[..8].copy_from_slice(&seq.to_be_bytes());
-        header[8] = content_type;
-        header[9..11].copy_from_slice(&version.to_be_bytes());
-        header[11..13].copy_from_slice(&(len as u16).to_be_bytes());
-        match self {
-            RecordMac::None => 0,
-            RecordMac::Hmac(key) => {
-                let mut ctx = hmac::Context::with_key(key);
-                ctx.update(&header);
-                data.iter().for_each(|d| ctx.update(d));
-                let tag = ctx.sign();
-                let tag = tag.as_ref();
-                out[..tag.len()].copy_from_slice(tag);
-                tag.len()
-            }
-            RecordMac::HmacMd5(keyed) => {
-                let mut mac = (**keyed).clone();
-                mac.update(&header);
-                data.iter().for_each(|d| mac.update(d));
-                out[..16].copy_from_slice(&mac.finalize().into_bytes());
-                16
-            }
-            RecordMac::Ssl3 { hash, secret } => {
-                // SSL 3.0 MAC: hash(secret + pad_2 + hash(secret + pad_1 + seq + type + length + data)).
-                let pad_len = if *hash == HashAlg::Md5 { 48 } else { 40 };
-                let short_header = [&header[..9], &header[11..13]].concat();
-                let mut parts: Vec<&[u8]> = vec![secret, &[0x36; 48][..pad_len], &short_header];
-                parts.extend_from_slice(data);
-                let inner = hash.hash(&parts);
-                let outer = hash.hash(&[secret, &[0x5c; 48][..pad_len], &inner]);
-                out[..outer.len()].copy_from_slice(&outer);
-                outer.len()
-            }
-        }
-    }
-
-    /// Constant-time comparison of the expected MAC with `received`.
-    fn verify(&self, seq: u64, content_type: u8, version: u16, data: &[&[u8]], received: &[u8]) -> bool {
-        let mut expected = [0u8; 48];
-        let n = self.compute(seq, content_type, version, data, &mut expected);
-        constant_time::verify_slices_are_equal(&expected[..n], received).is_ok()
-    }
-}
-
 impl RecordDecryptor {
     /// A decryptor for a TLS 1.2-and-older direction (SSL 3.0 to TLS 1.2), from the keys of that direction
     /// ([`schedule::tls12_keys`]).
-    pub fn new(suite: &'static CipherSuite, version: u16, keys: &DirectionKeys) -> Result<Self, CryptoError> {
+    pub fn new(
+        suite: &'static CipherSuite,
+        version: ProtocolVersion,
+        keys: &DirectionKeys,
+    ) -> Result<Self, CryptoError> {
         if suite.is_tls13() {
             // TLS 1.3 keys come from a traffic secret: see `tls13`.
             return Err(CryptoError::Version { suite: suite.name, version });
@@ -199,7 +145,7 @@ impl RecordDecryptor {
         }
         let mac = match suite.mac {
             None => RecordMac::None,
-            Some(hash) if version == SSL3_0 => RecordMac::Ssl3 { hash, secret: keys.mac_key.clone() },
+            Some(hash) if version == SSLv3 => RecordMac::Ssl3 { hash, secret: keys.mac_key.clone() },
             Some(HashAlg::Md5) => RecordMac::HmacMd5(Box::new(
                 <::hmac::Hmac<md5::Md5> as ::hmac::Mac>::new_from_slice(&keys.mac_key)
                     .map_err(|_| CryptoError::KeyMaterial(suite.name))?,
@@ -216,7 +162,7 @@ impl RecordDecryptor {
     /// A decryptor for a TLS 1.3 direction from its traffic secret (handshake, application or early data).
     pub fn tls13(suite: &'static CipherSuite, traffic_secret: &[u8]) -> Result<Self, CryptoError> {
         if !suite.is_tls13() {
-            return Err(CryptoError::Version { suite: suite.name, version: TLS1_3 });
+            return Err(CryptoError::Version { suite: suite.name, version: TLSv1_3 });
         }
         if !suite.can_decrypt() {
             return Err(CryptoError::Unsupported(suite.name));
@@ -225,10 +171,10 @@ impl RecordDecryptor {
             return Err(CryptoError::KeyMaterial(suite.name));
         }
         let keys = schedule::tls13_traffic_keys(suite, traffic_secret);
-        let protection = build_protection(suite, TLS1_3, &keys.key, &keys.iv)?;
+        let protection = build_protection(suite, TLSv1_3, &keys.key, &keys.iv)?;
         Ok(Self {
             suite,
-            version: TLS1_3,
+            version: TLSv1_3,
             seq: 0,
             protection,
             mac: RecordMac::None,
@@ -272,7 +218,12 @@ impl RecordDecryptor {
     /// the chained CBC IV) as they were. This is how a TLS 1.3 server skips rejected 0-RTT records (RFC 8446
     /// 4.2.10). On failure the fragment may have been overwritten: try another key on a copy. (RC4's keystream
     /// cannot be rewound: an RC4 record that fails has still consumed it.)
-    pub fn try_decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {
+    pub fn try_decrypt(
+        &mut self,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        fragment: &mut [u8],
+    ) -> Result<Plain, DecryptError> {
         let seq = self.seq;
         let chained = match &self.protection {
             Protection::Cbc { implicit_iv, .. } => *implicit_iv,
@@ -290,7 +241,13 @@ impl RecordDecryptor {
 
     /// Decrypts one record's fragment in place. `content_type` and `version` are the record header's. The
     /// sequence number advances whether or not the record authenticates.
-    pub fn decrypt(&mut self, content_type: u8, version: u16, fragment: &mut [u8]) -> Result<Plain, DecryptError> {
+    pub fn decrypt(
+        &mut self,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        fragment: &mut [u8],
+    ) -> Result<Plain, DecryptError> {
+        let (content_type, version) = (content_type.value(), version.value());
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
         match &mut self.protection {
@@ -305,7 +262,7 @@ impl RecordDecryptor {
                 if !self.mac.verify(seq, content_type, version, &[data], mac) {
                     return Err(DecryptError::BadRecordMac);
                 }
-                Ok(Plain { content_type, range: 0..n })
+                Ok(Plain { content_type: ContentType::new(content_type), range: 0..n })
             }
             Protection::Aead { cipher, iv, explicit_nonce } => {
                 decrypt_aead(cipher, iv, *explicit_nonce, self.version, seq, content_type, version, fragment)
@@ -320,7 +277,7 @@ impl RecordDecryptor {
 
 fn build_protection(
     suite: &'static CipherSuite,
-    version: u16,
+    version: ProtocolVersion,
     key: &[u8],
     iv: &[u8],
 ) -> Result<Protection, CryptoError> {
@@ -350,7 +307,7 @@ fn build_protection(
                 }
                 _ => return Err(CryptoError::Unsupported(suite.name)),
             };
-            let implicit_iv = if version <= TLS1_0 {
+            let implicit_iv = if matches!(version, SSLv3 | TLSv1_0) {
                 let mut block = [0u8; 16];
                 block.get_mut(..iv.len()).ok_or_else(bad)?.copy_from_slice(iv);
                 Some(block)
@@ -378,7 +335,7 @@ fn build_protection(
                 _ => return Err(CryptoError::Unsupported(suite.name)),
             };
             // TLS 1.2 GCM/CCM: 4-byte salt + 8-byte explicit nonce; ChaCha20 and TLS 1.3: 12-byte IV xor seq.
-            let explicit_nonce = version < TLS1_3 && iv.len() == 4;
+            let explicit_nonce = version != TLSv1_3 && iv.len() == 4;
             let mut full = [0u8; 12];
             full.get_mut(..iv.len()).ok_or_else(bad)?.copy_from_slice(iv);
             if !explicit_nonce && iv.len() != 12 {
@@ -394,7 +351,7 @@ fn decrypt_aead(
     cipher: &AeadCipher,
     iv: &[u8; 12],
     explicit_nonce: bool,
-    protocol: u16,
+    protocol: ProtocolVersion,
     seq: u64,
     content_type: u8,
     version: u16,
@@ -410,7 +367,7 @@ fn decrypt_aead(
         nonce[4..].iter_mut().zip(seq.to_be_bytes()).for_each(|(n, s)| *n ^= s);
     }
     let mut aad = [0u8; 13];
-    let aad: &[u8] = if protocol >= TLS1_3 {
+    let aad: &[u8] = if protocol == TLSv1_3 {
         aad[0] = content_type;
         aad[1..3].copy_from_slice(&version.to_be_bytes());
         aad[3..5].copy_from_slice(&(fragment.len() as u16).to_be_bytes());
@@ -434,13 +391,13 @@ fn decrypt_aead(
         return Err(DecryptError::BadRecordMac);
     }
     let range = start..start + plain_len;
-    if protocol < TLS1_3 {
-        return Ok(Plain { content_type, range });
+    if protocol != TLSv1_3 {
+        return Ok(Plain { content_type: ContentType::new(content_type), range });
     }
     // TLS 1.3: strip zero padding; the last non-zero byte is the real content type.
     let plain = &fragment[range.clone()];
     let at = plain.iter().rposition(|&b| b != 0).ok_or(DecryptError::NoContentType)?;
-    Ok(Plain { content_type: plain[at], range: start..start + at })
+    Ok(Plain { content_type: ContentType::new(plain[at]), range: start..start + at })
 }
 
 fn ccm_open<C: AeadInPlace>(cipher: &C, nonce: &[u8; 12], aad: &[u8], body: &mut [u8], tag_len: usize) -> bool {
@@ -505,7 +462,7 @@ fn decrypt_cbc(
     implicit_iv: &mut Option<[u8; 16]>,
     mac: &RecordMac,
     encrypt_then_mac: bool,
-    protocol: u16,
+    protocol: ProtocolVersion,
     seq: u64,
     content_type: u8,
     version: u16,
@@ -548,7 +505,7 @@ fn decrypt_cbc(
     if trailer > n {
         return Err(DecryptError::BadPadding);
     }
-    let pad_ok = if protocol == SSL3_0 {
+    let pad_ok = if protocol == SSLv3 {
         // SSL 3.0 padding bytes are arbitrary; only the length is bounded.
         pad < bs
     } else {
@@ -570,14 +527,5 @@ fn decrypt_cbc(
             return Err(DecryptError::BadRecordMac);
         }
     }
-    Ok(Plain { content_type, range: iv_len..iv_len + plain_len })
+    Ok(Plain { content_type: ContentType::new(content_type), range: iv_len..iv_len + plain_len })
 }
-
-/// Helpers for tests in this crate: where the shared captures are.
-#[cfg(test)]
-#[path = "../../tests/support/captures.rs"]
-pub(crate) mod test_support;
-
-#[cfg(test)]
-#[path = "decrypt_tests.rs"]
-mod tests;

@@ -2,6 +2,9 @@
 //! implementation (Python `cryptography`).
 
 use super::*;
+use crate::cipher::CipherSuiteId;
+use crate::record::ContentType::{ApplicationData, Handshake};
+use crate::record::ProtocolVersion::{SSLv3, TLSv1_0, TLSv1_1, TLSv1_2};
 
 fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s.split_whitespace().collect::<String>()).unwrap()
@@ -11,13 +14,13 @@ fn unhex(s: &str) -> Vec<u8> {
 /// … Finished) decrypts under the server handshake traffic secret.
 #[test]
 fn rfc8448_server_handshake_record() {
-    let suite = CipherSuite::lookup(0x1301).unwrap();
+    let suite = CipherSuite::lookup(CipherSuiteId::new(0x1301)).unwrap();
     let secret =
         unhex("b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 91 ad 38");
     let mut record = unhex(RFC8448_SERVER_HS_RECORD);
     let mut dec = RecordDecryptor::tls13(suite, &secret).unwrap();
-    let plain = dec.decrypt(23, 0x0303, &mut record[5..]).unwrap();
-    assert_eq!(plain.content_type, 22);
+    let plain = dec.decrypt(ApplicationData, TLSv1_2, &mut record[5..]).unwrap();
+    assert_eq!(plain.content_type, Handshake);
     let body = &record[5..][plain.range];
     assert_eq!(body.len(), 0x02a2 - 16 - 1);
     assert_eq!(&body[..4], &[0x08, 0x00, 0x00, 0x24], "EncryptedExtensions header");
@@ -28,30 +31,30 @@ fn rfc8448_server_handshake_record() {
 /// application traffic secrets; then a record with a flipped bit fails and the sequence still advances.
 #[test]
 fn rfc8448_application_records_and_tamper() {
-    let suite = CipherSuite::lookup(0x1301).unwrap();
+    let suite = CipherSuite::lookup(CipherSuiteId::new(0x1301)).unwrap();
     let client =
         unhex("9e 40 64 6c e7 9a 7f 9d c0 5a f8 88 9b ce 65 52 87 5a fa 0b 06 df 00 87 f7 92 eb b7 c1 75 04 a5");
     let server =
         unhex("a1 1a f9 f0 55 31 f8 56 ad 47 11 6b 45 a9 50 32 82 04 b4 f4 4b fb 6b 3a 4b 4f 1f 3f cb 63 16 43");
     let mut c2s = unhex(RFC8448_CLIENT_APP_RECORD);
     let mut dec = RecordDecryptor::tls13(suite, &client).unwrap();
-    let plain = dec.decrypt(23, 0x0303, &mut c2s[5..]).unwrap();
-    assert_eq!(plain.content_type, 23);
+    let plain = dec.decrypt(ApplicationData, TLSv1_2, &mut c2s[5..]).unwrap();
+    assert_eq!(plain.content_type, ApplicationData);
     let expected: Vec<u8> = (0u8..50).collect();
     assert_eq!(&c2s[5..][plain.range], &expected[..]);
 
     let mut s2c = unhex(RFC8448_SERVER_APP_RECORD);
     let mut dec = RecordDecryptor::tls13(suite, &server).unwrap();
     // The server's application keys were already used once for the NewSessionTicket.
-    dec.decrypt(23, 0x0303, &mut [0u8; 17]).unwrap_err();
+    dec.decrypt(ApplicationData, TLSv1_2, &mut [0u8; 17]).unwrap_err();
     assert_eq!(dec.sequence(), 1);
-    let plain = dec.decrypt(23, 0x0303, &mut s2c[5..]).unwrap();
+    let plain = dec.decrypt(ApplicationData, TLSv1_2, &mut s2c[5..]).unwrap();
     assert_eq!(&s2c[5..][plain.range], &expected[..]);
 
     let mut tampered = unhex(RFC8448_CLIENT_APP_RECORD);
     tampered[10] ^= 1;
     let mut dec = RecordDecryptor::tls13(suite, &client).unwrap();
-    assert_eq!(dec.decrypt(23, 0x0303, &mut tampered[5..]), Err(DecryptError::BadRecordMac));
+    assert_eq!(dec.decrypt(ApplicationData, TLSv1_2, &mut tampered[5..]), Err(DecryptError::BadRecordMac));
     assert_eq!(dec.sequence(), 1);
     assert!(dec.key_update().unwrap());
     assert_eq!(dec.sequence(), 0);
@@ -60,11 +63,11 @@ fn rfc8448_application_records_and_tamper() {
 #[test]
 fn short_and_misaligned_records_are_errors_not_panics() {
     for id in [0x1301u16, 0x1304, 0x1305, 0x1303, 0xC02F, 0xC0A0, 0xCCA8, 0x002F, 0x0041, 0x000A, 0xC010, 0x0004] {
-        let suite = CipherSuite::lookup(id).unwrap();
+        let suite = CipherSuite::lookup(CipherSuiteId::new(id)).unwrap();
         let mut dec = if suite.is_tls13() {
             RecordDecryptor::tls13(suite, &vec![1u8; suite.prf_hash.output_len()]).unwrap()
         } else {
-            for version in [0x0300u16, 0x0301, 0x0302, 0x0303] {
+            for version in [SSLv3, TLSv1_0, TLSv1_1, TLSv1_2] {
                 if !suite.applies_to(version) {
                     continue;
                 }
@@ -72,19 +75,19 @@ fn short_and_misaligned_records_are_errors_not_panics() {
                 let mut dec = RecordDecryptor::new(suite, version, &c).unwrap();
                 for len in [0usize, 1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64, 300] {
                     let mut buf = vec![0xA5u8; len];
-                    assert!(dec.decrypt(23, version, &mut buf).is_err(), "{} {version:#x} {len}", suite.name);
+                    assert!(dec.decrypt(ApplicationData, version, &mut buf).is_err(), "{} {version} {len}", suite.name);
                 }
             }
             continue;
         };
         for len in [0usize, 1, 8, 15, 16, 17, 40] {
             let mut buf = vec![0x5Au8; len];
-            assert!(dec.decrypt(23, 0x0303, &mut buf).is_err(), "{} {len}", suite.name);
+            assert!(dec.decrypt(ApplicationData, TLSv1_2, &mut buf).is_err(), "{} {len}", suite.name);
         }
     }
-    let aria = CipherSuite::lookup(0xC050).unwrap();
+    let aria = CipherSuite::lookup(CipherSuiteId::new(0xC050)).unwrap();
     let keys = DirectionKeys { mac_key: vec![], key: vec![0; 16], iv: vec![0; 4] };
-    assert_eq!(RecordDecryptor::new(aria, 0x0303, &keys).unwrap_err(), CryptoError::Unsupported(aria.name));
+    assert_eq!(RecordDecryptor::new(aria, TLSv1_2, &keys).unwrap_err(), CryptoError::Unsupported(aria.name));
 }
 
 /// TLS 1.0 records under TLS_RSA_WITH_3DES_EDE_CBC_SHA and TLS_RSA_WITH_DES_CBC_SHA, made with Python
@@ -106,23 +109,24 @@ fn des_and_3des_cbc_records_from_an_independent_implementation() {
         ),
     ];
     for (id, key, first, second) in cases {
-        let suite = CipherSuite::lookup(id).unwrap();
+        let suite = CipherSuite::lookup(CipherSuiteId::new(id)).unwrap();
         let keys = DirectionKeys {
             mac_key: unhex("202122232425262728292a2b2c2d2e2f30313233"),
             key: unhex(key),
             iv: unhex("a0a1a2a3a4a5a6a7"),
         };
-        let mut dec = RecordDecryptor::new(suite, 0x0301, &keys).unwrap();
+        let mut dec = RecordDecryptor::new(suite, TLSv1_0, &keys).unwrap();
         for (record, text) in [(first, &b"GET / HTTP/1.0\r\n\r\n"[..]), (second, &b"Host: example\r\n"[..])] {
             let mut record = unhex(record);
-            let plain = dec.decrypt(23, 0x0301, &mut record).unwrap_or_else(|e| panic!("{}: {e}", suite.name));
+            let plain =
+                dec.decrypt(ApplicationData, TLSv1_0, &mut record).unwrap_or_else(|e| panic!("{}: {e}", suite.name));
             assert_eq!(&record[plain.range], text, "{}", suite.name);
         }
         // A flipped bit in the MAC region is an authentication failure, not garbage.
-        let mut dec = RecordDecryptor::new(suite, 0x0301, &keys).unwrap();
+        let mut dec = RecordDecryptor::new(suite, TLSv1_0, &keys).unwrap();
         let mut record = unhex(first);
         record[20] ^= 0x80;
-        assert!(dec.decrypt(23, 0x0301, &mut record).is_err());
+        assert!(dec.decrypt(ApplicationData, TLSv1_0, &mut record).is_err());
     }
 }
 
@@ -133,40 +137,41 @@ fn rc4_records_with_hmac_md5_ssl3_mac_and_hmac_sha1() {
     let cases = [
         (
             0x0004u16,
-            0x0301u16,
+            TLSv1_0,
             "202122232425262728292a2b2c2d2e2f",
             "29ec73d4db12710ecfe560699cef587653d6bacd3320d08fb043f2f4bf7bf22119d8",
             "8e9bfb31bfd891bd2ad1df1dd4eeed4f11922751988ac33302635ef005f2d8",
         ),
         (
             0x0004,
-            0x0300,
+            SSLv3,
             "202122232425262728292a2b2c2d2e2f",
             "29ec73d4db12710ecfe560699cef587653d68a6c665d74d54cec6fa7888e8a35ff91",
             "8e9bfb31bfd891bd2ad1df1dd4eeed919687070e6af08c541c4387400df8c3",
         ),
         (
             0x0005,
-            0x0303,
+            TLSv1_2,
             "202122232425262728292a2b2c2d2e2f30313233",
             "29ec73d4db12710ecfe560699cef587653d602f4e1671531186df447853bb104d9ddebbd749a",
             "cd9787b1719cca09d08e97974c2948b29cd86c9c48b40fc9b3f8c4221c81ec7a26fb6d",
         ),
     ];
     for (id, version, mac_key, first, second) in cases {
-        let suite = CipherSuite::lookup(id).unwrap();
+        let suite = CipherSuite::lookup(CipherSuiteId::new(id)).unwrap();
         let keys = DirectionKeys { mac_key: unhex(mac_key), key: (0x40u8..0x50).collect(), iv: Vec::new() };
         let mut dec = RecordDecryptor::new(suite, version, &keys).unwrap();
         for (record, text) in [(first, &b"GET / HTTP/1.0\r\n\r\n"[..]), (second, &b"Host: example\r\n"[..])] {
             let mut record = unhex(record);
-            let plain =
-                dec.decrypt(23, version, &mut record).unwrap_or_else(|e| panic!("{} {version:#x}: {e}", suite.name));
-            assert_eq!(&record[plain.range], text, "{} {version:#x}", suite.name);
+            let plain = dec
+                .decrypt(ApplicationData, version, &mut record)
+                .unwrap_or_else(|e| panic!("{} {version}: {e}", suite.name));
+            assert_eq!(&record[plain.range], text, "{} {version}", suite.name);
         }
         let mut dec = RecordDecryptor::new(suite, version, &keys).unwrap();
         let mut record = unhex(first);
         record[3] ^= 1;
-        assert_eq!(dec.decrypt(23, version, &mut record), Err(DecryptError::BadRecordMac));
+        assert_eq!(dec.decrypt(ApplicationData, version, &mut record), Err(DecryptError::BadRecordMac));
     }
 }
 

@@ -1,21 +1,25 @@
 //! Cipher suites (by IANA id: name, key exchange, bulk cipher, MAC, PRF hash, whether we can decrypt it) and the
 //! per-direction record decryptor.
 //!
-//! The table is the IANA registry's names (see `names.rs`); every property is derived from the name, which is
-//! exactly how the registry encodes them, so a table row cannot disagree with its name.
+//! The table is the IANA registry's names ([`CipherSuiteId`], in `names.rs`); every property is derived from the
+//! name, which is exactly how the registry encodes them, so a table row cannot disagree with its name.
 
 mod decrypt;
+mod mac;
 mod names;
-
+/// Where the shared test captures are.
 #[cfg(test)]
-pub(crate) use decrypt::test_support;
+#[path = "../../tests/support/captures.rs"]
+mod test_support;
 
 use std::fmt;
 use std::sync::OnceLock;
 
 pub use decrypt::{CryptoError, DecryptError, Plain, RecordDecryptor};
+pub use names::CipherSuiteId;
 
-use crate::schedule::{HashAlg, SSL3_0, TLS1_0, TLS1_2, TLS1_3};
+use crate::record::ProtocolVersion;
+use crate::schedule::HashAlg;
 
 /// How the premaster secret is agreed (the part of the name before `_WITH_`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,12 +188,14 @@ impl BulkCipher {
 
     /// Bytes of IV taken from the key block (TLS 1.2 and older) or derived (TLS 1.3): the CBC IV for SSL 3.0 and
     /// TLS 1.0, the 4-byte GCM/CCM salt, the 12-byte ChaCha20-Poly1305 / TLS 1.3 nonce base.
-    pub const fn implicit_iv_len(self, version: u16) -> usize {
+    pub const fn implicit_iv_len(self, version: ProtocolVersion) -> usize {
+        let chained_iv = matches!(version, ProtocolVersion::SSLv3 | ProtocolVersion::TLSv1_0);
+        let tls13 = matches!(version, ProtocolVersion::TLSv1_3);
         match self.kind() {
             CipherKind::Stream => 0,
-            CipherKind::Block if version <= TLS1_0 => self.block_len(),
+            CipherKind::Block if chained_iv => self.block_len(),
             CipherKind::Block => 0,
-            CipherKind::Aead if version >= TLS1_3 => 12,
+            CipherKind::Aead if tls13 => 12,
             CipherKind::Aead if matches!(self, BulkCipher::ChaCha20Poly1305) => 12,
             CipherKind::Aead => 4,
         }
@@ -222,7 +228,7 @@ impl BulkCipher {
 #[derive(Debug, PartialEq, Eq)]
 pub struct CipherSuite {
     /// IANA id (the two bytes of the ServerHello).
-    pub id: u16,
+    pub id: CipherSuiteId,
     /// IANA name, e.g. `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
     pub name: &'static str,
     /// Key exchange.
@@ -234,16 +240,16 @@ pub struct CipherSuite {
     /// PRF hash in TLS 1.2 (HKDF hash in TLS 1.3). TLS 1.0/1.1 always use MD5+SHA-1.
     pub prf_hash: HashAlg,
     /// Lowest protocol version the suite may be negotiated in.
-    pub min_version: u16,
+    pub min_version: ProtocolVersion,
     /// Highest protocol version the suite may be negotiated in.
-    pub max_version: u16,
+    pub max_version: ProtocolVersion,
 }
 
 impl CipherSuite {
     /// The suite with this IANA id, if it is in the table.
-    pub fn lookup(id: u16) -> Option<&'static CipherSuite> {
+    pub fn lookup(id: CipherSuiteId) -> Option<&'static CipherSuite> {
         let table = table();
-        table.binary_search_by_key(&id, |s| s.id).ok().map(|i| &table[i])
+        table.binary_search_by_key(&id.value(), |s| s.id.value()).ok().map(|i| &table[i])
     }
 
     /// The suite with this IANA name (`TLS_…`).
@@ -269,9 +275,9 @@ impl CipherSuite {
         self.kx == KeyExchange::Tls13
     }
 
-    /// Whether the suite may be used with this protocol version.
-    pub fn applies_to(&self, version: u16) -> bool {
-        (self.min_version..=self.max_version).contains(&version)
+    /// Whether the suite may be used with this protocol version (SSL 3.0 and TLS versions are ordered by number).
+    pub fn applies_to(&self, version: ProtocolVersion) -> bool {
+        version.is_ssl3_or_tls() && (self.min_version.value()..=self.max_version.value()).contains(&version.value())
     }
 }
 
@@ -283,11 +289,11 @@ impl fmt::Display for CipherSuite {
 
 fn table() -> &'static [CipherSuite] {
     static TABLE: OnceLock<Vec<CipherSuite>> = OnceLock::new();
-    TABLE.get_or_init(|| names::SUITES.iter().filter_map(|&(id, name)| parse_suite(id, name)).collect())
+    TABLE.get_or_init(|| CipherSuiteId::ALL.iter().filter_map(|&id| parse_suite(id, id.name())).collect())
 }
 
 /// Derives a suite's properties from its IANA name.
-fn parse_suite(id: u16, name: &'static str) -> Option<CipherSuite> {
+fn parse_suite(id: CipherSuiteId, name: &'static str) -> Option<CipherSuite> {
     let body = name.strip_prefix("TLS_")?;
     if body.ends_with("_SCSV") {
         return Some(CipherSuite {
@@ -297,8 +303,8 @@ fn parse_suite(id: u16, name: &'static str) -> Option<CipherSuite> {
             cipher: BulkCipher::Null,
             mac: None,
             prf_hash: HashAlg::Sha256,
-            min_version: SSL3_0,
-            max_version: TLS1_3,
+            min_version: ProtocolVersion::SSLv3,
+            max_version: ProtocolVersion::TLSv1_3,
         });
     }
     let (kx, rest) = match body.split_once("_WITH_") {
@@ -321,12 +327,13 @@ fn parse_suite(id: u16, name: &'static str) -> Option<CipherSuite> {
     } else {
         (hash, if hash == Some(HashAlg::Sha384) { HashAlg::Sha384 } else { HashAlg::Sha256 })
     };
+    use ProtocolVersion::{SSLv3, TLSv1_2, TLSv1_3};
     let (min_version, max_version) = if kx == KeyExchange::Tls13 {
-        (TLS1_3, TLS1_3)
+        (TLSv1_3, TLSv1_3)
     } else if aead || matches!(hash, Some(HashAlg::Sha256 | HashAlg::Sha384)) {
-        (TLS1_2, TLS1_2)
+        (TLSv1_2, TLSv1_2)
     } else {
-        (SSL3_0, TLS1_2)
+        (SSLv3, TLSv1_2)
     };
     Some(CipherSuite { id, name, kx, cipher: *cipher, mac, prf_hash, min_version, max_version })
 }
@@ -362,8 +369,9 @@ mod tests {
 
     #[test]
     fn every_name_parses_and_ids_are_sorted_and_unique() {
-        assert_eq!(table().len(), names::SUITES.len(), "a name in names.rs did not parse");
-        assert!(names::SUITES.windows(2).all(|w| w[0].0 < w[1].0), "names.rs must be sorted by id, no repeats");
+        assert_eq!(table().len(), CipherSuiteId::ALL.len(), "a name in names.rs did not parse");
+        let ids: Vec<u16> = CipherSuiteId::ALL.iter().map(|id| id.value()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "names.rs must be sorted by id, no repeats");
     }
 
     #[test]
@@ -386,23 +394,27 @@ mod tests {
 
     #[test]
     fn properties_follow_the_name() {
-        let s = CipherSuite::lookup(0xC02F).unwrap();
+        use CipherSuiteId::*;
+        use ProtocolVersion::{SSLv3, TLSv1_0, TLSv1_3};
+        let s = CipherSuite::lookup(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256).unwrap();
         assert_eq!(s.name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(
             (s.kx, s.cipher, s.mac, s.prf_hash),
             (KeyExchange::EcdheRsa, BulkCipher::Aes128Gcm, None, HashAlg::Sha256)
         );
-        let s = CipherSuite::lookup(0xC028).unwrap();
+        let s = CipherSuite::lookup(TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384).unwrap();
         assert_eq!((s.mac, s.prf_hash), (Some(HashAlg::Sha384), HashAlg::Sha384));
-        let s = CipherSuite::lookup(0x002F).unwrap();
-        assert_eq!((s.mac, s.min_version, s.cipher.implicit_iv_len(TLS1_0)), (Some(HashAlg::Sha1), SSL3_0, 16));
-        let s = CipherSuite::lookup(0xC0A0).unwrap();
+        let s = CipherSuite::lookup(TLS_RSA_WITH_AES_128_CBC_SHA).unwrap();
+        assert_eq!((s.mac, s.min_version, s.cipher.implicit_iv_len(TLSv1_0)), (Some(HashAlg::Sha1), SSLv3, 16));
+        let s = CipherSuite::lookup(TLS_RSA_WITH_AES_128_CCM_8).unwrap();
         assert_eq!((s.cipher, s.cipher.tag_len(), s.prf_hash), (BulkCipher::Aes128Ccm8, 8, HashAlg::Sha256));
-        let s = CipherSuite::lookup(0x1305).unwrap();
-        assert_eq!((s.kx, s.cipher, s.min_version), (KeyExchange::Tls13, BulkCipher::Aes128Ccm8, TLS1_3));
-        assert!(!CipherSuite::lookup(0xC050).unwrap().can_decrypt(), "ARIA");
-        assert!(!CipherSuite::lookup(0x0003).unwrap().can_decrypt(), "export RC4");
-        assert!(!CipherSuite::lookup(0x00FF).unwrap().can_decrypt(), "SCSV");
-        assert!(CipherSuite::lookup(0x0A0A).is_none(), "GREASE is not a suite");
+        let s = CipherSuite::lookup(TLS_AES_128_CCM_8_SHA256).unwrap();
+        assert_eq!((s.kx, s.cipher, s.min_version), (KeyExchange::Tls13, BulkCipher::Aes128Ccm8, TLSv1_3));
+        assert!(!CipherSuite::lookup(TLS_RSA_WITH_ARIA_128_GCM_SHA256).unwrap().can_decrypt(), "ARIA");
+        assert!(!CipherSuite::lookup(TLS_RSA_EXPORT_WITH_RC4_40_MD5).unwrap().can_decrypt(), "export RC4");
+        assert!(!CipherSuite::lookup(TLS_EMPTY_RENEGOTIATION_INFO_SCSV).unwrap().can_decrypt(), "SCSV");
+        assert!(CipherSuite::lookup(CipherSuiteId::from(0x0a0a)).is_none(), "GREASE is not a suite");
+        assert_eq!(CipherSuiteId::from(0x0a0a).to_string(), "0x0a0a");
+        assert_eq!(CipherSuiteId::from(0x1302).to_string(), "TLS_AES_256_GCM_SHA384");
     }
 }

@@ -3,8 +3,11 @@
 
 use std::borrow::Cow;
 
-use crate::handshake::CertSummary;
-use crate::record::ContentType;
+use crate::cipher::{CipherSuite, CipherSuiteId, CryptoError, DecryptError};
+use crate::extensions::{ExtensionType, NamedGroup, PskKeyExchangeMode, SignatureScheme};
+use crate::handshake::{CertSummary, ClientHello, HandshakeType, ServerHello};
+use crate::keys::Label;
+use crate::record::{ContentType, ProtocolVersion, Sslv2ClientHello};
 
 /// Which way bytes travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,14 +39,6 @@ impl Direction {
     pub fn index(self) -> usize {
         self as usize
     }
-
-    /// The other direction.
-    pub fn reverse(self) -> Self {
-        match self {
-            Self::ClientToServer => Self::ServerToClient,
-            Self::ServerToClient => Self::ClientToServer,
-        }
-    }
 }
 
 /// A capture or socket-tap time, in nanoseconds since the Unix epoch.
@@ -63,29 +58,29 @@ impl Timestamp {
     }
 }
 
-/// The key fields of one handshake message, decoded.
+/// The key fields of one handshake message, decoded: the owned form of the message's view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandshakeDetail {
     /// A ClientHello (or the SSLv2-format one).
     ClientHello {
         /// legacy_version.
-        version: u16,
+        version: ProtocolVersion,
         /// Whether it came in SSLv2 record format.
         sslv2: bool,
         /// Offered suites (SSLv2 kinds above 0xffff are left out).
-        cipher_suites: Vec<u16>,
+        cipher_suites: Vec<CipherSuiteId>,
         /// Extension types in order.
-        extensions: Vec<u16>,
+        extensions: Vec<ExtensionType>,
         /// SNI.
         server_name: Option<String>,
         /// Offered ALPN protocols.
         alpn: Vec<String>,
         /// supported_versions.
-        versions: Vec<u16>,
+        versions: Vec<ProtocolVersion>,
         /// key_share groups.
-        key_share: Vec<u16>,
+        key_share: Vec<NamedGroup>,
         /// psk_key_exchange_modes.
-        psk_modes: Vec<u8>,
+        psk_modes: Vec<PskKeyExchangeMode>,
         /// Whether 0-RTT data is offered.
         early_data: bool,
         /// Session ID length (non-zero: the client tries to resume, or TLS 1.3 compatibility mode).
@@ -96,13 +91,13 @@ pub enum HandshakeDetail {
         /// Whether it is a HelloRetryRequest.
         retry: bool,
         /// The negotiated version.
-        version: u16,
+        version: ProtocolVersion,
         /// The chosen suite.
-        cipher_suite: u16,
+        cipher_suite: CipherSuiteId,
         /// Extension types in order.
-        extensions: Vec<u16>,
+        extensions: Vec<ExtensionType>,
         /// key_share group (or the group an HRR asks for).
-        key_share: Option<u16>,
+        key_share: Option<NamedGroup>,
         /// Chosen ALPN.
         alpn: Option<String>,
         /// Whether the server accepted a PSK (TLS 1.3) or echoed the offered session ID (TLS 1.2).
@@ -118,7 +113,7 @@ pub enum HandshakeDetail {
     /// EncryptedExtensions.
     EncryptedExtensions {
         /// Extension types.
-        extensions: Vec<u16>,
+        extensions: Vec<ExtensionType>,
         /// Whether the server accepts 0-RTT data.
         early_data: bool,
         /// Chosen ALPN.
@@ -141,7 +136,7 @@ pub enum HandshakeDetail {
     /// CertificateVerify.
     CertificateVerify {
         /// The signature scheme.
-        scheme: u16,
+        scheme: SignatureScheme,
     },
     /// Finished.
     Finished {
@@ -150,6 +145,111 @@ pub enum HandshakeDetail {
     },
     /// Any other message: only its length is shown.
     Other,
+}
+
+impl HandshakeDetail {
+    /// The owned detail of a ClientHello (TLS or DTLS).
+    pub fn client_hello(ch: &ClientHello<'_>) -> Self {
+        HandshakeDetail::ClientHello {
+            version: ch.version,
+            sslv2: false,
+            cipher_suites: ch.cipher_suites().collect(),
+            extensions: ch.extensions.types().collect(),
+            server_name: ch.server_name().map(Cow::into_owned),
+            alpn: ch.alpn().map(|p| String::from_utf8_lossy(p).into_owned()).collect(),
+            versions: ch.versions().collect(),
+            key_share: ch.key_share_groups().collect(),
+            psk_modes: ch.psk_modes().collect(),
+            early_data: ch.offers_early_data(),
+            session_id_len: ch.session_id.len(),
+        }
+    }
+
+    /// The owned detail of an SSLv2-format ClientHello.
+    pub fn sslv2_client_hello(ch: &Sslv2ClientHello<'_>) -> Self {
+        HandshakeDetail::ClientHello {
+            version: ch.version,
+            sslv2: true,
+            cipher_suites: ch.cipher_suites().collect(),
+            extensions: Vec::new(),
+            server_name: None,
+            alpn: Vec::new(),
+            versions: Vec::new(),
+            key_share: Vec::new(),
+            psk_modes: Vec::new(),
+            early_data: false,
+            session_id_len: ch.session_id.len(),
+        }
+    }
+
+    /// The owned detail of a ServerHello or HelloRetryRequest; whether it resumes is the caller's to judge.
+    pub fn server_hello(sh: &ServerHello<'_>, resumed: bool) -> Self {
+        HandshakeDetail::ServerHello {
+            retry: sh.is_hello_retry_request(),
+            version: sh.negotiated_version(),
+            cipher_suite: sh.cipher_suite,
+            extensions: sh.extensions.types().collect(),
+            key_share: sh.key_share_group(),
+            alpn: sh.alpn().map(Cow::into_owned),
+            resumed,
+        }
+    }
+}
+
+/// Why a protected record was not decrypted: one value that the text and the JSON both spell, and that a
+/// library user can match on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UndecryptedReason {
+    /// The keys were there and the record did not decrypt with them (bad MAC or tag, bad padding, ...).
+    #[error("{0}")]
+    Record(DecryptError),
+    /// After bytes lost from the capture, no sequence number near the expected one authenticates the record.
+    #[error("no sequence number within {tried} records of the expected one authenticates the record")]
+    NoSequenceNumber {
+        /// How many sequence numbers past the expected one were tried.
+        tried: u64,
+    },
+    /// A protected record before the ServerHello said which keys protect it.
+    #[error("protected record before the handshake keys are known")]
+    BeforeHandshakeKeys,
+    /// The hellos were not seen (capture started mid-connection): no randoms to derive keys from.
+    #[error("handshake not seen: no randoms to derive keys from")]
+    NoHandshake,
+    /// The ServerHello named no cipher suite we could read.
+    #[error("no cipher suite")]
+    NoCipherSuite,
+    /// The suite is known but its cipher is not implemented (ARIA, SEED, export, ...).
+    #[error("{} is not supported for decryption ({:?})", .0.name, .0.cipher)]
+    UnsupportedSuite(&'static CipherSuite),
+    /// The suite is not in the IANA registry.
+    #[error("unknown cipher suite 0x{:04x}: cannot decrypt", .0.value())]
+    UnknownSuite(CipherSuiteId),
+    /// TLS 1.2 and older: the key log has no master secret for this connection.
+    #[error("no CLIENT_RANDOM for {} in the key log", hex::encode(.client_random))]
+    NoMasterSecret {
+        /// The connection's client random.
+        client_random: [u8; 32],
+    },
+    /// TLS 1.3: the key log has no secret for this key stage.
+    #[error("no {} for this connection", .0.map_or("traffic secret", Label::as_str))]
+    NoTrafficSecret(Option<Label>),
+    /// The key log's master secret is not 48 bytes.
+    #[error("CLIENT_RANDOM secret is not 48 bytes")]
+    BadMasterSecret,
+    /// Record keys could not be built for the suite and version.
+    #[error("{0}")]
+    Keys(CryptoError),
+    /// DTLS 1.3 records are parsed, not decrypted.
+    #[error("DTLS 1.3 protected records (unified header) are not decrypted")]
+    Dtls13,
+}
+
+impl UndecryptedReason {
+    /// True when keys were there and the record failed authentication (a bad MAC or tag); false when there was
+    /// no key or no support.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Self::Record(_) | Self::NoSequenceNumber { .. })
+    }
 }
 
 /// One thing the dissector saw. Borrowed bytes (`raw`, `data`) are [`Cow::Borrowed`] as the dissector reports
@@ -169,7 +269,7 @@ pub enum Event<'a> {
         /// TLS 1.3 inner content type once decrypted (otherwise `None`).
         inner_type: Option<ContentType>,
         /// Record-layer version.
-        version: u16,
+        version: ProtocolVersion,
         /// Fragment length.
         length: usize,
         /// Whether the record is protected (encrypted).
@@ -186,7 +286,7 @@ pub enum Event<'a> {
         /// Time.
         ts: Timestamp,
         /// Message type.
-        msg_type: u8,
+        msg_type: HandshakeType,
         /// Body length.
         length: usize,
         /// Whether it came in protected records.
@@ -201,7 +301,7 @@ pub enum Event<'a> {
         /// Time.
         ts: Timestamp,
     },
-    /// An alert (`level`/`description` are `None` when it could not be decrypted).
+    /// An alert (`None` when it could not be read).
     Alert {
         /// Direction.
         dir: Direction,
@@ -229,9 +329,9 @@ pub enum Event<'a> {
     /// The negotiated parameters are known (after ServerHello).
     Negotiated {
         /// Version.
-        version: u16,
+        version: ProtocolVersion,
         /// Suite.
-        cipher_suite: u16,
+        cipher_suite: CipherSuiteId,
     },
     /// A protected record that could not be decrypted, and why.
     Undecrypted {
@@ -242,9 +342,7 @@ pub enum Event<'a> {
         /// Record number.
         number: u64,
         /// Why (no key, unsupported suite, authentication failed, ...).
-        reason: String,
-        /// True when authentication failed (bad MAC/tag), false when we simply had no key.
-        auth_failed: bool,
+        reason: UndecryptedReason,
     },
     /// Bytes missing from the TCP stream.
     Gap {
@@ -290,9 +388,7 @@ impl Event<'_> {
             Event::Alert { dir, ts, alert } => Event::Alert { dir, ts, alert },
             Event::EarlyData { accepted } => Event::EarlyData { accepted },
             Event::Negotiated { version, cipher_suite } => Event::Negotiated { version, cipher_suite },
-            Event::Undecrypted { dir, ts, number, reason, auth_failed } => {
-                Event::Undecrypted { dir, ts, number, reason, auth_failed }
-            }
+            Event::Undecrypted { dir, ts, number, reason } => Event::Undecrypted { dir, ts, number, reason },
             Event::Gap { dir, bytes } => Event::Gap { dir, bytes },
             Event::Resync { dir, skipped } => Event::Resync { dir, skipped },
             Event::Malformed { dir, ts, what } => Event::Malformed { dir, ts, what },

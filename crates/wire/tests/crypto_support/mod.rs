@@ -9,6 +9,7 @@ use std::path::Path;
 
 use tlskit_wire::cipher::{CipherSuite, KeyExchange, RecordDecryptor};
 use tlskit_wire::keys::{KeyLog, Label, RsaKey};
+use tlskit_wire::record::{ContentType, ProtocolVersion};
 use tlskit_wire::schedule::{self, Prf};
 
 #[path = "../support/captures.rs"]
@@ -299,12 +300,12 @@ fn handle_record(conn: &mut Conn, side: usize, mut record: Record, keys: &Keys, 
     if early_phase {
         let mut copy = record.fragment.clone();
         if let Some(early) = conn.early.as_mut() {
-            if let Ok(plain) = early.try_decrypt(23, record.version, &mut copy) {
+            if let Ok(plain) = early.try_decrypt(ContentType::ApplicationData, record.version.into(), &mut copy) {
                 out.decrypted += 1;
-                if plain.content_type == 23 {
+                if plain.content_type == ContentType::ApplicationData {
                     out.plaintext_bytes += plain.range.len() as u64;
                     out.early_bytes += plain.range.len() as u64;
-                } else if plain.content_type == 22 {
+                } else if plain.content_type == ContentType::Handshake {
                     handle_handshake_bytes(conn, side, &copy[plain.range], keys, out, true);
                 }
                 return;
@@ -315,7 +316,7 @@ fn handle_record(conn: &mut Conn, side: usize, mut record: Record, keys: &Keys, 
             return;
         };
         let mut copy = record.fragment.clone();
-        match dec.try_decrypt(23, record.version, &mut copy) {
+        match dec.try_decrypt(ContentType::ApplicationData, record.version.into(), &mut copy) {
             Ok(plain) => {
                 conn.early_active = false;
                 record.fragment = copy;
@@ -337,7 +338,7 @@ fn handle_record(conn: &mut Conn, side: usize, mut record: Record, keys: &Keys, 
         out.undecryptable += 1;
         return;
     };
-    match dec.decrypt(record.content_type, record.version, &mut record.fragment) {
+    match dec.decrypt(record.content_type.into(), record.version.into(), &mut record.fragment) {
         Ok(plain) => finish_plain(conn, side, &record, plain, keys, out),
         Err(e) => {
             out.failed += 1;
@@ -356,8 +357,8 @@ fn finish_plain(
 ) {
     out.decrypted += 1;
     match plain.content_type {
-        23 => out.plaintext_bytes += plain.range.len() as u64,
-        22 => handle_handshake_bytes(conn, side, &record.fragment[plain.range], keys, out, true),
+        ContentType::ApplicationData => out.plaintext_bytes += plain.range.len() as u64,
+        ContentType::Handshake => handle_handshake_bytes(conn, side, &record.fragment[plain.range], keys, out, true),
         _ => {}
     }
     if conn.tls13 && conn.switch_to_app[side] {
@@ -446,7 +447,7 @@ fn handle_message(conn: &mut Conn, side: usize, msg: &[u8], keys: &Keys, out: &m
             conn.early_offered = extensions(body, comp_at + 1 + comp).iter().any(|(k, _)| *k == 42);
             if conn.early_offered {
                 conn.early_active = true;
-                let suite = conn.first_tls13_offer.and_then(CipherSuite::lookup);
+                let suite = conn.first_tls13_offer.and_then(|id| CipherSuite::lookup(id.into()));
                 let secret = conn.client_random.and_then(|r| keys.log.get(Label::ClientEarlyTrafficSecret, &r));
                 conn.early = match (suite, secret) {
                     (Some(suite), Some(secret)) => RecordDecryptor::tls13(suite, secret).ok(),
@@ -463,7 +464,7 @@ fn handle_message(conn: &mut Conn, side: usize, msg: &[u8], keys: &Keys, out: &m
             conn.version = u16::from_be_bytes([body[0], body[1]]);
             let sid = usize::from(*body.get(34).unwrap_or(&0));
             let Some(id) = body.get(35 + sid..37 + sid) else { return };
-            conn.suite = CipherSuite::lookup(u16::from_be_bytes([id[0], id[1]]));
+            conn.suite = CipherSuite::lookup(u16::from_be_bytes([id[0], id[1]]).into());
             for (kind, data) in extensions(body, 37 + sid + 1) {
                 match kind {
                     0x2b if data.len() == 2 => conn.version = u16::from_be_bytes([data[0], data[1]]),
@@ -472,7 +473,7 @@ fn handle_message(conn: &mut Conn, side: usize, msg: &[u8], keys: &Keys, out: &m
                     _ => {}
                 }
             }
-            if conn.version == schedule::TLS1_3 {
+            if conn.version == u16::from(ProtocolVersion::TLSv1_3) {
                 conn.tls13 = true;
                 let server = 1 - conn.client.unwrap_or(0);
                 let client = conn.client.unwrap_or(0);
@@ -515,7 +516,7 @@ fn derive_tls12(conn: &mut Conn, keys: &Keys, out: &mut Outcome) {
         out.errors.push(format!("{} cannot be decrypted", suite.name));
         return;
     }
-    let prf = Prf::for_version(conn.version, suite.prf_hash);
+    let prf = Prf::for_version(conn.version.into(), suite.prf_hash);
     let master: [u8; 48] = if let Some(m) = keys.log.get(Label::ClientRandom, &cr) {
         match m.try_into() {
             Ok(m) => m,
@@ -541,8 +542,8 @@ fn derive_tls12(conn: &mut Conn, keys: &Keys, out: &mut Outcome) {
             _ => schedule::master_secret(prf, &premaster, &cr, &sr),
         }
     };
-    let (c, s) = schedule::tls12_keys(suite, conn.version, &master, &cr, &sr);
-    let build = |k| RecordDecryptor::new(suite, conn.version, k).map(|d| d.with_encrypt_then_mac(conn.etm));
+    let (c, s) = schedule::tls12_keys(suite, conn.version.into(), &master, &cr, &sr);
+    let build = |k| RecordDecryptor::new(suite, conn.version.into(), k).map(|d| d.with_encrypt_then_mac(conn.etm));
     match (build(&c), build(&s)) {
         (Ok(cd), Ok(sd)) => {
             conn.pending[client] = Some(cd);
