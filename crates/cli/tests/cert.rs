@@ -3,12 +3,12 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::peers::openssl_server;
 use common::pki::{curl, make_pki, openssl, text, tlskit};
+use common::process::CommandExt as _;
 use common::serve::Serve;
 
 fn verify(dir: &Path, extra: &[&str], cert: &Path) -> (bool, String) {
@@ -149,7 +149,7 @@ fn curl_trusts_the_server_certificate_and_names_each_failure() {
 
 /// `openssl s_client` with this client identity sends one request; returns its output.
 fn s_client(dir: &Path, port: u16, ca: &Path, cert: &Path, key: &Path) -> String {
-    let mut child = Command::new("openssl")
+    let out = Command::new("openssl")
         .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost", "-ign_eof"])
         .arg("-CAfile")
         .arg(ca)
@@ -158,15 +158,7 @@ fn s_client(dir: &Path, port: u16, ca: &Path, cert: &Path, key: &Path) -> String
         .arg("-key")
         .arg(key)
         .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("s_client runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = stdin.write_all(b"GET / HTTP/1.0\r\n\r\n");
-    drop(stdin);
-    let out = child.wait_with_output().expect("s_client ends");
+        .output_with_input(b"GET / HTTP/1.0\r\n\r\n", common::process::LIMIT);
     text(&out)
 }
 
@@ -241,8 +233,7 @@ fn every_key_type_makes_a_chain_openssl_accepts() {
                 let out = Command::new("python3")
                     .args(["-c", py])
                     .args([&pki.ca, &pki.client, &pki.client_key])
-                    .output()
-                    .expect("python3 runs");
+                    .output_checked();
                 assert!(out.status.success(), "{name} python: {}", text(&out));
             });
         }
@@ -266,7 +257,7 @@ fn openssl_pin(dir: &Path, file: &Path) -> String {
         "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
         file.display()
     );
-    let out = Command::new("sh").args(["-c", &script]).current_dir(dir).output().unwrap();
+    let out = Command::new("sh").args(["-c", &script]).current_dir(dir).output_checked();
     format!("sha256//{}", String::from_utf8_lossy(&out.stdout).trim())
 }
 

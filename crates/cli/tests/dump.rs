@@ -1,9 +1,12 @@
 //! `tlskit dump` against real third-party captures (tests/captures): extraction, JSON, truncation.
 
+mod common;
 #[path = "../../wire/tests/support/captures.rs"]
 mod support_captures;
 
 use std::process::Command;
+
+use common::process::CommandExt as _;
 use support_captures::captures_dir;
 
 fn tlskit() -> Command {
@@ -22,8 +25,7 @@ fn extract_writes_plaintext_and_index_for_tls13_with_0rtt() {
         .arg("--extract")
         .arg(dir.path())
         .arg(c.join("tls13-rfc8446.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
@@ -53,8 +55,7 @@ fn without_early_secret_the_0rtt_request_is_reported_and_the_rest_decrypts() {
         .args(["dump", "-d", "-l"])
         .arg(c.join("tls13-rfc8446-noearly.keys"))
         .arg(c.join("tls13-rfc8446.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("GET /early"), "{text}");
@@ -69,8 +70,7 @@ fn json_lines_parse_and_carry_the_fingerprints() {
         .args(["dump", "--json", "-l"])
         .arg(c.join("log.txt"))
         .arg(c.join("tls1.2_aes256.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -89,14 +89,13 @@ fn rsa_key_decrypts_and_wrong_key_is_reported_not_garbage() {
         .args(["dump", "--follow", "1", "-k"])
         .arg(&key)
         .arg(c.join("RSA_WITH_AES_128_CBC_SHA_w_key.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("GET / HTTP/1.1"), "{text}");
     assert!(text.contains("s_server -accept 443"), "{text}");
     let out =
-        tlskit().args(["dump", "-d", "-k"]).arg(&key).arg(c.join("RSA_WITH_AES_128_CBC_SHA.pcap")).output().unwrap();
+        tlskit().args(["dump", "-d", "-k"]).arg(&key).arg(c.join("RSA_WITH_AES_128_CBC_SHA.pcap")).output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("(decrypted)"), "{text}");
@@ -109,14 +108,14 @@ fn truncated_capture_shows_what_it_can_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &src[..src.len() / 2]).unwrap();
-    let out = tlskit().arg("dump").arg(&cut).output().unwrap();
+    let out = tlskit().arg("dump").arg(&cut).output_checked();
     assert!(out.status.success(), "something was read: exit 0");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ClientHello"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("truncated at byte offset"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     std::fs::write(&cut, b"not a capture at all").unwrap();
-    let out = tlskit().arg("dump").arg(&cut).output().unwrap();
+    let out = tlskit().arg("dump").arg(&cut).output_checked();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng file"));
 }
@@ -126,8 +125,7 @@ fn pcapng_with_embedded_secrets_needs_no_key_option() {
     let out = tlskit()
         .args(["dump", "--follow", "2"])
         .arg(captures_dir().join("derived-dsb/tls_nss_example-dsb.pcapng"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("GET /pki/srv_key.pem HTTP/1.0"));
 }
@@ -139,8 +137,7 @@ fn undecryptable_suite_is_named_and_records_still_shown() {
         .args(["dump", "-l"])
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.txt"))
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("TLS_RSA_WITH_ARIA_128_GCM_SHA256 is not supported for decryption"), "{text}");
@@ -154,8 +151,7 @@ fn summary_lists_versions_suites_fingerprints_and_bytes() {
         .args(["dump", "--summary", "-l"])
         .arg(c.join("tls_nss_example.keys.txt"))
         .arg(c.join("tls_nss_example.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let summary = &text[text.find("Summary:").expect("a summary")..];
@@ -185,7 +181,7 @@ fn json_fields_have_one_type_each_across_many_captures_dir() {
         if let Some(k) = keys {
             cmd.arg("-l").arg(dir.join(k));
         }
-        let out = cmd.arg(dir.join(file)).output().unwrap();
+        let out = cmd.arg(dir.join(file)).output_checked();
         assert!(out.status.success(), "{file}");
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();

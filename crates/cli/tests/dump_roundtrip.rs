@@ -5,15 +5,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::process::CommandExt as _;
 use tlskit_wire::dissect::{Direction, Dissector, Event, Timestamp};
 use tlskit_wire::keys::KeyLog;
+
+/// How long a relay waits for the next bytes from either side.
+const RELAY_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 const REQUEST: &[u8] = b"GET /roundtrip HTTP/1.0\r\nHost: localhost\r\nX-Test: tlskit dump\r\n\r\n";
 
@@ -51,10 +55,8 @@ fn start_server(dir: &Path, key_kind: &str, extra: &[&str]) -> (Server, u16) {
         .arg(&key)
         .arg("-out")
         .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+        .output_checked();
+    assert!(ok.status.success(), "openssl req: {}", String::from_utf8_lossy(&ok.stderr));
     let mut child = Command::new("openssl")
         .args(["s_server", "-www", "-accept", "127.0.0.1:0", "-cert"])
         .arg(&cert)
@@ -66,15 +68,10 @@ fn start_server(dir: &Path, key_kind: &str, extra: &[&str]) -> (Server, u16) {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines.next().expect("s_server said ACCEPT").unwrap();
-        if let Some(addr) = line.strip_prefix("ACCEPT ") {
-            break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-        }
-    };
-    // Keep draining s_server's stdout so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // It prints "ACCEPT 127.0.0.1:PORT" once listening; the rest of its output is drained.
+    let port = common::peers::wait_for_port(&mut child, "openssl s_server", |line| {
+        line.strip_prefix("ACCEPT")?.trim().rsplit(':').next()?.parse().ok()
+    });
     (Server(child), port)
 }
 
@@ -89,6 +86,8 @@ fn start_tap(port: u16) -> (u16, Tap, std::thread::JoinHandle<()>) {
         let server = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let pipe = |mut from: TcpStream, mut to: TcpStream, c2s: bool, tap: Tap| {
             std::thread::spawn(move || {
+                // A peer that stalls ends the relay (and fails the test) instead of hanging it.
+                let _ = from.set_read_timeout(Some(RELAY_IDLE));
                 let mut buf = [0u8; 16384];
                 loop {
                     let n = match from.read(&mut buf) {
@@ -138,7 +137,7 @@ sys.stdout.buffer.write(out)
         ciphers = ciphers.map(|c| format!("ctx.set_ciphers({c:?})")).unwrap_or_default(),
         request = "b".to_string() + &format!("{:?}", String::from_utf8_lossy(REQUEST)),
     );
-    let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
+    let out = Command::new("python3").arg("-c").arg(script).output_checked();
     assert!(out.status.success(), "python client: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
@@ -223,15 +222,14 @@ fn live_tap_tls12_rsa_key_exchange_with_ems_via_private_key() {
         .arg("--extract")
         .arg(&out_dir)
         .arg(&file)
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(out_dir.join("1-c2s.bin")).unwrap(), REQUEST);
     assert_eq!(std::fs::read(out_dir.join("1-s2c.bin")).unwrap(), answer);
     let index = std::fs::read_to_string(out_dir.join("index.json")).unwrap();
     assert!(index.contains("TLS_RSA_WITH_AES_128_CBC_SHA256"), "{index}");
     // The master secret came from the extended-master-secret derivation (RFC 7627).
-    let text = Command::new(env!("CARGO_BIN_EXE_tlskit")).arg("dump").arg(&file).output().unwrap();
+    let text = Command::new(env!("CARGO_BIN_EXE_tlskit")).arg("dump").arg(&file).output_checked();
     let text = String::from_utf8_lossy(&text.stdout);
     let server_hello = text.lines().find(|l| l.contains("ServerHello ")).unwrap_or_default();
     assert!(server_hello.contains("extended_master_secret"), "{text}");
@@ -261,8 +259,7 @@ fn captures_of_every_link_type_with_reordering_extract_the_exact_bytes() {
             .arg("--extract")
             .arg(&out_dir)
             .arg(&file)
-            .output()
-            .unwrap();
+            .output_checked();
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(std::fs::read(out_dir.join("1-c2s.bin")).unwrap(), REQUEST, "{name}");
         assert_eq!(std::fs::read(out_dir.join("1-s2c.bin")).unwrap(), answer, "{name}");
@@ -433,6 +430,7 @@ fn resumed_tls12_session_decrypts_with_the_rsa_key_of_the_first_connection() {
             let tap: Tap = Arc::default();
             let pipe = |mut from: TcpStream, mut to: TcpStream, c2s: bool, tap: Tap| {
                 std::thread::spawn(move || {
+                    let _ = from.set_read_timeout(Some(RELAY_IDLE));
                     let mut buf = [0u8; 16384];
                     while let Ok(n @ 1..) = from.read(&mut buf) {
                         tap.lock().unwrap().push((c2s, now_nanos(), buf[..n].to_vec()));
@@ -469,7 +467,7 @@ for i in range(2):
     s.close()
 "#
     );
-    let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
+    let out = Command::new("python3").arg("-c").arg(script).output_checked();
     assert!(out.status.success(), "python client: {}", String::from_utf8_lossy(&out.stderr));
     let conns = relay.join().unwrap();
     let key = Arc::new(RsaKey::from_pem(&std::fs::read_to_string(dir.path().join("key.pem")).unwrap()).unwrap());
@@ -519,8 +517,7 @@ fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
         .arg(&fetched)
         .args(tls_flags)
         .arg(&url)
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "tlskit get: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(&fetched).unwrap(), body, "tlskit get received the file");
     relay.join().unwrap();
@@ -538,8 +535,7 @@ fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
         .arg("--extract")
         .arg(&extract)
         .arg(&capture)
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "tlskit dump: {}", String::from_utf8_lossy(&out.stderr));
 
     let c2s = std::fs::read(extract.join("1-c2s.bin")).unwrap();

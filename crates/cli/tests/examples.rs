@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::peers::{openssl_server, python_server, tlskit};
+use common::process::CommandExt as _;
 use tlskit::pki::PkiFiles;
 
 static BUILD: Mutex<()> = Mutex::new(());
@@ -32,26 +33,17 @@ fn example(name: &str) -> PathBuf {
     };
     if stale {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status =
-            Command::new(cargo).args(["build", "-p", "tlskit", "--example", name]).status().expect("cargo runs");
-        assert!(status.success(), "building example {name}");
+        let out = Command::new(cargo)
+            .args(["build", "-p", "tlskit", "--example", name])
+            .output_within(Duration::from_secs(900));
+        assert!(out.status.success(), "building example {name}: {}", String::from_utf8_lossy(&out.stderr));
     }
     exe
 }
 
 /// Run an example to completion (60 s at most) and return its stdout; it must exit 0.
 fn run_example(name: &str, args: &[&str]) -> String {
-    let child = Command::new(example(name))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("example starts");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = rx.recv_timeout(Duration::from_secs(60)).expect("example finishes within 60 s").expect("output");
+    let out = Command::new(example(name)).args(args).output_within(Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{name} failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
     stdout

@@ -7,8 +7,9 @@ mod common;
 use common::pki;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use common::process::{CommandExt as _, LIMIT};
 use common::serve::{curl, for_each_model, python, Serve};
 
 fn docroot() -> tempfile::TempDir {
@@ -26,21 +27,11 @@ fn p(path: &Path) -> &str {
 /// One `openssl s_client` connection that sends a request and reads to the end;
 /// returns its stdout (which says `New,` or `Reused,`).
 fn s_client(server: &Serve, ca: &Path, version: &str, sess: (&str, &Path)) -> String {
-    let mut child = Command::new("openssl")
+    let out = Command::new("openssl")
         .args(["s_client", "-connect", &server.addr(), "-servername", "localhost", "-CAfile", p(ca), version])
         .args([sess.0, p(sess.1)])
         .arg("-ign_eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl runs");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+        .output_with_input(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", LIMIT);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.contains("hello from tlskit"),
