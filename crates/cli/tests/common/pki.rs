@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::process::CommandExt as _;
 
-/// `tlskit ARGS` run to completion in `dir`.
+/// `tlskit ARGS` run to completion in `dir` (a generous deadline: `cert init` of RSA keys is slow on a busy
+/// machine).
 pub fn tlskit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlskit")).args(args).current_dir(dir).output_checked()
+    Command::new(env!("CARGO_BIN_EXE_tlskit")).args(args).current_dir(dir).output_within(Duration::from_secs(600))
 }
 
 /// A program's stdout and stderr together, for assertions and failure messages.
