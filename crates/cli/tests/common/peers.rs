@@ -90,12 +90,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
                 "content_length": self.headers.get("Content-Length")}
     def do_GET(self):
+        # /redirect/N answers 302 to /redirect/N-1, down to /redirect/0 (which answers with the facts).
+        if self.path.startswith("/redirect/") and int(self.path.rsplit("/", 1)[1]) > 0:
+            self.send_response(302)
+            self.send_header("Location", "/redirect/%d" % (int(self.path.rsplit("/", 1)[1]) - 1))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.reply(self.facts())
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         facts = self.facts()
         facts["body"] = self.rfile.read(n).decode("utf-8", "replace")
         self.reply(facts)
+    do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_POST
     def log_message(self, *args):
         pass
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -109,8 +117,9 @@ print("PORT", server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-/// A Python `http.server` behind an `ssl.SSLContext`: answers GET and POST with JSON facts
-/// (method, path, TLS version, session reused, client CN, body). `client_ca` makes client certs required.
+/// A Python `http.server` behind an `ssl.SSLContext`: answers GET, POST, PUT, PATCH, DELETE and OPTIONS with
+/// JSON facts (method, path, TLS version, cipher, session reused, client CN, body); `/redirect/N` redirects N
+/// times. `client_ca` makes client certs required.
 pub fn python_server(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Peer {
     let mut child = Command::new("python3")
         .arg("-c")
