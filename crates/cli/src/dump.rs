@@ -247,34 +247,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if output.summary {
-        let lines: Vec<String> = output
-            .summaries
-            .iter()
-            .map(|(c, s)| format!("#{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s)))
-            .collect();
-        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
-        let mut suites: BTreeMap<String, u64> = BTreeMap::new();
-        let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
-        for (_, s) in &output.summaries {
-            *versions.entry(s.version.map_or("-", version_name).to_string()).or_default() += 1;
-            *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), render::suite_name)).or_default() += 1;
-            bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
-            failed += s.stats.failed_records;
-            undecrypted += s.stats.undecrypted_records;
-            resumed += u64::from(s.resumed);
-        }
-        let tally =
-            |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ");
-        let r = writeln!(output.out, "Summary: {} TLS connection(s), {resumed} resumed", lines.len())
-            .and_then(|_| writeln!(output.out, "  versions: {}", tally(&versions)))
-            .and_then(|_| writeln!(output.out, "  cipher suites: {}", tally(&suites)))
-            .and_then(|_| {
-                writeln!(
-                    output.out,
-                    "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
-                )
-            })
-            .and_then(|_| lines.iter().try_for_each(|l| writeln!(output.out, "  {l}")));
+        let r = write_summary(&mut output);
         output.check(r);
     }
     let flushed = output.out.flush();
@@ -296,6 +269,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--summary`: the totals of every connection, then one line per connection; with `--json` one `summary`
+/// object (each connection's own facts are in its `connection_end`).
+fn write_summary(output: &mut Output) -> std::io::Result<()> {
+    let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut suites: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
+    for (_, s) in &output.summaries {
+        *versions.entry(s.version.map_or("-", version_name).to_string()).or_default() += 1;
+        *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), render::suite_name)).or_default() += 1;
+        bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
+        failed += s.stats.failed_records;
+        undecrypted += s.stats.undecrypted_records;
+        resumed += u64::from(s.resumed);
+    }
+    let out = &mut output.out;
+    if output.json {
+        let summary = serde_json::json!({
+            "conn": null, "event": "summary", "dir": null, "ts": null,
+            "connections": output.summaries.len(), "resumed_connections": resumed,
+            "versions": versions, "cipher_suites": suites,
+            "plaintext_bytes": bytes, "failed_records": failed, "undecrypted_records": undecrypted,
+        });
+        return writeln!(out, "{summary}");
+    }
+    let tally = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ");
+    writeln!(out, "Summary: {} TLS connection(s), {resumed} resumed", output.summaries.len())?;
+    writeln!(out, "  versions: {}", tally(&versions))?;
+    writeln!(out, "  cipher suites: {}", tally(&suites))?;
+    writeln!(
+        out,
+        "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
+    )?;
+    for (c, s) in &output.summaries {
+        writeln!(out, "  #{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s))?;
+    }
+    Ok(())
 }
 
 fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
