@@ -452,6 +452,51 @@ fn issue_adds_certificates_the_ca_vouches_for() {
 }
 
 #[test]
+fn issue_force_replaces_an_existing_pair() {
+    let (tmp, pki) = make_pki(&[]);
+    let dir = tmp.path();
+    let ca = pki.ca.to_string_lossy().into_owned();
+    let issue = |extra: &[&str]| {
+        let mut args = vec!["cert", "issue", "--ca", "pki", "--client", "--out", "alice"];
+        args.extend_from_slice(extra);
+        tlskit(dir, &args)
+    };
+    let out = issue(&["--cn", "alice"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (cert, key) = (dir.join("alice.pem"), dir.join("alice-key.pem"));
+    let (old_cert, old_key) = (std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap());
+    // Without --force: refused, one line, both files untouched.
+    let out = issue(&["--cn", "alice the second"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to overwrite") && err.contains("--force") && err.lines().count() == 1, "{err}");
+    assert_eq!((std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap()), (old_cert.clone(), old_key.clone()));
+    // With --force: a new certificate and a new key, a pair openssl accepts and s_server lets in.
+    let out = issue(&["--cn", "alice the second", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (new_cert, new_key) = (std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap());
+    assert!(new_cert != old_cert && new_key != old_key, "both files replaced");
+    let subject = tlskit::pki::describe(&tlskit::pki::load_certs(&cert).unwrap()[0]).unwrap().subject;
+    assert!(subject.ends_with("CN=alice the second"), "{subject}");
+    let (ok, msg) = verify(dir, &["-purpose", "sslclient", "-CAfile", &ca], &cert);
+    assert!(ok, "{msg}");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600, "the new key stays private");
+    let server = openssl_server(
+        dir,
+        &pki.server,
+        &pki.server_key,
+        &["-www", "-Verify", "1", "-verify_return_error", "-CAfile", &ca],
+    );
+    let out = s_client(dir, server.port, &pki.ca, &cert, &key);
+    assert!(out.contains("HTTP/1.0 200 ok"), "{out}");
+    // The old key does not belong to the new certificate.
+    std::fs::write(dir.join("old-key.pem"), &old_key).unwrap();
+    let out = s_client(dir, server.port, &pki.ca, &cert, &dir.join("old-key.pem"));
+    assert!(!out.contains("HTTP/1.0 200 ok"), "{out}");
+}
+
+#[test]
 fn pkcs12_bundle_opens_in_openssl_with_modern_algorithms() {
     let (tmp, pki) = make_pki(&["--pkcs12"]);
     let p12 = pki.client_p12.clone().unwrap();
