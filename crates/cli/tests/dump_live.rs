@@ -65,7 +65,7 @@ impl LiveDump {
             .expect("spawn tlskit dump -i");
         let lines = forward(child.stdout.take().unwrap());
         let stderr = forward(child.stderr.take().unwrap());
-        let mut dump = LiveDump { child, lines, stderr, seen: Vec::new() };
+        let dump = LiveDump { child, lines, stderr, seen: Vec::new() };
         let listening = dump.stderr.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
         assert!(listening.starts_with("tlskit dump: listening on lo"), "not capturing: {listening}");
         dump

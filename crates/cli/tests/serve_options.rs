@@ -8,7 +8,6 @@ use common::pki;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use common::process::CommandExt as _;
 use common::serve::{curl, python, Serve};

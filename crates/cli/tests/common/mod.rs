@@ -10,8 +10,8 @@
 //!   libpcap-dev).
 //! - Every child process runs under a deadline ([`process`]); every socket a test reads has a timeout.
 //! - No sleep stands in for synchronisation: wait for the line ([`serve::Serve::wait_for_stdout`]), the
-//!   port ([`peers::wait_for_port`]) or the file ([`process::wait_until`]). No assertion on how long
-//!   something took, except that a timeout fired within a generous multiple of its setting.
+//!   port ([`peers::wait_for_port`]), the process's exit ([`process::wait_status`]). No assertion on how
+//!   long something took, except that a timeout fired within a generous multiple of its setting.
 #![allow(dead_code)]
 pub mod peers;
 pub mod pki;

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The deadline of a command that should finish soon (a decode, a short exchange): generous, as the whole
 /// suite shares two busy cores; it only turns a hang into a failure.
@@ -96,16 +96,6 @@ pub fn wait_status(mut child: Child, limit: Duration) -> Option<ExitStatus> {
     }
     let status = waiter.join().expect("waiter");
     in_time.then_some(status)
-}
-
-/// Polls `ready` until it holds, failing the test with `what` after `limit`. For conditions no stream
-/// announces (a file's size, a port's state); the pause only paces the polling, nothing waits on it.
-pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
-        thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Sends `signal` (libc::SIGTERM, SIGINT, …) to process `pid`.
