@@ -460,8 +460,13 @@ session = None
 for i in range(2):
     s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {tap_port})), server_hostname="localhost", session=session)
     s.sendall(b"GET /" + str(i).encode() + b" HTTP/1.0\r\n\r\n")
-    while s.recv(65536):
-        pass
+    answer = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    print(answer.hex())
     assert (i == 1) == s.session_reused, (i, s.session_reused)
     session = s.session
     s.close()
@@ -472,29 +477,34 @@ for i in range(2):
     let conns = relay.join().unwrap();
     let key = Arc::new(RsaKey::from_pem(&std::fs::read_to_string(dir.path().join("key.pem")).unwrap()).unwrap());
     let cache = tlskit_wire::dissect::SessionCache::default();
+    // What the client received, per connection (the script prints each answer in hex).
+    let unhex = |l: &str| (0..l.len()).step_by(2).map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap()).collect();
+    let answers: Vec<Vec<u8>> = String::from_utf8_lossy(&out.stdout).lines().map(unhex).collect();
+    assert_eq!(answers.len(), 2);
     let mut requests = Vec::new();
-    for chunks in &conns {
+    for (i, chunks) in conns.iter().enumerate() {
         let mut d = Dissector::new(Arc::new(KeyLog::new()))
             .with_rsa_key(Some(key.clone()))
             .with_session_cache(Some(cache.clone()));
-        let mut c2s = Vec::new();
+        let mut plain: [Vec<u8>; 2] = Default::default();
         for (to_server, ts, bytes) in chunks {
             let dir = if *to_server { Direction::ClientToServer } else { Direction::ServerToClient };
             d.feed(dir, bytes, Timestamp(*ts), &mut |e| {
-                if let Event::ApplicationData { dir: Direction::ClientToServer, data, .. } = e {
-                    c2s.extend_from_slice(data);
+                if let Event::ApplicationData { dir, data, .. } = e {
+                    plain[dir.index()].extend_from_slice(data);
                 }
             });
         }
-        assert_eq!(d.summary().resumed, requests.len() == 1);
-        requests.push(String::from_utf8(c2s).unwrap());
+        assert_eq!(d.summary().resumed, i == 1);
+        assert!(plain[1] == answers[i], "connection {i}: the answer, byte for byte");
+        requests.push(String::from_utf8(std::mem::take(&mut plain[0])).unwrap());
     }
     assert_eq!(requests, ["GET /0 HTTP/1.0\r\n\r\n", "GET /1 HTTP/1.0\r\n\r\n"]);
 }
 
 /// Our own stack end to end: `tlskit get` → recording relay → `tlskit serve --keylog`, written as a capture,
-/// then `tlskit dump --extract` must give back exactly the HTTP exchange: the request `get` sent and the
-/// response whose body is the served file, byte for byte.
+/// then `tlskit dump --extract` must give back exactly the HTTP exchange, byte for byte: the request `get -v`
+/// says it sent, and the response `get -i` received (whose body is the served file).
 fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
     let (_pki_dir, pki) = common::pki();
     let dir = tempfile::tempdir().unwrap();
@@ -508,18 +518,28 @@ fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
     let server = common::serve::Serve::start(&www, &["--cert", &cert, "--key", &key, "--keylog", &keys_arg, "--quiet"]);
     let (tap_port, tap, relay) = start_tap(server.port);
 
-    let fetched = dir.path().join("fetched.bin");
     let url = format!("https://localhost:{tap_port}/blob.bin");
     let resolve = format!("localhost:{tap_port}:127.0.0.1");
+    // -i: stdout is the response as received (status line, headers, body); -v: stderr shows the request.
     let out = Command::new(env!("CARGO_BIN_EXE_tlskit"))
         .env_remove("SSLKEYLOGFILE")
-        .args(["get", "--http1.1", "--cacert", &common::path(&pki.ca), "--resolve", &resolve, "-o"])
-        .arg(&fetched)
+        .args(["get", "-v", "-i", "--http1.1", "--cacert", &common::path(&pki.ca), "--resolve", &resolve])
         .args(tls_flags)
         .arg(&url)
         .output_checked();
     assert!(out.status.success(), "tlskit get: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read(&fetched).unwrap(), body, "tlskit get received the file");
+    let received = out.stdout;
+    assert!(received.ends_with(&body), "tlskit get received the file");
+    // The request as `-v` shows it: `> GET /blob.bin HTTP/1.1`, `> name: value` lines, then `>`.
+    let shown = String::from_utf8_lossy(&out.stderr);
+    let mut sent = Vec::new();
+    for line in shown.lines().skip_while(|l| !l.starts_with("> GET ")) {
+        match line.strip_prefix("> ") {
+            Some(header) => sent.extend_from_slice(format!("{header}\r\n").as_bytes()),
+            None => break,
+        }
+    }
+    sent.extend_from_slice(b"\r\n");
     relay.join().unwrap();
     let chunks = tap.lock().unwrap().clone();
 
@@ -538,19 +558,20 @@ fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
         .output_checked();
     assert!(out.status.success(), "tlskit dump: {}", String::from_utf8_lossy(&out.stderr));
 
+    // Whole bytes, both ways: the request get says it sent, the response get received.
     let c2s = std::fs::read(extract.join("1-c2s.bin")).unwrap();
     let s2c = std::fs::read(extract.join("1-s2c.bin")).unwrap();
-    // The request: exactly one HTTP/1.1 GET for the path, with its Host, and nothing after the blank line.
-    let request = String::from_utf8(c2s.clone()).expect("request is text");
-    assert!(request.starts_with("GET /blob.bin HTTP/1.1\r\n"), "{request}");
-    assert!(request.to_ascii_lowercase().contains(&format!("\r\nhost: localhost:{tap_port}\r\n")), "{request}");
-    assert!(request.ends_with("\r\n\r\n") && request.matches("\r\n\r\n").count() == 1, "{request:?}");
-    // The response: status line, headers with the right length, then the file's bytes and nothing else.
-    let head_end = s2c.windows(4).position(|w| w == b"\r\n\r\n").expect("response head") + 4;
-    let head = String::from_utf8_lossy(&s2c[..head_end]).to_ascii_lowercase();
+    assert!(sent.starts_with(b"GET /blob.bin HTTP/1.1\r\n"), "{shown}");
+    assert_eq!(String::from_utf8_lossy(&c2s), String::from_utf8_lossy(&sent), "the request, byte for byte");
+    assert!(
+        s2c == received,
+        "the response, byte for byte ({} bytes decrypted, {} received)",
+        s2c.len(),
+        received.len()
+    );
+    let head = String::from_utf8_lossy(&s2c[..s2c.len() - body.len()]).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())), "{head}");
-    assert_eq!(&s2c[head_end..], &body[..], "decrypted response body equals the served file");
 
     let index: serde_json::Value = serde_json::from_slice(&std::fs::read(extract.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["connections"][0]["version"], version);
