@@ -183,8 +183,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("unexpected arguments: {}", args.filter.join(" "));
     }
     let keylog = Arc::new(RwLock::new(KeyLog::new()));
+    // How much of the key log is read: a live capture follows what is appended later.
+    let mut keylog_read = 0u64;
     if let Some(file) = &args.keylog {
         let text = std::fs::read(file).with_context(|| format!("reading key log {}", file.display()))?;
+        keylog_read = text.len() as u64;
         let (log, problems) = KeyLog::parse_bytes(&text);
         if let Some(p) = problems.first() {
             eprintln!("tlskit: {}: {} line(s) not used, first: {p}", file.display(), problems.len());
@@ -224,7 +227,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // With -i, the positional FILE is the first word of the filter.
             let filter: Vec<String> =
                 args.file.iter().map(|f| f.display().to_string()).chain(args.filter.iter().cloned()).collect();
-            (live::run(iface, &filter.join(" "), &mut analyzer, &mut output)?, PathBuf::from(iface))
+            let follow = args.keylog.as_ref().map(|path| (path.clone(), keylog_read, keylog.clone()));
+            (live::run(iface, &filter.join(" "), follow, &mut analyzer, &mut output)?, PathBuf::from(iface))
         }
         None => {
             let Some(path) = args.file.clone() else { anyhow::bail!("give a capture file (or -i IFACE)") };
@@ -243,38 +247,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if output.summary {
-        let lines: Vec<String> = output
-            .summaries
-            .iter()
-            .map(|(c, s)| format!("#{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s)))
-            .collect();
-        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
-        let mut suites: BTreeMap<String, u64> = BTreeMap::new();
-        let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
-        for (_, s) in &output.summaries {
-            *versions.entry(s.version.map_or("-", ProtocolVersion::name).to_string()).or_default() += 1;
-            *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), |c| c.to_string())).or_default() += 1;
-            bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
-            failed += s.stats.failed_records;
-            undecrypted += s.stats.undecrypted_records;
-            resumed += u64::from(s.resumed);
-        }
-        let tally =
-            |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ");
-        let r = writeln!(output.out, "Summary: {} TLS connection(s), {resumed} resumed", lines.len())
-            .and_then(|_| writeln!(output.out, "  versions: {}", tally(&versions)))
-            .and_then(|_| writeln!(output.out, "  cipher suites: {}", tally(&suites)))
-            .and_then(|_| {
-                writeln!(
-                    output.out,
-                    "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
-                )
-            })
-            .and_then(|_| match analyzer.malformed_frames() {
-                (0, _) => Ok(()),
-                (n, last) => writeln!(output.out, "  malformed frames: {n} (last: {})", last.unwrap_or("-")),
-            })
-            .and_then(|_| lines.iter().try_for_each(|l| writeln!(output.out, "  {l}")));
+        let r = write_summary(&mut output, analyzer.malformed_frames());
         output.check(r);
     }
     let flushed = output.out.flush();
@@ -298,6 +271,49 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--summary`: the totals of every connection, then one line per connection; with `--json` one `summary`
+/// object (each connection's own facts are in its `connection_end`).
+/// The `--summary` report; `malformed` is the analyzer's count of frames it could not read, and the last reason.
+fn write_summary(output: &mut Output, malformed: (u64, Option<&'static str>)) -> std::io::Result<()> {
+    let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut suites: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
+    for (_, s) in &output.summaries {
+        *versions.entry(s.version.map_or("-", ProtocolVersion::name).to_string()).or_default() += 1;
+        *suites.entry(s.cipher_suite.map_or_else(|| "-".to_string(), |c| c.to_string())).or_default() += 1;
+        bytes += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];
+        failed += s.stats.failed_records;
+        undecrypted += s.stats.undecrypted_records;
+        resumed += u64::from(s.resumed);
+    }
+    let out = &mut output.out;
+    if output.json {
+        let summary = serde_json::json!({
+            "conn": null, "event": "summary", "dir": null, "ts": null,
+            "connections": output.summaries.len(), "resumed_connections": resumed,
+            "versions": versions, "cipher_suites": suites,
+            "plaintext_bytes": bytes, "failed_records": failed, "undecrypted_records": undecrypted,
+            "malformed_frames": malformed.0, "last_malformed": malformed.1,
+        });
+        return writeln!(out, "{summary}");
+    }
+    let tally = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ");
+    writeln!(out, "Summary: {} TLS connection(s), {resumed} resumed", output.summaries.len())?;
+    writeln!(out, "  versions: {}", tally(&versions))?;
+    writeln!(out, "  cipher suites: {}", tally(&suites))?;
+    writeln!(
+        out,
+        "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
+    )?;
+    if let (n @ 1.., last) = malformed {
+        writeln!(out, "  malformed frames: {n} (last: {})", last.unwrap_or("-"))?;
+    }
+    for (c, s) in &output.summaries {
+        writeln!(out, "  #{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s))?;
+    }
+    Ok(())
+}
+
 fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
     let s = s.trim();
     anyhow::ensure!(s.len().is_multiple_of(2), "odd number of hex digits");
@@ -308,14 +324,62 @@ fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
 mod live {
     //! `-i IFACE [FILTER]`: frames from libpcap into the same analyzer.
 
-    use std::io::Write as _;
+    use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+    use std::path::PathBuf;
+    use std::sync::{Arc, RwLock};
 
     use tlskit_wire::capture::{Analyzer, ReadReport, Timestamp};
+    use tlskit_wire::keys::KeyLog;
 
     use super::Output;
 
-    pub fn run(iface: &str, filter: &str, analyzer: &mut Analyzer, output: &mut Output) -> anyhow::Result<ReadReport> {
+    /// A key log file being appended to while we capture (a server's or a browser's SSLKEYLOGFILE): lines
+    /// written after start are merged as they appear, so the connections they belong to still decrypt.
+    struct KeyLogTail {
+        path: PathBuf,
+        /// Bytes of the file already read.
+        read: u64,
+        /// The start of a line whose newline has not been written yet.
+        partial: Vec<u8>,
+        log: Arc<RwLock<KeyLog>>,
+    }
+
+    impl KeyLogTail {
+        /// Merges whatever complete lines were appended since the last call. Cheap when nothing changed
+        /// (one stat); a file that shrank (rotated) is read again from the start.
+        fn poll(&mut self) {
+            let Ok(len) = std::fs::metadata(&self.path).map(|m| m.len()) else { return };
+            if len < self.read {
+                (self.read, self.partial) = (0, Vec::new());
+            }
+            if len == self.read {
+                return;
+            }
+            let Ok(mut file) = std::fs::File::open(&self.path) else { return };
+            let mut new = Vec::new();
+            if file.seek(SeekFrom::Start(self.read)).is_err() || file.read_to_end(&mut new).is_err() {
+                return;
+            }
+            self.read += new.len() as u64;
+            self.partial.extend_from_slice(&new);
+            let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else { return };
+            let lines: Vec<u8> = self.partial.drain(..=end).collect();
+            if let Ok(mut log) = self.log.write() {
+                log.merge(KeyLog::parse_bytes(&lines).0);
+            }
+        }
+    }
+
+    /// Captures on `iface` until interrupted; `keylog` (path, bytes already read, the log) is followed.
+    pub fn run(
+        iface: &str,
+        filter: &str,
+        keylog: Option<(PathBuf, u64, Arc<RwLock<KeyLog>>)>,
+        analyzer: &mut Analyzer,
+        output: &mut Output,
+    ) -> anyhow::Result<ReadReport> {
         use anyhow::Context as _;
+        let mut tail = keylog.map(|(path, read, log)| KeyLogTail { path, read, partial: Vec::new(), log });
         let mut cap = pcap::Capture::from_device(iface)
             .with_context(|| format!("interface {iface}"))?
             .immediate_mode(true)
@@ -327,9 +391,16 @@ mod live {
             cap.filter(filter, true).with_context(|| format!("capture filter `{filter}`"))?;
         }
         let linktype = cap.get_datalink().0 as u32;
+        // As tcpdump does: from here on no packet is missed (scripts and tests wait for this line).
+        eprintln!("tlskit dump: listening on {iface}, link type {linktype}, filter `{filter}`");
         let mut report = ReadReport::default();
         loop {
-            match cap.next_packet() {
+            let packet = cap.next_packet();
+            // Keys are written before the records they open are sent: read them before the packet.
+            if let Some(tail) = &mut tail {
+                tail.poll();
+            }
+            match packet {
                 Ok(packet) => {
                     let ts = packet.header.ts;
                     let nanos = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_usec as u64 * 1000;
@@ -353,11 +424,21 @@ mod live {
 
 #[cfg(not(feature = "live"))]
 mod live {
+    use std::path::PathBuf;
+    use std::sync::{Arc, RwLock};
+
     use tlskit_wire::capture::{Analyzer, ReadReport};
+    use tlskit_wire::keys::KeyLog;
 
     use super::Output;
 
-    pub fn run(iface: &str, _: &str, _: &mut Analyzer, _: &mut Output) -> anyhow::Result<ReadReport> {
+    pub fn run(
+        iface: &str,
+        _: &str,
+        _: Option<(PathBuf, u64, Arc<RwLock<KeyLog>>)>,
+        _: &mut Analyzer,
+        _: &mut Output,
+    ) -> anyhow::Result<ReadReport> {
         anyhow::bail!("live capture on {iface} needs a tlskit built with `--features live` (libpcap)")
     }
 }

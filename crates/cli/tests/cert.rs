@@ -3,12 +3,12 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::peers::openssl_server;
 use common::pki::{curl, make_pki, openssl, text, tlskit};
+use common::process::CommandExt as _;
 use common::serve::Serve;
 
 fn verify(dir: &Path, extra: &[&str], cert: &Path) -> (bool, String) {
@@ -149,7 +149,7 @@ fn curl_trusts_the_server_certificate_and_names_each_failure() {
 
 /// `openssl s_client` with this client identity sends one request; returns its output.
 fn s_client(dir: &Path, port: u16, ca: &Path, cert: &Path, key: &Path) -> String {
-    let mut child = Command::new("openssl")
+    let out = Command::new("openssl")
         .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost", "-ign_eof"])
         .arg("-CAfile")
         .arg(ca)
@@ -158,15 +158,7 @@ fn s_client(dir: &Path, port: u16, ca: &Path, cert: &Path, key: &Path) -> String
         .arg("-key")
         .arg(key)
         .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("s_client runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = stdin.write_all(b"GET / HTTP/1.0\r\n\r\n");
-    drop(stdin);
-    let out = child.wait_with_output().expect("s_client ends");
+        .output_with_input(b"GET / HTTP/1.0\r\n\r\n", common::process::LIMIT);
     text(&out)
 }
 
@@ -241,8 +233,7 @@ fn every_key_type_makes_a_chain_openssl_accepts() {
                 let out = Command::new("python3")
                     .args(["-c", py])
                     .args([&pki.ca, &pki.client, &pki.client_key])
-                    .output()
-                    .expect("python3 runs");
+                    .output_checked();
                 assert!(out.status.success(), "{name} python: {}", text(&out));
             });
         }
@@ -266,7 +257,7 @@ fn openssl_pin(dir: &Path, file: &Path) -> String {
         "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
         file.display()
     );
-    let out = Command::new("sh").args(["-c", &script]).current_dir(dir).output().unwrap();
+    let out = Command::new("sh").args(["-c", &script]).current_dir(dir).output_checked();
     format!("sha256//{}", String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -458,6 +449,51 @@ fn issue_adds_certificates_the_ca_vouches_for() {
     assert!(!out.status.success() && text(&out).contains("ca.pem"), "{}", text(&out));
     let out = tlskit(dir, &["cert", "issue", "--ca", "pki", "--server", "--san", "bad name", "--out", "bad"]);
     assert!(!out.status.success() && text(&out).contains("bad subject alternative name"), "{}", text(&out));
+}
+
+#[test]
+fn issue_force_replaces_an_existing_pair() {
+    let (tmp, pki) = make_pki(&[]);
+    let dir = tmp.path();
+    let ca = pki.ca.to_string_lossy().into_owned();
+    let issue = |extra: &[&str]| {
+        let mut args = vec!["cert", "issue", "--ca", "pki", "--client", "--out", "alice"];
+        args.extend_from_slice(extra);
+        tlskit(dir, &args)
+    };
+    let out = issue(&["--cn", "alice"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (cert, key) = (dir.join("alice.pem"), dir.join("alice-key.pem"));
+    let (old_cert, old_key) = (std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap());
+    // Without --force: refused, one line, both files untouched.
+    let out = issue(&["--cn", "alice the second"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to overwrite") && err.contains("--force") && err.lines().count() == 1, "{err}");
+    assert_eq!((std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap()), (old_cert.clone(), old_key.clone()));
+    // With --force: a new certificate and a new key, a pair openssl accepts and s_server lets in.
+    let out = issue(&["--cn", "alice the second", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (new_cert, new_key) = (std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap());
+    assert!(new_cert != old_cert && new_key != old_key, "both files replaced");
+    let subject = tlskit::pki::describe(&tlskit::pki::load_certs(&cert).unwrap()[0]).unwrap().common.subject;
+    assert!(subject.ends_with("CN=alice the second"), "{subject}");
+    let (ok, msg) = verify(dir, &["-purpose", "sslclient", "-CAfile", &ca], &cert);
+    assert!(ok, "{msg}");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600, "the new key stays private");
+    let server = openssl_server(
+        dir,
+        &pki.server,
+        &pki.server_key,
+        &["-www", "-Verify", "1", "-verify_return_error", "-CAfile", &ca],
+    );
+    let out = s_client(dir, server.port, &pki.ca, &cert, &key);
+    assert!(out.contains("HTTP/1.0 200 ok"), "{out}");
+    // The old key does not belong to the new certificate.
+    std::fs::write(dir.join("old-key.pem"), &old_key).unwrap();
+    let out = s_client(dir, server.port, &pki.ca, &cert, &dir.join("old-key.pem"));
+    assert!(!out.contains("HTTP/1.0 200 ok"), "{out}");
 }
 
 #[test]

@@ -1,9 +1,14 @@
-//! `tlskit dump` against real third-party captures (tests/captures): extraction, JSON, truncation.
+//! `tlskit dump` against real captures (tests/captures): extraction, JSON and its summary, hex, PSK, key
+//! logs from SSLKEYLOGFILE, DTLS, truncation.
 
+mod common;
 #[path = "../../wire/tests/support/captures.rs"]
 mod support_captures;
 
 use std::process::Command;
+
+use common::process::CommandExt as _;
+use serde_json::Value;
 use support_captures::captures_dir;
 
 fn tlskit() -> Command {
@@ -22,8 +27,7 @@ fn extract_writes_plaintext_and_index_for_tls13_with_0rtt() {
         .arg("--extract")
         .arg(dir.path())
         .arg(c.join("tls13-rfc8446.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
@@ -53,8 +57,7 @@ fn without_early_secret_the_0rtt_request_is_reported_and_the_rest_decrypts() {
         .args(["dump", "-d", "-l"])
         .arg(c.join("tls13-rfc8446-noearly.keys"))
         .arg(c.join("tls13-rfc8446.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("GET /early"), "{text}");
@@ -69,8 +72,7 @@ fn json_lines_parse_and_carry_the_fingerprints() {
         .args(["dump", "--json", "-l"])
         .arg(c.join("log.txt"))
         .arg(c.join("tls1.2_aes256.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -89,14 +91,13 @@ fn rsa_key_decrypts_and_wrong_key_is_reported_not_garbage() {
         .args(["dump", "--follow", "1", "-k"])
         .arg(&key)
         .arg(c.join("RSA_WITH_AES_128_CBC_SHA_w_key.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("GET / HTTP/1.1"), "{text}");
     assert!(text.contains("s_server -accept 443"), "{text}");
     let out =
-        tlskit().args(["dump", "-d", "-k"]).arg(&key).arg(c.join("RSA_WITH_AES_128_CBC_SHA.pcap")).output().unwrap();
+        tlskit().args(["dump", "-d", "-k"]).arg(&key).arg(c.join("RSA_WITH_AES_128_CBC_SHA.pcap")).output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("(decrypted)"), "{text}");
@@ -109,14 +110,14 @@ fn truncated_capture_shows_what_it_can_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.pcap");
     std::fs::write(&cut, &src[..src.len() / 2]).unwrap();
-    let out = tlskit().arg("dump").arg(&cut).output().unwrap();
+    let out = tlskit().arg("dump").arg(&cut).output_checked();
     assert!(out.status.success(), "something was read: exit 0");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ClientHello"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("truncated at byte offset"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     std::fs::write(&cut, b"not a capture at all").unwrap();
-    let out = tlskit().arg("dump").arg(&cut).output().unwrap();
+    let out = tlskit().arg("dump").arg(&cut).output_checked();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng file"));
 }
@@ -126,8 +127,7 @@ fn pcapng_with_embedded_secrets_needs_no_key_option() {
     let out = tlskit()
         .args(["dump", "--follow", "2"])
         .arg(captures_dir().join("derived-dsb/tls_nss_example-dsb.pcapng"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("GET /pki/srv_key.pem HTTP/1.0"));
 }
@@ -139,8 +139,7 @@ fn undecryptable_suite_is_named_and_records_still_shown() {
         .args(["dump", "-l"])
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.txt"))
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("TLS_RSA_WITH_ARIA_128_GCM_SHA256 is not supported for decryption"), "{text}");
@@ -154,8 +153,7 @@ fn summary_lists_versions_suites_fingerprints_and_bytes() {
         .args(["dump", "--summary", "-l"])
         .arg(c.join("tls_nss_example.keys.txt"))
         .arg(c.join("tls_nss_example.pcap"))
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let summary = &text[text.find("Summary:").expect("a summary")..];
@@ -207,11 +205,11 @@ fn json_fields_have_one_type_each_across_many_captures_dir() {
     let mut types: std::collections::BTreeMap<String, std::collections::BTreeSet<&'static str>> = Default::default();
     for (file, keys) in runs {
         let mut cmd = tlskit();
-        cmd.args(["dump", "--json", "-d"]);
+        cmd.args(["dump", "--json", "--summary", "-d"]);
         if let Some(k) = keys {
             cmd.arg("-l").arg(dir.join(k));
         }
-        let out = cmd.arg(dir.join(file)).output().unwrap();
+        let out = cmd.arg(dir.join(file)).output_checked();
         assert!(out.status.success(), "{file}");
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -237,5 +235,164 @@ fn json_fields_have_one_type_each_across_many_captures_dir() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/dump-json.md")).unwrap();
     for key in types.keys() {
         assert!(doc.contains(&format!("`{key}`")), "field {key} is not documented in docs/dump-json.md");
+    }
+}
+
+/// The records `-x` shows: for each record line (`CONN N TIME (DELTA) DIR VERSION TYPE len=L …`) the declared
+/// length and the bytes of its hex lines (`    OFFSET  HH HH …`).
+fn hex_records(text: &str) -> Vec<(usize, Vec<u8>)> {
+    let mut records: Vec<(usize, Vec<u8>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(len) = line.split_whitespace().find_map(|w| w.strip_prefix("len=")) {
+            if !line.starts_with(' ') {
+                records.push((len.parse().expect("record length"), Vec::new()));
+                continue;
+            }
+        }
+        let mut words = line.split_whitespace();
+        let is_hex_line = line.starts_with("    ")
+            && words.next().is_some_and(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_hexdigit()));
+        if let (true, Some((_, bytes))) = (is_hex_line, records.last_mut()) {
+            bytes.extend(words.map(|w| u8::from_str_radix(w, 16).expect("hex byte")));
+        }
+    }
+    records
+}
+
+#[test]
+fn hex_shows_each_record_byte_for_byte_as_captured() {
+    let file = captures_dir().join("ssldump-samples/tls1.2_aes256.pcap");
+    let out = tlskit().args(["dump", "-x"]).arg(&file).output_checked();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let records = hex_records(&text);
+    assert_eq!(records.len(), 16, "tshark's 16 records: {text}");
+    let capture = std::fs::read(&file).unwrap();
+    for (i, (len, bytes)) in records.iter().enumerate() {
+        // The 5-byte header, then exactly the declared fragment length.
+        assert_eq!(bytes.len(), 5 + len, "record {}: {text}", i + 1);
+        assert_eq!(usize::from(u16::from_be_bytes([bytes[3], bytes[4]])), *len, "record {}", i + 1);
+        assert!([20, 21, 22, 23].contains(&bytes[0]), "record {}: content type {}", i + 1, bytes[0]);
+        // Every record of this capture sits in one segment: its bytes are in the file as they are shown.
+        assert!(capture.windows(bytes.len()).any(|w| w == &bytes[..]), "record {} not in the capture", i + 1);
+    }
+    // The first is the ClientHello (handshake type 1).
+    assert_eq!((records[0].1[0], records[0].1[5]), (22, 1));
+}
+
+#[test]
+fn psk_decrypts_a_plain_psk_suite() {
+    let dir = captures_dir();
+    let expected: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let entry = expected.iter().find(|e| e["keys"]["psk_hex"].is_string()).expect("a PSK capture");
+    let (file, psk) = (dir.join(entry["path"].as_str().unwrap()), entry["keys"]["psk_hex"].as_str().unwrap());
+    let out = tlskit().args(["dump", "--psk", psk, "--follow", "1"]).arg(&file).output_checked();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().next(), entry["first_plaintext_line"].as_str(), "{text}");
+    assert_eq!(out.stdout.len() as u64, entry["tshark_plaintext_bytes"].as_u64().unwrap(), "tshark's byte count");
+    // Without the key (or with another) nothing is decrypted, and it says why.
+    for args in [&["dump", "-d"][..], &["dump", "-d", "--psk", "00112233445566778899aabbccddeeff"]] {
+        let out = tlskit().args(args).arg(&file).output_checked();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && !text.contains("GET / HTTP/1.1"), "{args:?}: {text}");
+        assert!(text.contains("not decrypted") || text.contains("failed"), "{args:?}: {text}");
+    }
+    let out = tlskit().args(["dump", "--psk", "not hex"]).arg(&file).output_checked();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--psk must be hex"));
+}
+
+#[test]
+fn json_summary_is_one_more_json_line() {
+    let c = captures_dir().join("scapy");
+    let out = tlskit()
+        .args(["dump", "--json", "--summary", "-l"])
+        .arg(c.join("tls_nss_example.keys.txt"))
+        .arg(c.join("tls_nss_example.pcap"))
+        .output_checked();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["event"], "summary", "{summary}");
+    assert_eq!(lines.iter().filter(|v| v["event"] == "summary").count(), 1);
+    assert_eq!((&summary["conn"], &summary["dir"], &summary["ts"]), (&Value::Null, &Value::Null, &Value::Null));
+    assert_eq!(summary["connections"], 2);
+    assert_eq!(summary["resumed_connections"], 0);
+    assert_eq!(summary["plaintext_bytes"], 3618, "tshark's count");
+    assert_eq!(summary["versions"], serde_json::json!({"TLSv1.2": 1, "TLSv1.3": 1}));
+    assert_eq!((&summary["failed_records"], &summary["undecrypted_records"]), (&0.into(), &0.into()));
+    // The totals are those of the connection_end lines.
+    let ends: Vec<&Value> = lines.iter().filter(|v| v["event"] == "connection_end").collect();
+    let bytes: u64 = ends
+        .iter()
+        .map(|e| e["plaintext_bytes_c2s"].as_u64().unwrap() + e["plaintext_bytes_s2c"].as_u64().unwrap())
+        .sum();
+    assert_eq!((ends.len(), bytes), (2, 3618));
+}
+
+#[test]
+fn keylog_defaults_to_sslkeylogfile() {
+    let c = captures_dir().join("ssldump-samples");
+    let run = |env: Option<&std::path::Path>, extra: &[&std::ffi::OsStr]| {
+        let mut cmd = tlskit();
+        if let Some(file) = env {
+            cmd.env("SSLKEYLOGFILE", file);
+        }
+        let out = cmd.args(["dump", "--follow", "1"]).args(extra).arg(c.join("tls1.3_aes128.pcap")).output_checked();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let keys = c.join("log.txt");
+    let from_env = run(Some(&keys), &[]);
+    assert!(from_env.starts_with(b"hello"), "{}", String::from_utf8_lossy(&from_env));
+    assert_eq!(from_env.len(), 25, "tshark's byte count");
+    // The same as -l; -l wins over the environment; without either nothing is decrypted.
+    assert_eq!(run(None, &["-l".as_ref(), keys.as_os_str()]), from_env);
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    assert_eq!(run(Some(empty.path()), &["-l".as_ref(), keys.as_os_str()]), from_env);
+    assert!(run(Some(empty.path()), &[]).is_empty());
+    assert!(run(None, &[]).is_empty());
+}
+
+#[test]
+fn dtls_1_0_and_1_2_captures_are_dissected_as_tshark_counts_them() {
+    let c = captures_dir().join("openssl-dtls");
+    for (name, version) in [("dtls1_0", "DTLSv1.0"), ("dtls1_2", "DTLSv1.2")] {
+        let out = tlskit()
+            .args(["dump", "--json", "-l"])
+            .arg(c.join(format!("{name}.keys")))
+            .arg(c.join(format!("{name}.pcap")))
+            .output_checked();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let lines: Vec<Value> =
+            String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let end = lines.iter().find(|v| v["event"] == "connection_end").expect("one connection");
+        assert_eq!(lines.iter().filter(|v| v["event"] == "connection_end").count(), 1, "{name}");
+        assert_eq!(end["version"], version, "{name}");
+        assert_eq!((&end["client"], &end["sni"]), (&end["client"], &"localhost".into()), "{name}");
+        assert!(end["server"].as_str().unwrap().starts_with("127.0.0.1:2443"), "{name}: {end}");
+        // tshark 4.0: 20 records; the cookie exchange; the Certificate (3 fragments) and the ServerKeyExchange
+        // (2 fragments) each once. What is encrypted stays so: DTLS is parsed, not decrypted.
+        assert_eq!(
+            end["records"],
+            serde_json::json!({"handshake": 14, "change_cipher_spec": 2, "application_data": 2, "alert": 2}),
+            "{name}"
+        );
+        let hs = &end["handshake_messages"];
+        assert_eq!((&hs["ClientHello"], &hs["HelloVerifyRequest"]), (&2.into(), &1.into()), "{name}: {hs}");
+        for one in ["ServerHello", "Certificate", "ServerKeyExchange", "ServerHelloDone", "ClientKeyExchange"] {
+            assert_eq!(hs[one], 1, "{name} {one}: {hs}");
+        }
+        let versions: std::collections::BTreeSet<&str> =
+            lines.iter().filter(|v| v["event"] == "record").filter_map(|v| v["version"].as_str()).collect();
+        assert!(versions.contains(version) && versions.iter().all(|v| v.starts_with("DTLS")), "{versions:?}");
+        let suite = if name == "dtls1_0" { "CBC_SHA" } else { "GCM_SHA256" };
+        assert!(end["cipher_suite"].as_str().unwrap().ends_with(suite), "{name}: {end}");
     }
 }

@@ -5,15 +5,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::process::CommandExt as _;
 use tlskit_wire::dissect::{Direction, Dissector, Event, Timestamp};
 use tlskit_wire::keys::KeyLog;
+
+/// How long a relay waits for the next bytes from either side.
+const RELAY_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 const REQUEST: &[u8] = b"GET /roundtrip HTTP/1.0\r\nHost: localhost\r\nX-Test: tlskit dump\r\n\r\n";
 
@@ -51,10 +55,8 @@ fn start_server(dir: &Path, key_kind: &str, extra: &[&str]) -> (Server, u16) {
         .arg(&key)
         .arg("-out")
         .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+        .output_checked();
+    assert!(ok.status.success(), "openssl req: {}", String::from_utf8_lossy(&ok.stderr));
     let mut child = Command::new("openssl")
         .args(["s_server", "-www", "-accept", "127.0.0.1:0", "-cert"])
         .arg(&cert)
@@ -66,15 +68,10 @@ fn start_server(dir: &Path, key_kind: &str, extra: &[&str]) -> (Server, u16) {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines.next().expect("s_server said ACCEPT").unwrap();
-        if let Some(addr) = line.strip_prefix("ACCEPT ") {
-            break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-        }
-    };
-    // Keep draining s_server's stdout so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // It prints "ACCEPT 127.0.0.1:PORT" once listening; the rest of its output is drained.
+    let port = common::peers::wait_for_port(&mut child, "openssl s_server", |line| {
+        line.strip_prefix("ACCEPT")?.trim().rsplit(':').next()?.parse().ok()
+    });
     (Server(child), port)
 }
 
@@ -89,6 +86,8 @@ fn start_tap(port: u16) -> (u16, Tap, std::thread::JoinHandle<()>) {
         let server = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let pipe = |mut from: TcpStream, mut to: TcpStream, c2s: bool, tap: Tap| {
             std::thread::spawn(move || {
+                // A peer that stalls ends the relay (and fails the test) instead of hanging it.
+                let _ = from.set_read_timeout(Some(RELAY_IDLE));
                 let mut buf = [0u8; 16384];
                 loop {
                     let n = match from.read(&mut buf) {
@@ -138,7 +137,7 @@ sys.stdout.buffer.write(out)
         ciphers = ciphers.map(|c| format!("ctx.set_ciphers({c:?})")).unwrap_or_default(),
         request = "b".to_string() + &format!("{:?}", String::from_utf8_lossy(REQUEST)),
     );
-    let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
+    let out = Command::new("python3").arg("-c").arg(script).output_checked();
     assert!(out.status.success(), "python client: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
@@ -223,15 +222,14 @@ fn live_tap_tls12_rsa_key_exchange_with_ems_via_private_key() {
         .arg("--extract")
         .arg(&out_dir)
         .arg(&file)
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(out_dir.join("1-c2s.bin")).unwrap(), REQUEST);
     assert_eq!(std::fs::read(out_dir.join("1-s2c.bin")).unwrap(), answer);
     let index = std::fs::read_to_string(out_dir.join("index.json")).unwrap();
     assert!(index.contains("TLS_RSA_WITH_AES_128_CBC_SHA256"), "{index}");
     // The master secret came from the extended-master-secret derivation (RFC 7627).
-    let text = Command::new(env!("CARGO_BIN_EXE_tlskit")).arg("dump").arg(&file).output().unwrap();
+    let text = Command::new(env!("CARGO_BIN_EXE_tlskit")).arg("dump").arg(&file).output_checked();
     let text = String::from_utf8_lossy(&text.stdout);
     let server_hello = text.lines().find(|l| l.contains("ServerHello ")).unwrap_or_default();
     assert!(server_hello.contains("extended_master_secret"), "{text}");
@@ -261,8 +259,7 @@ fn captures_of_every_link_type_with_reordering_extract_the_exact_bytes() {
             .arg("--extract")
             .arg(&out_dir)
             .arg(&file)
-            .output()
-            .unwrap();
+            .output_checked();
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(std::fs::read(out_dir.join("1-c2s.bin")).unwrap(), REQUEST, "{name}");
         assert_eq!(std::fs::read(out_dir.join("1-s2c.bin")).unwrap(), answer, "{name}");
@@ -433,6 +430,7 @@ fn resumed_tls12_session_decrypts_with_the_rsa_key_of_the_first_connection() {
             let tap: Tap = Arc::default();
             let pipe = |mut from: TcpStream, mut to: TcpStream, c2s: bool, tap: Tap| {
                 std::thread::spawn(move || {
+                    let _ = from.set_read_timeout(Some(RELAY_IDLE));
                     let mut buf = [0u8; 16384];
                     while let Ok(n @ 1..) = from.read(&mut buf) {
                         tap.lock().unwrap().push((c2s, now_nanos(), buf[..n].to_vec()));
@@ -462,41 +460,51 @@ session = None
 for i in range(2):
     s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {tap_port})), server_hostname="localhost", session=session)
     s.sendall(b"GET /" + str(i).encode() + b" HTTP/1.0\r\n\r\n")
-    while s.recv(65536):
-        pass
+    answer = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    print(answer.hex())
     assert (i == 1) == s.session_reused, (i, s.session_reused)
     session = s.session
     s.close()
 "#
     );
-    let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
+    let out = Command::new("python3").arg("-c").arg(script).output_checked();
     assert!(out.status.success(), "python client: {}", String::from_utf8_lossy(&out.stderr));
     let conns = relay.join().unwrap();
     let key = Arc::new(RsaKey::from_pem(&std::fs::read_to_string(dir.path().join("key.pem")).unwrap()).unwrap());
     let cache = tlskit_wire::dissect::SessionCache::default();
+    // What the client received, per connection (the script prints each answer in hex).
+    let unhex = |l: &str| (0..l.len()).step_by(2).map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap()).collect();
+    let answers: Vec<Vec<u8>> = String::from_utf8_lossy(&out.stdout).lines().map(unhex).collect();
+    assert_eq!(answers.len(), 2);
     let mut requests = Vec::new();
-    for chunks in &conns {
+    for (i, chunks) in conns.iter().enumerate() {
         let mut d = Dissector::new(Arc::new(KeyLog::new()))
             .with_rsa_key(Some(key.clone()))
             .with_session_cache(Some(cache.clone()));
-        let mut c2s = Vec::new();
+        let mut plain: [Vec<u8>; 2] = Default::default();
         for (to_server, ts, bytes) in chunks {
             let dir = if *to_server { Direction::ClientToServer } else { Direction::ServerToClient };
             d.feed(dir, bytes, Timestamp(*ts), &mut |e| {
-                if let Event::ApplicationData { dir: Direction::ClientToServer, data, .. } = e {
-                    c2s.extend_from_slice(data);
+                if let Event::ApplicationData { dir, data, .. } = e {
+                    plain[dir.index()].extend_from_slice(data);
                 }
             });
         }
-        assert_eq!(d.summary().resumed, requests.len() == 1);
-        requests.push(String::from_utf8(c2s).unwrap());
+        assert_eq!(d.summary().resumed, i == 1);
+        assert!(plain[1] == answers[i], "connection {i}: the answer, byte for byte");
+        requests.push(String::from_utf8(std::mem::take(&mut plain[0])).unwrap());
     }
     assert_eq!(requests, ["GET /0 HTTP/1.0\r\n\r\n", "GET /1 HTTP/1.0\r\n\r\n"]);
 }
 
 /// Our own stack end to end: `tlskit get` → recording relay → `tlskit serve --keylog`, written as a capture,
-/// then `tlskit dump --extract` must give back exactly the HTTP exchange: the request `get` sent and the
-/// response whose body is the served file, byte for byte.
+/// then `tlskit dump --extract` must give back exactly the HTTP exchange, byte for byte: the request `get -v`
+/// says it sent, and the response `get -i` received (whose body is the served file).
 fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
     let (_pki_dir, pki) = common::pki();
     let dir = tempfile::tempdir().unwrap();
@@ -510,19 +518,28 @@ fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
     let server = common::serve::Serve::start(&www, &["--cert", &cert, "--key", &key, "--keylog", &keys_arg, "--quiet"]);
     let (tap_port, tap, relay) = start_tap(server.port);
 
-    let fetched = dir.path().join("fetched.bin");
     let url = format!("https://localhost:{tap_port}/blob.bin");
     let resolve = format!("localhost:{tap_port}:127.0.0.1");
+    // -i: stdout is the response as received (status line, headers, body); -v: stderr shows the request.
     let out = Command::new(env!("CARGO_BIN_EXE_tlskit"))
         .env_remove("SSLKEYLOGFILE")
-        .args(["get", "--http1.1", "--cacert", &common::path(&pki.ca), "--resolve", &resolve, "-o"])
-        .arg(&fetched)
+        .args(["get", "-v", "-i", "--http1.1", "--cacert", &common::path(&pki.ca), "--resolve", &resolve])
         .args(tls_flags)
         .arg(&url)
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "tlskit get: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read(&fetched).unwrap(), body, "tlskit get received the file");
+    let received = out.stdout;
+    assert!(received.ends_with(&body), "tlskit get received the file");
+    // The request as `-v` shows it: `> GET /blob.bin HTTP/1.1`, `> name: value` lines, then `>`.
+    let shown = String::from_utf8_lossy(&out.stderr);
+    let mut sent = Vec::new();
+    for line in shown.lines().skip_while(|l| !l.starts_with("> GET ")) {
+        match line.strip_prefix("> ") {
+            Some(header) => sent.extend_from_slice(format!("{header}\r\n").as_bytes()),
+            None => break,
+        }
+    }
+    sent.extend_from_slice(b"\r\n");
     relay.join().unwrap();
     let chunks = tap.lock().unwrap().clone();
 
@@ -538,23 +555,23 @@ fn tlskit_serve_get_round_trip(tls_flags: &[&str], version: &str) {
         .arg("--extract")
         .arg(&extract)
         .arg(&capture)
-        .output()
-        .unwrap();
+        .output_checked();
     assert!(out.status.success(), "tlskit dump: {}", String::from_utf8_lossy(&out.stderr));
 
+    // Whole bytes, both ways: the request get says it sent, the response get received.
     let c2s = std::fs::read(extract.join("1-c2s.bin")).unwrap();
     let s2c = std::fs::read(extract.join("1-s2c.bin")).unwrap();
-    // The request: exactly one HTTP/1.1 GET for the path, with its Host, and nothing after the blank line.
-    let request = String::from_utf8(c2s.clone()).expect("request is text");
-    assert!(request.starts_with("GET /blob.bin HTTP/1.1\r\n"), "{request}");
-    assert!(request.to_ascii_lowercase().contains(&format!("\r\nhost: localhost:{tap_port}\r\n")), "{request}");
-    assert!(request.ends_with("\r\n\r\n") && request.matches("\r\n\r\n").count() == 1, "{request:?}");
-    // The response: status line, headers with the right length, then the file's bytes and nothing else.
-    let head_end = s2c.windows(4).position(|w| w == b"\r\n\r\n").expect("response head") + 4;
-    let head = String::from_utf8_lossy(&s2c[..head_end]).to_ascii_lowercase();
+    assert!(sent.starts_with(b"GET /blob.bin HTTP/1.1\r\n"), "{shown}");
+    assert_eq!(String::from_utf8_lossy(&c2s), String::from_utf8_lossy(&sent), "the request, byte for byte");
+    assert!(
+        s2c == received,
+        "the response, byte for byte ({} bytes decrypted, {} received)",
+        s2c.len(),
+        received.len()
+    );
+    let head = String::from_utf8_lossy(&s2c[..s2c.len() - body.len()]).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())), "{head}");
-    assert_eq!(&s2c[head_end..], &body[..], "decrypted response body equals the served file");
 
     let index: serde_json::Value = serde_json::from_slice(&std::fs::read(extract.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["connections"][0]["version"], version);

@@ -2,56 +2,31 @@
 //! s_server, a Python ssl server, or our own) and its output is checked.
 //!
 //! `cargo test` builds the examples; when this file runs alone (`-p tlskit-cli --test
-//! examples`) a missing or stale example is built first.
+//! examples`) a missing or stale example is built first (wire/tests/support/examples.rs).
 
 mod common;
+#[path = "../../wire/tests/support/examples.rs"]
+mod support_examples;
 use common::{path, pki};
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use common::peers::{openssl_server, python_server, tlskit};
+use common::process::CommandExt as _;
 use tlskit::pki::PkiFiles;
 
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// target/debug/examples/NAME, next to the tlskit binary; built if missing or older than its source.
+/// target/debug/examples/NAME of the library; built if missing or older than its source.
 fn example(name: &str) -> PathBuf {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_tlskit")).parent().expect("bin dir").to_path_buf();
-    let exe = bin_dir.join("examples").join(name);
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tlskit/examples").join(format!("{name}.rs"));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let stale = match (modified(&exe), modified(&source)) {
-        (Some(built), Some(written)) => built < written,
-        _ => true,
-    };
-    if stale {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status =
-            Command::new(cargo).args(["build", "-p", "tlskit", "--example", name]).status().expect("cargo runs");
-        assert!(status.success(), "building example {name}");
-    }
-    exe
+    support_examples::example("tlskit", "tlskit", name)
 }
 
 /// Run an example to completion (60 s at most) and return its stdout; it must exit 0.
 fn run_example(name: &str, args: &[&str]) -> String {
-    let child = Command::new(example(name))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("example starts");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = rx.recv_timeout(Duration::from_secs(60)).expect("example finishes within 60 s").expect("output");
+    let out = Command::new(example(name)).args(args).output_within(Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{name} failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
     stdout

@@ -236,11 +236,8 @@ fn trace_decodes_handshakes_live_and_keylog_gets_secrets() {
             let (ok, _, err) = curl(&[&["--cacert", p(&ca)][..], &tls, &[&server.url_for("hello.txt")]].concat());
             assert!(ok, "{err}");
         }
-        let ends = || server.stdout_lines().iter().filter(|l| l.starts_with("trace ") && l.contains(" end: ")).count();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while ends() < 2 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // Each connection's trace ends with an `end:` line once it closes.
+        server.wait_for_stdout_count(|l| l.starts_with("trace ") && l.contains(" end: "), 2, Duration::from_secs(10));
         let trace: Vec<String> = server.stdout_lines().into_iter().filter(|l| l.starts_with("trace ")).collect();
         let has = |needle: &str| trace.iter().any(|l| l.contains(needle));
         // The same line format as `tlskit dump`: records, then the messages in them.
@@ -260,25 +257,126 @@ fn trace_decodes_handshakes_live_and_keylog_gets_secrets() {
     assert!(log.lines().any(|l| l.starts_with("CLIENT_RANDOM ")), "{log}");
 }
 
+/// A download that stalls on our word: reads the response head, says `HEAD`, waits for a line on stdin,
+/// then reads the rest into a file and says `BODY <bytes>` (or `CUT <bytes>` if the connection broke).
+/// Its small receive window keeps the server mid-response for as long as it waits.
+const PY_HELD_DOWNLOAD: &str = r#"
+import socket, ssl, sys
+port, ca, target, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+raw.settimeout(60)
+raw.connect(("127.0.0.1", port))
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+data = b""
+while b"\r\n\r\n" not in data:
+    data += s.recv(4096)
+print("HEAD", flush=True)
+sys.stdin.readline()
+word, parts = "BODY", [data.split(b"\r\n\r\n", 1)[1]]
+while True:
+    try:
+        chunk = s.recv(65536)
+    except (ssl.SSLError, ConnectionResetError):
+        word = "CUT"
+        break
+    if not chunk:
+        break
+    parts.append(chunk)
+body = b"".join(parts)
+open(out, "wb").write(body)
+print(word, len(body), flush=True)
+"#;
+
+/// The held download, running: its stdout lines and its stdin.
+struct HeldDownload {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl HeldDownload {
+    fn start(server: &Serve, ca: &Path, target: &str, out: &Path) -> HeldDownload {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", PY_HELD_DOWNLOAD, &server.port.to_string(), p(ca), target, p(out)])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("python3 starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let held = HeldDownload { child, lines };
+        assert_eq!(held.next_line(), "HEAD", "the download started");
+        held
+    }
+
+    fn next_line(&self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(60)).expect("a line from the download")
+    }
+
+    /// Lets it read the rest; returns its last line.
+    fn finish(mut self) -> String {
+        use std::io::Write;
+        self.child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let last = self.next_line();
+        assert!(common::process::wait_status(self.child, Duration::from_secs(60)).is_some_and(|s| s.success()));
+        last
+    }
+}
+
 #[test]
-fn sigterm_lets_an_in_flight_download_finish() {
+fn sigterm_and_sigint_let_an_in_flight_download_finish() {
     let root = docroot();
-    std::fs::write(root.path().join("big.bin"), pseudo_random(1_500_000)).unwrap();
+    let big = pseudo_random(8 << 20);
+    std::fs::write(root.path().join("big.bin"), &big).unwrap();
     for_each_model(|model| {
-        let mut server = Serve::start(root.path(), &["--model", model]);
+        for (name, signal) in [("SIGTERM", libc::SIGTERM), ("SIGINT", libc::SIGINT)] {
+            let mut server = Serve::start(root.path(), &["--model", model]);
+            let ca = server.ca.clone().unwrap();
+            let out = tempfile::NamedTempFile::new().unwrap();
+            let download = HeldDownload::start(&server, &ca, "/big.bin", out.path());
+            // The signal comes while the response is still being written; the server says it is stopping.
+            common::process::signal(server.pid(), signal);
+            let stopping = server.wait_for_stderr(|l| l.contains("shutting down"), Duration::from_secs(20));
+            assert!(stopping.is_some(), "{model} {name}: {:?}", server.stderr_lines());
+            assert_eq!(download.finish(), format!("BODY {}", big.len()), "{model} {name}: download cut");
+            assert!(std::fs::read(out.path()).unwrap() == big, "{model} {name}: bytes differ");
+            let status = server.wait_exit(Duration::from_secs(20)).expect("server exits after the download");
+            assert!(status.success(), "{model} {name}: {status}");
+            let lines = server.stdout_lines();
+            let done = format!(" 200 {} ", big.len());
+            assert!(lines.iter().any(|l| l.contains("/big.bin HTTP/") && l.contains(&done)), "{model}: {lines:?}");
+            assert_eq!(lines.last().map(String::as_str), Some("tlskit serve: stopped"), "{model} {name}");
+        }
+    });
+}
+
+#[test]
+fn shutdown_grace_expiry_cuts_a_download_that_would_not_finish() {
+    let root = docroot();
+    let big = pseudo_random(8 << 20);
+    std::fs::write(root.path().join("big.bin"), &big).unwrap();
+    for_each_model(|model| {
+        let mut server = Serve::start(root.path(), &["--model", model, "--shutdown-grace", "1"]);
         let ca = server.ca.clone().unwrap();
         let out = tempfile::NamedTempFile::new().unwrap();
-        let url = server.url_for("big.bin");
-        let (ca_s, out_s) = (p(&ca).to_string(), p(out.path()).to_string());
-        // About 1.5 s at 1 MB/s: still running when the signal comes.
-        let download = std::thread::spawn(move || curl(&["--cacert", &ca_s, "--limit-rate", "1M", "-o", &out_s, &url]));
-        std::thread::sleep(Duration::from_millis(500));
-        let status = server.terminate(Duration::from_secs(20)).expect("server exits after the download");
-        let (ok, _, err) = download.join().unwrap();
-        assert!(ok, "{model}: download cut: {err}");
-        assert_eq!(std::fs::metadata(out.path()).unwrap().len(), 1_500_000);
+        let download = HeldDownload::start(&server, &ca, "/big.bin", out.path());
+        // The download stays held: the server gives up on it after the 1 s grace (well within 20 s) and exits.
+        let status = server.stop(libc::SIGTERM, Duration::from_secs(20)).expect("server exits after the grace");
         assert!(status.success(), "{model}: {status}");
-        assert!(server.stdout_lines().iter().any(|l| l.contains("/big.bin HTTP/") && l.contains(" 200 1500000 ")));
+        assert_eq!(server.stdout_lines().last().map(String::as_str), Some("tlskit serve: stopped"), "{model}");
+        let last = download.finish();
+        let got: usize = last.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a byte count");
+        assert!(got < big.len(), "{model}: the held download was not cut: {last}");
+        assert!(big.starts_with(&std::fs::read(out.path()).unwrap()), "{model}: what arrived is a prefix");
     });
 }
 

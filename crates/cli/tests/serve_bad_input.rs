@@ -1,12 +1,14 @@
 //! Bad input never stops `tlskit serve`: raw garbage, plain HTTP on the TLS
 //! port, a truncated ClientHello, and 200 connections that never send anything
-//! while another client is served; both execution models.
+//! while another client is served; both execution models. Nothing here times the
+//! server: what is asserted is who was served, and that each timeout fired (within
+//! a generous multiple of its setting).
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::serve::{curl, for_each_model, Serve};
 
@@ -67,11 +69,10 @@ fn garbage_plain_http_and_truncated_hello_are_refused_and_the_server_goes_on() {
         let mut hanging = TcpStream::connect(server.addr()).unwrap();
         hanging.write_all(&truncated).unwrap();
         assert!(served(&server), "{model}: while a truncated hello hangs");
+        // The handshake timeout is 2 s: the server must have closed it well within 5 times that.
         hanging.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let started = Instant::now();
         let mut buf = [0u8; 64];
         assert!(closed(hanging.read(&mut buf)), "{model}: hanging hello not timed out");
-        assert!(started.elapsed() < Duration::from_secs(9));
 
         assert!(server.is_running());
         let errors = server.stderr_lines();
@@ -89,18 +90,14 @@ fn two_hundred_silent_connections_do_not_stop_service() {
         let mut server = Serve::start(root.path(), &["--model", model, "--handshake-timeout", "3"]);
         let silent: Vec<TcpStream> = (0..200).map(|_| TcpStream::connect(server.addr()).unwrap()).collect();
         for _ in 0..3 {
-            let started = Instant::now();
             assert!(served(&server), "{model}: a client is served while 200 connections sit silent");
-            assert!(started.elapsed() < Duration::from_secs(2), "{model}: slow while silent connections are open");
         }
-        // The handshake timeout closes them all.
-        let started = Instant::now();
+        // The handshake timeout (3 s) closes them all.
         for mut s in silent {
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
             let mut buf = [0u8; 16];
             assert!(closed(s.read(&mut buf)), "{model}: a silent connection was not closed");
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "{model}: silent connections not reaped");
         assert!(served(&server));
         assert!(server.is_running());
     });
@@ -139,8 +136,9 @@ fn header_and_idle_timeouts_close_slow_and_idle_connections() {
         let (ok, out, err) =
             common::serve::python(PY_TIMED_CLOSE, &[&server.port.to_string(), ca.to_str().unwrap(), "1", ""]);
         assert!(ok, "{err}");
+        // Closed by the 1 s idle timeout: not at once, and long before the 30 s header timeout.
         let secs: f64 = out.trim().parse().unwrap();
-        assert!((0.5..5.0).contains(&secs), "{model}: idle connection closed after {secs} s");
+        assert!((0.5..15.0).contains(&secs), "{model}: idle connection closed after {secs} s");
         drop(server);
 
         // A request header that never completes: closed by the header timeout.
@@ -152,7 +150,7 @@ fn header_and_idle_timeouts_close_slow_and_idle_connections() {
         );
         assert!(ok, "{err}");
         let secs: f64 = out.trim().parse().unwrap();
-        assert!((0.5..5.0).contains(&secs), "{model}: slow header cut after {secs} s");
+        assert!((0.5..15.0).contains(&secs), "{model}: slow header cut after {secs} s");
         assert!(served(&server));
     });
 }
@@ -166,16 +164,17 @@ fn max_connections_bounds_what_is_served_at_once() {
             &["--model", model, "--max-connections", "2", "--max-handshakes", "2", "--handshake-timeout", "1.5"],
         );
         // Two silent handshakes take both slots and none is idle to make room: a third client waits in the
-        // backlog until they are reaped.
+        // backlog until the handshake timeout reaps one of them.
         let silent: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(server.addr()).unwrap()).collect();
-        std::thread::sleep(Duration::from_millis(200));
-        let started = Instant::now();
         assert!(served(&server), "{model}: the waiting client is served once a slot frees");
-        let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(800), "{model}: served after {waited:?}, before any slot was free");
+        // It was let in only after a slot was given back: the server had already closed a silent one.
+        let reaped = silent.iter().filter(|s| {
+            s.set_nonblocking(true).unwrap();
+            let mut buf = [0u8; 16];
+            closed((&**s).read(&mut buf))
+        });
+        assert!(reaped.count() >= 1, "{model}: served while both slots were still held");
         drop(silent);
-        let started = Instant::now();
-        assert!(served(&server));
-        assert!(started.elapsed() < Duration::from_secs(1), "{model}: slots not given back");
+        assert!(served(&server), "{model}: slots not given back");
     });
 }

@@ -1,5 +1,5 @@
-//! `tlskit serve` TLS behaviour against real peers: session resumption
-//! (openssl s_client -sess_out/-sess_in, Python ssl), client-certificate
+//! `tlskit serve` TLS behaviour against real peers: session resumption under each
+//! reuse policy (openssl s_client -sess_out/-sess_in, Python ssl), client-certificate
 //! authentication (curl), and the /_reneg_ KeyUpdate (Python ssl, one socket);
 //! both execution models.
 
@@ -7,8 +7,9 @@ mod common;
 use common::pki;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use common::process::{CommandExt as _, LIMIT};
 use common::serve::{curl, for_each_model, python, Serve};
 
 fn docroot() -> tempfile::TempDir {
@@ -26,21 +27,11 @@ fn p(path: &Path) -> &str {
 /// One `openssl s_client` connection that sends a request and reads to the end;
 /// returns its stdout (which says `New,` or `Reused,`).
 fn s_client(server: &Serve, ca: &Path, version: &str, sess: (&str, &Path)) -> String {
-    let mut child = Command::new("openssl")
+    let out = Command::new("openssl")
         .args(["s_client", "-connect", &server.addr(), "-servername", "localhost", "-CAfile", p(ca), version])
         .args([sess.0, p(sess.1)])
         .arg("-ign_eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl runs");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+        .output_with_input(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", LIMIT);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.contains("hello from tlskit"),
@@ -48,36 +39,6 @@ fn s_client(server: &Serve, ca: &Path, version: &str, sess: (&str, &Path)) -> St
         String::from_utf8_lossy(&out.stderr)
     );
     text
-}
-
-#[test]
-fn openssl_sess_out_then_sess_in_resumes_unless_reuse_is_off() {
-    let root = docroot();
-    let (_d, pki) = pki();
-    let tmp = tempfile::tempdir().unwrap();
-    let sess = tmp.path().join("session.pem");
-    for_each_model(|model| {
-        let cert = ["--cert", p(&pki.server), "--key", p(&pki.server_key), "--model", model];
-        let server = Serve::start(root.path(), &cert);
-        for version in ["-tls1_3", "-tls1_2"] {
-            let first = s_client(&server, &pki.ca, version, ("-sess_out", &sess));
-            assert!(first.contains("New, TLSv1."), "{model} {version}: {first}");
-            let second = s_client(&server, &pki.ca, version, ("-sess_in", &sess));
-            assert!(second.contains("Reused, TLSv1."), "{model} {version}: second not resumed: {second}");
-        }
-        let lines = server.stdout_lines();
-        assert!(lines.iter().any(|l| l.contains("/hello.txt") && l.ends_with(" resumed")), "{lines:?}");
-        drop(server);
-
-        let off = [&cert[..], &["--session-cache", "0", "--tickets", "off"]].concat();
-        let server = Serve::start(root.path(), &off);
-        for version in ["-tls1_3", "-tls1_2"] {
-            s_client(&server, &pki.ca, version, ("-sess_out", &sess));
-            let second = s_client(&server, &pki.ca, version, ("-sess_in", &sess));
-            assert!(second.contains("New, TLSv1."), "{model} {version}: resumed with reuse off: {second}");
-        }
-        assert!(!server.stdout_lines().iter().any(|l| l.ends_with(" resumed")));
-    });
 }
 
 /// Two connections with one Python ssl context, the second offering the first's session.
@@ -103,27 +64,45 @@ _, reused = fetch(session)
 print("reused" if reused else "new")
 "#;
 
+/// Each session-reuse policy (`--session-cache`, `--tickets`), the resumption it allows (the session cache
+/// serves TLS 1.2 session IDs and TLS 1.3 stateful tickets, so either one on is enough to resume), in one
+/// execution model or both.
+const POLICIES: [(&str, &[&str], bool, &[&str]); 4] = [
+    ("cache on, tickets on", &[], true, &["async", "threads"]),
+    ("cache on, tickets off", &["--tickets", "off"], true, &["async"]),
+    ("cache off, tickets on", &["--session-cache", "0"], true, &["async"]),
+    ("cache off, tickets off", &["--session-cache", "0", "--tickets", "off"], false, &["async", "threads"]),
+];
+
 #[test]
-fn python_ssl_reuses_its_session() {
+fn session_reuse_policies_as_openssl_and_python_see_them() {
     let root = docroot();
     let (_d, pki) = pki();
-    for_each_model(|model| {
-        let cert = ["--cert", p(&pki.server), "--key", p(&pki.server_key), "--model", model];
-        let server = Serve::start(root.path(), &cert);
-        for version in ["TLSv1_3", "TLSv1_2"] {
-            let (ok, out, err) = python(PY_RESUME, &[&server.port.to_string(), p(&pki.ca), version]);
-            assert!(ok, "{err}");
-            assert_eq!(out.trim(), "reused", "{model} {version}");
+    let tmp = tempfile::tempdir().unwrap();
+    let sess = tmp.path().join("session.pem");
+    for (policy, flags, resumes, models) in POLICIES {
+        for model in models {
+            let args = [&["--cert", p(&pki.server), "--key", p(&pki.server_key), "--model", model][..], flags].concat();
+            let server = Serve::start(root.path(), &args);
+            for (s_client_version, python_version) in [("-tls1_3", "TLSv1_3"), ("-tls1_2", "TLSv1_2")] {
+                let what = format!("{policy}, {model}, {python_version}");
+                // openssl s_client: the session saved by one process, offered by the next.
+                let first = s_client(&server, &pki.ca, s_client_version, ("-sess_out", &sess));
+                assert!(first.contains("New, TLSv1."), "{what}: {first}");
+                let second = s_client(&server, &pki.ca, s_client_version, ("-sess_in", &sess));
+                let want = if resumes { "Reused, TLSv1." } else { "New, TLSv1." };
+                assert!(second.contains(want), "{what}: s_client's second connection: {second}");
+                // Python's ssl: one context, the first connection's session offered on the second.
+                let (ok, out, err) = python(PY_RESUME, &[&server.port.to_string(), p(&pki.ca), python_version]);
+                assert!(ok, "{what}: {err}");
+                assert_eq!(out.trim(), if resumes { "reused" } else { "new" }, "{what}: Python");
+            }
+            // The server's own account agrees.
+            let lines = server.stdout_lines();
+            let resumed = lines.iter().filter(|l| l.contains("/hello.txt") && l.ends_with(" resumed")).count();
+            assert_eq!(resumed, if resumes { 4 } else { 0 }, "{policy}, {model}: {lines:#?}");
         }
-        drop(server);
-        let off = [&cert[..], &["--session-cache", "0", "--tickets", "off"]].concat();
-        let server = Serve::start(root.path(), &off);
-        for version in ["TLSv1_3", "TLSv1_2"] {
-            let (ok, out, err) = python(PY_RESUME, &[&server.port.to_string(), p(&pki.ca), version]);
-            assert!(ok, "{err}");
-            assert_eq!(out.trim(), "new", "{model} {version}");
-        }
-    });
+    }
 }
 
 #[test]

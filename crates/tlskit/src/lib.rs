@@ -10,6 +10,25 @@
 //!
 //! The library never prints: it returns values, and the `tlskit` binary
 //! decides how they look.
+//!
+//! A client policy from a CA file made by `tlskit cert init pki` (the README's
+//! example; `tests/readme.rs` keeps the two identical):
+//!
+//! ```rust
+//! # let scratch = std::env::temp_dir().join(format!("tlskit-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(scratch.join("pki"))?;
+//! # tlskit::pki::init(&scratch.join("pki"), &Default::default())?;
+//! # std::env::set_current_dir(&scratch)?;
+//! use tlskit::context::{Context, TlsVersion};
+//! use tlskit::pki;
+//!
+//! let ca = pki::load_certs(std::path::Path::new("pki/ca.pem"))?;
+//! let ctx = Context::new().versions(&[TlsVersion::Tls13]).trust(ca);
+//! let client_config = ctx.client_config()?; // a rustls ClientConfig, ready for tokio-rustls
+//! # assert_eq!(client_config.alpn_protocols.len(), 0);
+//! # std::fs::remove_dir_all(&scratch)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod client;
 pub mod context;

@@ -363,18 +363,47 @@ async fn the_cache_notices_changes_and_stays_bounded() {
 }
 
 #[tokio::test]
-async fn a_cached_file_is_rechecked_after_the_interval() {
+async fn a_cached_file_is_trusted_within_the_interval_and_rechecked_after_it() {
     let site = Site::new();
+    let path = site.root().join("hello.txt");
+    // Within the interval the cached copy is served without a stat, even after the file changed.
+    let trusting =
+        site.service_with(FileOptions { revalidate_after: Duration::from_secs(3600), ..FileOptions::default() });
+    assert_eq!(get(&trusting, "/hello.txt").await.body, HELLO.as_bytes());
+    // New content and a new length, not only a new mtime.
+    let changed = "a new version, longer than the first\n";
+    assert_ne!(changed.len(), HELLO.len());
+    fs::write(&path, changed).unwrap();
+    assert_eq!(get(&trusting, "/hello.txt").await.body, HELLO.as_bytes());
+
+    // Once the interval has passed, the next request sees the change, and then the removal.
     let interval = Duration::from_millis(100);
     let svc = site.service_with(FileOptions { revalidate_after: interval, ..FileOptions::default() });
+    fs::write(&path, HELLO).unwrap();
     assert_eq!(get(&svc, "/hello.txt").await.body, HELLO.as_bytes());
-    fs::write(site.root().join("hello.txt"), "new version\n").unwrap();
-    std::thread::sleep(interval + Duration::from_millis(50));
-    let r = get(&svc, "/hello.txt").await;
-    assert_eq!((r.text().as_str(), r.header(CONTENT_LENGTH)), ("new version\n", "12"));
-    fs::remove_file(site.root().join("hello.txt")).unwrap();
-    std::thread::sleep(interval + Duration::from_millis(50));
-    assert_eq!(get(&svc, "/hello.txt").await.status, StatusCode::NOT_FOUND);
+    fs::write(&path, changed).unwrap();
+    let r = after_the_interval(interval, || get(&svc, "/hello.txt"), |r| r.body != HELLO.as_bytes()).await;
+    assert_eq!((r.text().as_str(), r.header(CONTENT_LENGTH)), (changed, changed.len().to_string().as_str()));
+    fs::remove_file(&path).unwrap();
+    let r = after_the_interval(interval, || get(&svc, "/hello.txt"), |r| r.status != StatusCode::OK).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// Repeats `request` until `changed` holds, at most for 50 intervals. What is waited for is the cache's
+/// clock passing `interval` (the subject of the test): each pause lets it run, none stands for an event.
+async fn after_the_interval<F: std::future::Future<Output = files_support::Reply>>(
+    interval: Duration,
+    request: impl Fn() -> F,
+    changed: impl Fn(&files_support::Reply) -> bool,
+) -> files_support::Reply {
+    for _ in 0..50 {
+        let r = request().await;
+        if changed(&r) {
+            return r;
+        }
+        tokio::time::sleep(interval).await;
+    }
+    panic!("the change was not seen within 50 revalidation intervals");
 }
 
 #[tokio::test]

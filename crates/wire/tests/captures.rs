@@ -1,6 +1,8 @@
-//! Every capture of tests/captures/expected.json decoded: connection, record and handshake-message
-//! counts, decrypted plaintext bytes and JA3 must equal the expected ones. Entries we do not (yet) match are
-//! listed in KNOWN_FAILURES with the reason; the test fails if that list is wrong in either direction.
+//! Every capture of tests/captures/expected.json decoded: connection, record and handshake-message counts,
+//! decrypted plaintext bytes, the first plaintext line and JA3 must equal the expected ones. The differences
+//! we know of are listed in KNOWN_DIFFERENCES, each exactly: the test fails if a capture differs in any
+//! other way, or no longer differs in the way listed. `SHA256SUMS` is checked first, so a damaged or missing
+//! capture fails as such.
 
 #[path = "support/captures.rs"]
 mod support_captures;
@@ -14,12 +16,44 @@ use tlskit_wire::dissect::{Event, Summary};
 use tlskit_wire::keys::{KeyLog, RsaKey};
 use tlskit_wire::render::Connection;
 
-/// Captures we do not decode as expected, and why.
-const KNOWN_FAILURES: &[(&str, &str)] = &[(
-    "snet-keylog-matrix/ssl3_0.pcap",
-    "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we do \
-         not count as a TLS connection",
-)];
+/// Captures that differ from tshark's answer, the exact differences (as `check` words them), and why.
+const KNOWN_DIFFERENCES: &[(&str, &[&str], &str)] = &[
+    (
+        "snet-keylog-matrix/ssl3_0.pcap",
+        &["connections 1 != 2"],
+        "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we \
+         do not count as a TLS connection",
+    ),
+    (
+        "openssl-dtls/dtls1_0.pcap",
+        &[
+            "handshake Finished 0 != 2",
+            "plaintext 0 != 66",
+            "first plaintext line None != Some(\"hello over dtls1_0 from s_client\")",
+        ],
+        "DTLS is parsed, not decrypted (yet): the encrypted Finished messages and the data stay unread",
+    ),
+    (
+        "openssl-dtls/dtls1_2.pcap",
+        &[
+            "handshake Finished 0 != 2",
+            "plaintext 0 != 66",
+            "first plaintext line None != Some(\"hello over dtls1_2 from s_client\")",
+        ],
+        "DTLS is parsed, not decrypted (yet): the encrypted Finished messages and the data stay unread",
+    ),
+];
+
+/// `NAME KEY got != want` for each key whose count differs between two tallies.
+fn count_diffs(name: &str, got: &BTreeMap<String, u64>, want: &BTreeMap<String, u64>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = got.keys().chain(want.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (g, w) = (got.get(k).copied().unwrap_or(0), want.get(k).copied().unwrap_or(0));
+            (g != w).then(|| format!("{name} {k} {g} != {w}"))
+        })
+        .collect()
+}
 
 #[derive(Default)]
 struct Totals {
@@ -28,11 +62,28 @@ struct Totals {
     handshake: BTreeMap<String, u64>,
     plaintext: u64,
     ja3: Vec<String>,
+    /// The stream (connection, direction) of the first decrypted byte, and its bytes up to a newline.
+    first_stream: Option<(u64, usize)>,
+    first_line: Vec<u8>,
+    first_line_done: bool,
 }
 
 impl Handler for Totals {
     fn connection_start(&mut self, _: &Connection) {}
-    fn event(&mut self, _: &Connection, _: &Event<'_>) {}
+    fn event(&mut self, c: &Connection, e: &Event<'_>) {
+        let Event::ApplicationData { dir, data, .. } = e else { return };
+        let stream = *self.first_stream.get_or_insert((c.id, dir.index()));
+        if stream != (c.id, dir.index()) || self.first_line_done {
+            return;
+        }
+        match data.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                self.first_line.extend_from_slice(&data[..end]);
+                self.first_line_done = true;
+            }
+            None => self.first_line.extend_from_slice(data),
+        }
+    }
     fn connection_end(&mut self, _: &Connection, s: &Summary) {
         self.connections += 1;
         for (k, v) in &s.stats.records {
@@ -46,8 +97,28 @@ impl Handler for Totals {
     }
 }
 
-/// Decodes one capture with the keys its entry names; returns what differs from the expectation.
-fn check(dir: &std::path::Path, entry: &serde_json::Value, expected: &serde_json::Value) -> Result<(), String> {
+impl Totals {
+    /// The first line of decrypted text, without its line end (None when nothing was decrypted).
+    fn first_plaintext_line(&self) -> Option<String> {
+        self.first_stream?;
+        let line = self.first_line.strip_suffix(b"\r").unwrap_or(&self.first_line);
+        Some(String::from_utf8_lossy(line).into_owned())
+    }
+}
+
+/// Decodes one capture with the keys its entry names; returns every way it differs from the expectation.
+fn check(dir: &std::path::Path, entry: &serde_json::Value, expected: &serde_json::Value) -> Vec<String> {
+    match decode(dir, entry, expected) {
+        Ok(diffs) => diffs,
+        Err(e) => vec![e],
+    }
+}
+
+fn decode(
+    dir: &std::path::Path,
+    entry: &serde_json::Value,
+    expected: &serde_json::Value,
+) -> Result<Vec<String>, String> {
     let path = entry["path"].as_str().unwrap_or_default();
     let keys = &entry["keys"];
     let keylog = Arc::new(RwLock::new(KeyLog::new()));
@@ -83,37 +154,80 @@ fn check(dir: &std::path::Path, entry: &serde_json::Value, expected: &serde_json
     }
     let want_records: BTreeMap<String, u64> =
         serde_json::from_value(expected["records_by_content_type"].clone()).unwrap_or_default();
-    let got_records: BTreeMap<String, u64> = totals.records.into_iter().filter(|(_, v)| *v > 0).collect();
-    if got_records != want_records {
-        diffs.push(format!("records {got_records:?} != {want_records:?}"));
-    }
+    diffs.extend(count_diffs("records", &totals.records, &want_records));
     let want_hs: BTreeMap<String, u64> =
         serde_json::from_value(expected["handshake_messages"].clone()).unwrap_or_default();
-    if totals.handshake != want_hs {
-        diffs.push(format!("handshake {:?} != {want_hs:?}", totals.handshake));
-    }
+    diffs.extend(count_diffs("handshake", &totals.handshake, &want_hs));
     let want_plain = expected["tshark_plaintext_bytes"].as_u64().unwrap_or(0);
     if totals.plaintext != want_plain {
         diffs.push(format!("plaintext {} != {want_plain}", totals.plaintext));
     }
-    let want_ja3: Vec<String> = serde_json::from_value(expected["ja3"].clone()).unwrap_or_default();
-    let mut got_ja3 = totals.ja3.clone();
-    let mut want_sorted = want_ja3.clone();
-    got_ja3.sort();
-    want_sorted.sort();
-    if got_ja3 != want_sorted {
-        diffs.push(format!("ja3 {:?} != {want_ja3:?}", totals.ja3));
+    let want_line = expected["first_plaintext_line"].as_str().map(str::to_string);
+    let got_line = totals.first_plaintext_line();
+    if got_line != want_line {
+        diffs.push(format!("first plaintext line {got_line:?} != {want_line:?}"));
     }
-    if diffs.is_empty() {
-        Ok(())
-    } else {
-        Err(diffs.join("; "))
+    // A null `ja3` means tshark gave none to compare with (DTLS).
+    if let Ok(want_ja3) = serde_json::from_value::<Vec<String>>(expected["ja3"].clone()) {
+        let mut got_ja3 = totals.ja3.clone();
+        let mut want_sorted = want_ja3.clone();
+        got_ja3.sort();
+        want_sorted.sort();
+        if got_ja3 != want_sorted {
+            diffs.push(format!("ja3 {:?} != {want_ja3:?}", totals.ja3));
+        }
     }
+    Ok(diffs)
+}
+
+/// Every file `SHA256SUMS` lists has that digest, and every file of the directory is listed: what is wrong
+/// with the capture set, one line per file.
+fn checksum_problems(dir: &std::path::Path) -> Vec<String> {
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("tests/captures/SHA256SUMS");
+    let mut problems = Vec::new();
+    let mut listed = std::collections::BTreeSet::new();
+    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((want, name)) = line.split_once("  ") else {
+            problems.push(format!("SHA256SUMS: unreadable line {line:?}"));
+            continue;
+        };
+        let name = name.trim_start_matches("./");
+        listed.insert(dir.join(name));
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => {
+                let got = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes));
+                if got != want {
+                    problems.push(format!("{name}: SHA-256 {got}, SHA256SUMS says {want}"));
+                }
+            }
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read captures dir").map(|e| e.expect("dir entry").path()) {
+            if entry.is_dir() {
+                stack.push(entry);
+            } else if !listed.contains(&entry) && entry != dir.join("SHA256SUMS") {
+                problems.push(format!("{}: not in SHA256SUMS", entry.strip_prefix(dir).unwrap_or(&entry).display()));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn captures_match_their_sha256sums() {
+    let problems = checksum_problems(&captures_dir());
+    assert!(problems.is_empty(), "tests/captures is damaged or incomplete:\n{}", problems.join("\n"));
 }
 
 #[test]
 fn every_capture_decodes_as_expected() {
     let dir = captures_dir();
+    // A damaged capture fails as such, not as a decoding difference.
+    let problems = checksum_problems(&dir);
+    assert!(problems.is_empty(), "tests/captures is damaged or incomplete:\n{}", problems.join("\n"));
     let text = std::fs::read_to_string(dir.join("expected.json")).expect("expected.json");
     let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let by_path: BTreeMap<&str, &serde_json::Value> =
@@ -134,15 +248,18 @@ fn every_capture_decodes_as_expected() {
             by_path[source]
         };
         checked += 1;
-        let known = KNOWN_FAILURES.iter().find(|(p, _)| *p == path);
-        match (check(&dir, entry, expected), known) {
-            (Ok(()), None) | (Err(_), Some(_)) => {}
-            (Ok(()), Some((_, why))) => unexpected.push(format!("{path}: listed as failing ({why}) but passes")),
-            (Err(diff), None) => unexpected.push(format!("{path}: {diff}")),
+        let diffs = check(&dir, entry, expected);
+        let known: Vec<&str> =
+            KNOWN_DIFFERENCES.iter().filter(|(p, ..)| *p == path).flat_map(|(_, d, _)| d.iter().copied()).collect();
+        if diffs != known {
+            unexpected.push(format!("{path}: differs by {diffs:?}, known to differ by {known:?}"));
         }
     }
     assert_eq!(checked, entries.len());
     assert!(unexpected.is_empty(), "{} of {checked} captures differ:\n{}", unexpected.len(), unexpected.join("\n"));
+    for (path, ..) in KNOWN_DIFFERENCES {
+        assert!(entries.iter().any(|e| e["path"] == *path), "{path} is listed as differing but not in expected.json");
+    }
 }
 
 /// JA4 of each ClientHello, as computed independently by the `ja4plus` 1.4.0 Python package (PyPI) over the

@@ -9,6 +9,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use super::process::{self, CommandExt as _};
+
 /// A child process killed when dropped.
 pub struct Peer {
     child: Child,
@@ -32,7 +34,7 @@ impl Drop for Peer {
 }
 
 /// Read the child's stdout until `find_port` recognises a line; the rest is drained in the background.
-fn wait_for_port(child: &mut Child, what: &str, find_port: fn(&str) -> Option<u16>) -> u16 {
+pub fn wait_for_port(child: &mut Child, what: &str, find_port: fn(&str) -> Option<u16>) -> u16 {
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("{what}: no stdout"));
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -88,12 +90,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
                 "content_length": self.headers.get("Content-Length")}
     def do_GET(self):
+        # /redirect/N answers 302 to /redirect/N-1, down to /redirect/0 (which answers with the facts).
+        if self.path.startswith("/redirect/") and int(self.path.rsplit("/", 1)[1]) > 0:
+            self.send_response(302)
+            self.send_header("Location", "/redirect/%d" % (int(self.path.rsplit("/", 1)[1]) - 1))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.reply(self.facts())
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         facts = self.facts()
         facts["body"] = self.rfile.read(n).decode("utf-8", "replace")
         self.reply(facts)
+    do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_POST
     def log_message(self, *args):
         pass
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -107,8 +117,9 @@ print("PORT", server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-/// A Python `http.server` behind an `ssl.SSLContext`: answers GET and POST with JSON facts
-/// (method, path, TLS version, session reused, client CN, body). `client_ca` makes client certs required.
+/// A Python `http.server` behind an `ssl.SSLContext`: answers GET, POST, PUT, PATCH, DELETE and OPTIONS with
+/// JSON facts (method, path, TLS version, cipher, session reused, client CN, body); `/redirect/N` redirects N
+/// times. `client_ca` makes client certs required.
 pub fn python_server(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Peer {
     let mut child = Command::new("python3")
         .arg("-c")
@@ -150,8 +161,10 @@ pub fn misbehaving_listener(how: Misbehaviour) -> u16 {
                     let mut buf = [0u8; 512];
                     let _ = stream.read(&mut buf);
                     let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nhello, this is not TLS\r\n\r\n");
-                    let _ = stream.flush();
-                    thread::sleep(Duration::from_millis(200));
+                    let _ = stream.shutdown(Shutdown::Write);
+                    // Close only once the client has: closing first could reset the answer away unread.
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                    while stream.read(&mut buf).is_ok_and(|n| n > 0) {}
                 }
                 Misbehaviour::CloseMidHandshake => {
                     let mut buf = [0u8; 512];
@@ -189,7 +202,7 @@ impl Run {
     }
 }
 
-/// Run `tlskit ARGS…` (with a 60 s safety limit) and collect its output.
+/// Run `tlskit ARGS…` (under the default deadline) and collect its output.
 pub fn tlskit<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
@@ -204,27 +217,21 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlskit"))
-        .args(args)
-        .env_remove("SSLKEYLOGFILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tlskit starts");
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(stdin);
+    tlskit_env(args, stdin, &[], process::LIMIT)
+}
+
+/// Run `tlskit ARGS…` with `stdin`, extra environment variables, and a deadline of its own.
+pub fn tlskit_env<I, S>(args: I, stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlskit"));
+    cmd.args(args).env_remove("SSLKEYLOGFILE");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-    let (tx, rx) = mpsc::channel();
-    let waiter = thread::spawn(move || {
-        let out = child.wait_with_output();
-        let _ = tx.send(());
-        out
-    });
-    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-        panic!("tlskit did not finish within 60 s");
-    }
-    let out = waiter.join().expect("waiter").expect("tlskit output");
+    let out = cmd.output_with_input(stdin, limit);
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,16 +1,15 @@
 //! Running `tlskit cert …` and the openssl/curl commands that judge its files.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+use std::time::Duration;
 
-/// `tlskit ARGS` run to completion in `dir`.
+use super::process::CommandExt as _;
+
+/// `tlskit ARGS` run to completion in `dir` (a generous deadline: `cert init` of RSA keys is slow on a busy
+/// machine).
 pub fn tlskit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlskit"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tlskit runs")
+    Command::new(env!("CARGO_BIN_EXE_tlskit")).args(args).current_dir(dir).output_within(Duration::from_secs(600))
 }
 
 /// A program's stdout and stderr together, for assertions and failure messages.
@@ -31,16 +30,10 @@ pub fn make_pki(extra: &[&str]) -> (tempfile::TempDir, tlskit::pki::PkiFiles) {
 
 /// `openssl ARGS` run to completion in `dir`.
 pub fn openssl(dir: &Path, args: &[&str]) -> Output {
-    Command::new("openssl").args(args).current_dir(dir).stdin(Stdio::null()).output().expect("openssl runs")
+    Command::new("openssl").args(args).current_dir(dir).output_checked()
 }
 
 /// `curl -sS ARGS` with a 10-second cap, run in `dir`.
 pub fn curl(dir: &Path, args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("curl runs")
+    Command::new("curl").args(["-sS", "--max-time", "10"]).args(args).current_dir(dir).output_checked()
 }

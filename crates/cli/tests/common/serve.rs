@@ -8,10 +8,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Lines a stream has printed so far, and a way to wait for more.
+use super::process::{self, CommandExt as _};
+
+/// How long start-up, and the end of a stopped server's output, may take.
+const START: Duration = Duration::from_secs(30);
+
+/// Lines a stream has printed so far (and whether it has ended), and a way to wait for more.
 #[derive(Default)]
 struct Lines {
-    lines: Mutex<Vec<String>>,
+    lines: Mutex<(Vec<String>, bool)>,
     grew: Condvar,
 }
 
@@ -31,60 +36,69 @@ fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Lines>) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
-            into.lines.lock().unwrap().push(line);
+            into.lines.lock().unwrap().0.push(line);
             into.grew.notify_all();
         }
+        into.lines.lock().unwrap().1 = true;
+        into.grew.notify_all();
     });
 }
 
 impl Serve {
-    /// Start `tlskit serve DIR --listen 127.0.0.1:0 ARGS…` and wait for its URL.
+    /// Start `tlskit serve DIR --listen 127.0.0.1:0 ARGS…` and wait for its URL (and the start-up CA's path).
     pub fn start(dir: &Path, args: &[&str]) -> Serve {
         Self::try_start(dir, args).unwrap_or_else(|e| panic!("tlskit serve {args:?} did not start: {e}"))
     }
 
     /// Like [`start`](Self::start) but returns the error output if it exits instead.
     pub fn try_start(dir: &Path, args: &[&str]) -> Result<Serve, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tlskit"))
-            .arg("serve")
-            .arg(dir)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("SSLKEYLOGFILE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tlskit");
+        Self::try_start_with(dir, args, &[])
+    }
+
+    /// Like [`try_start`](Self::try_start), with extra environment variables.
+    pub fn try_start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Serve, String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlskit"));
+        cmd.arg("serve").arg(dir).args(["--listen", "127.0.0.1:0"]).args(args);
+        Self::spawn(cmd, env, !args.contains(&"--cert"))
+    }
+
+    /// Start `tlskit ARGS…` exactly as given (no directory, no --listen), with `env` added.
+    pub fn try_start_exactly(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Result<Serve, String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlskit"));
+        cmd.args(args).current_dir(cwd);
+        Self::spawn(cmd, env, !args.contains(&"--cert"))
+    }
+
+    fn spawn(mut cmd: Command, env: &[(&str, &str)], startup_cert: bool) -> Result<Serve, String> {
+        cmd.env_remove("SSLKEYLOGFILE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn tlskit");
         let stdout = Arc::new(Lines::default());
         let stderr = Arc::new(Lines::default());
         collect(child.stdout.take().unwrap(), stdout.clone());
         collect(child.stderr.take().unwrap(), stderr.clone());
         let mut serve = Serve { child: Some(child), url: String::new(), port: 0, ca: None, stdout, stderr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(first) = serve.stdout_lines().first() {
-                let url = first.split_whitespace().find(|w| w.starts_with("https://")).expect("URL on the first line");
-                serve.url = url.to_string();
-                let port = url.trim_end_matches('/').rsplit(':').next().unwrap();
-                serve.port = port.parse().expect("port in URL");
-                break;
+        // The first line names the URL; a process that exits instead closes its stdout without one.
+        let Some(first) = Self::wait_in(&serve.stdout, |_| true, START) else {
+            if Self::ended(&serve.stdout) {
+                let status = serve.child.take().and_then(|c| process::wait_status(c, START));
+                Self::wait_end(&serve.stderr, START);
+                return Err(format!("exited with {status:?}: {}", serve.stderr_lines().join("\n")));
             }
-            if let Some(status) = serve.child.as_mut().unwrap().try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                return Err(format!("exited with {status}: {}", serve.stderr_lines().join("\n")));
-            }
-            if Instant::now() > deadline {
-                return Err("no URL within 30 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // The CA line follows the URL at once when there is one.
-        if serve.wait_for_stdout(|l| l.starts_with("certificate SHA-256"), Duration::from_secs(5)).is_some() {
-            std::thread::sleep(Duration::from_millis(20));
-            serve.ca =
-                serve.stdout_lines().iter().find_map(|l| l.strip_prefix("start-up CA written to ").map(PathBuf::from));
-        }
+            return Err(format!("no URL within {START:?}"));
+        };
+        let url = first.split_whitespace().find(|w| w.starts_with("https://")).expect("URL on the first line");
+        serve.url = url.to_string();
+        let port = url.trim_end_matches('/').rsplit(':').next().unwrap();
+        serve.port = port.parse().expect("port in URL");
+        // Then the fingerprint, and with a start-up certificate (no --cert) where its CA went.
+        let ca_line = if startup_cert { "start-up CA written to " } else { "certificate SHA-256" };
+        let line = Self::wait_in(&serve.stdout, |l| l.starts_with(ca_line), START)
+            .ok_or_else(|| format!("no {ca_line:?} line: {:?}", serve.stdout_lines()))?;
+        serve.ca = line.strip_prefix("start-up CA written to ").map(PathBuf::from);
         Ok(serve)
     }
 
@@ -104,31 +118,49 @@ impl Serve {
     }
 
     pub fn stdout_lines(&self) -> Vec<String> {
-        self.stdout.lines.lock().unwrap().clone()
+        self.stdout.lines.lock().unwrap().0.clone()
     }
 
     pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.lines.lock().unwrap().clone()
+        self.stderr.lines.lock().unwrap().0.clone()
     }
 
+    /// The first line matching `pred`, waiting up to `timeout` for it (None as soon as the stream ends).
     fn wait_in(lines: &Lines, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        Self::wait_count(lines, pred, 1, timeout).into_iter().next()
+    }
+
+    /// Waits until `count` lines match `pred` (or the stream ends, or `timeout` passes); returns those that do.
+    fn wait_count(lines: &Lines, pred: impl Fn(&str) -> bool, count: usize, timeout: Duration) -> Vec<String> {
         let deadline = Instant::now() + timeout;
         let mut guard = lines.lines.lock().unwrap();
         loop {
-            if let Some(l) = guard.iter().find(|l| pred(l)) {
-                return Some(l.clone());
-            }
+            let found: Vec<String> = guard.0.iter().filter(|l| pred(l)).cloned().collect();
             let now = Instant::now();
-            if now >= deadline {
-                return None;
+            if found.len() >= count || guard.1 || now >= deadline {
+                return found;
             }
             guard = lines.grew.wait_timeout(guard, deadline - now).unwrap().0;
         }
     }
 
+    fn ended(lines: &Lines) -> bool {
+        lines.lines.lock().unwrap().1
+    }
+
+    /// Waits (up to `timeout`) for the stream to end.
+    fn wait_end(lines: &Lines, timeout: Duration) {
+        Self::wait_count(lines, |_| false, 1, timeout);
+    }
+
     /// The first stdout line matching `pred`, waiting up to `timeout` for it.
     pub fn wait_for_stdout(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
         Self::wait_in(&self.stdout, pred, timeout)
+    }
+
+    /// The stdout lines matching `pred` once there are `count` of them (fewer after `timeout`).
+    pub fn wait_for_stdout_count(&self, pred: impl Fn(&str) -> bool, count: usize, timeout: Duration) -> Vec<String> {
+        Self::wait_count(&self.stdout, pred, count, timeout)
     }
 
     /// The first stderr line matching `pred`, waiting up to `timeout` for it.
@@ -154,21 +186,24 @@ impl Serve {
 
     /// Send SIGTERM and wait (up to `timeout`) for the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
-        send_sigterm(child.id());
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        self.stop(libc::SIGTERM, timeout)
     }
-}
 
-fn send_sigterm(pid: u32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    /// Send `signal` and wait (up to `timeout`) for the exit status (see [`wait_exit`](Self::wait_exit)).
+    pub fn stop(&mut self, signal: libc::c_int, timeout: Duration) -> Option<std::process::ExitStatus> {
+        process::signal(self.pid(), signal);
+        self.wait_exit(timeout)
+    }
+
+    /// Wait (up to `timeout`) for the process to exit; `None` if it had to be killed. Afterwards the output
+    /// it printed is complete (both streams have ended).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.take()?;
+        let status = process::wait_status(child, timeout);
+        Self::wait_end(&self.stdout, START);
+        Self::wait_end(&self.stderr, START);
+        status
+    }
 }
 
 impl Drop for Serve {
@@ -189,13 +224,13 @@ pub fn for_each_model(mut body: impl FnMut(&str)) {
 
 /// `curl -sS` with the given arguments: (exit success, stdout bytes, stderr text).
 pub fn curl(args: &[&str]) -> (bool, Vec<u8>, String) {
-    let out = Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output().expect("curl runs");
+    let out = Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output_within(process::LIMIT);
     (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Run a Python program with arguments: (exit success, stdout, stderr).
 pub fn python(program: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("python3").arg("-c").arg(program).args(args).output().expect("python3 runs");
+    let out = Command::new("python3").arg("-c").arg(program).args(args).output_checked();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,11 +1,11 @@
 //! Path-traversal test support: a served tree with secrets beside it, the request targets that try to
 //! reach them, and a raw HTTPS request through `openssl s_client` for bytes curl will not send.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Content of the files outside the served root: no response may ever contain it.
 pub const CANARY: &str = "CANARY-outside-the-root-8f14e45fceea167a";
@@ -95,22 +95,8 @@ pub fn raw_https(addr: &str, ca: &Path, request_line: &[u8], extra_headers: &str
         let _ = stdin.write_all(&request);
         // stdin closes here; -quiet keeps the connection open until the server closes it.
     }
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        out
-    });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    reader.join().unwrap_or_default()
+    // A server that never closes shows as an empty or cut answer, which the callers reject.
+    super::process::collect_within(child, Duration::from_secs(15)).1
 }
 
 /// The status code of a raw HTTP/1.x response, if it has a status line.

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Makes the DTLS 1.0 and 1.2 captures of this directory: openssl s_client and s_server over loopback UDP,
+# captured by tcpdump, with the client's key log. Needs root (tcpdump) and openssl 3.
+#   ./make.sh   (in this directory; overwrites dtls1_0.pcap dtls1_0.keys dtls1_2.pcap dtls1_2.keys)
+set -euo pipefail
+cd "$(dirname "$0")"
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# Waits (up to 10 s) until FILE contains TEXT.
+wait_for() {
+    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1
+}
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=localhost \
+    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+# name, openssl version flag, cipher list, port
+for spec in "dtls1_2 -dtls1_2 ECDHE-ECDSA-AES128-GCM-SHA256 24433" \
+            "dtls1_0 -dtls1 ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0 24434"; do
+    read -r name flag cipher port <<< "$spec"
+    rm -f "$name.pcap" "$name.keys"
+    tcpdump --immediate-mode -i lo -U -w "$name.pcap" "udp port $port" 2> "$work/tcpdump-$name.log" & pids+=($!)
+    wait_for "$work/tcpdump-$name.log" "listening on"
+    mkfifo "$work/server-in"
+    openssl s_server "$flag" -accept "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" \
+        -cipher "$cipher" < "$work/server-in" > "$work/server-$name.log" 2>&1 & pids+=($!)
+    exec 7> "$work/server-in"
+    wait_for "$work/server-$name.log" "ACCEPT"
+    mkfifo "$work/client-in"
+    openssl s_client "$flag" -connect "127.0.0.1:$port" -servername localhost -cipher "$cipher" \
+        -keylogfile "$name.keys" < "$work/client-in" > "$work/client-$name.log" 2>&1 & client=$!
+    exec 8> "$work/client-in"
+    wait_for "$work/client-$name.log" "Verify return code"
+    echo "hello over $name from s_client" >&8
+    wait_for "$work/server-$name.log" "hello over $name from s_client"
+    echo "hello over $name from s_server" >&7
+    wait_for "$work/client-$name.log" "hello over $name from s_server"
+    exec 8>&-   # the client closes: close_notify
+    wait "$client" || true
+    exec 7>&-
+    sleep 1   # let tcpdump write the last packets before it is stopped
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    pids=()
+    rm -f "$work/server-in" "$work/client-in"
+done
+ls -l dtls1_*
