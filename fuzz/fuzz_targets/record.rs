@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use tlskit_wire::dissect::{Direction, Dissector, Timestamp};
-use tlskit_wire::handshake::{parse_certificates, ClientHello, NewSessionTicket, ServerHello};
+use tlskit_wire::handshake::{first_message, parse_certificates, ClientHello, FirstMessage, NewSessionTicket, ServerHello};
 use tlskit_wire::keys::KeyLog;
 
 /// Client random 0x41 * 32 has a TLS 1.2 master secret and TLS 1.3 secrets (SHA-256 and SHA-384 sized).
@@ -43,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
         dissector.feed(dir, chunk, Timestamp(ts), &mut |_event| events += 1);
     }
     // The handshake views directly, on the whole input.
-    let _ = ClientHello::parse(data).map(|ch| (ch.server_name(), ch.alpn(), ch.versions()));
+    let _ = ClientHello::parse(data).map(|ch| (ch.server_name(), ch.alpn(), ch.versions(), ch.psk_identities()));
+    // What a server peeks before its handshake (the fleet's session lookup): records -> first message -> hello.
+    if let FirstMessage::Complete(message) = first_message(data, 1 << 16) {
+        let _ = ClientHello::parse(&message[4..]).map(|ch| (ch.psk_identities(), ch.session_ticket(), ch.session_id));
+    }
     let _ = ServerHello::parse(data).map(|sh| (sh.negotiated_version(), sh.key_share_group(), sh.alpn()));
     let _ = parse_certificates(data, true);
     let _ = parse_certificates(data, false);

@@ -15,4 +15,5 @@ pub mod files;
 pub mod pki;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod trace;

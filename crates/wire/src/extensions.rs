@@ -263,6 +263,20 @@ pub fn psk_modes(data: &[u8]) -> Vec<u8> {
     Reader::new(data).vec8().map(<[u8]>::to_vec).unwrap_or_default()
 }
 
+/// The identities of a ClientHello's pre_shared_key extension (RFC 8446
+/// 4.2.11), in order: a resumption ticket or a stateful session's id each.
+pub fn psk_identities(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut r = Reader::new(data);
+    if let Some(list) = r.vec16() {
+        let mut list = Reader::new(list);
+        while let (Some(identity), Some(_age)) = (list.vec16(), list.u32()) {
+            out.push(identity);
+        }
+    }
+    out
+}
+
 /// A short name for a psk_key_exchange_mode.
 pub fn psk_mode_name(mode: u8) -> &'static str {
     match mode {
@@ -283,6 +297,14 @@ mod tests {
         let alpn_body = [0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1'];
         assert_eq!(alpn(&alpn_body), vec!["h2", "http/1.1"]);
         assert!(server_name(&[0, 5, 0]).is_none());
+    }
+
+    #[test]
+    fn psk_identities_in_order() {
+        // identities: [ {01 02, age 7}, {03, age 8} ], then binders (ignored)
+        let body = [0, 15, 0, 2, 1, 2, 0, 0, 0, 7, 0, 1, 3, 0, 0, 0, 8, 0, 0];
+        assert_eq!(psk_identities(&body), vec![&[1u8, 2][..], &[3u8][..]]);
+        assert!(psk_identities(&[0, 9, 0, 200]).is_empty());
     }
 
     #[test]

@@ -90,9 +90,62 @@ impl<'a> ClientHello<'a> {
         self.extension(ext::SUPPORTED_VERSIONS).map(extensions::supported_versions_client).unwrap_or_default()
     }
 
+    /// The identities offered in pre_shared_key (TLS 1.3 resumption), in order.
+    pub fn psk_identities(&self) -> Vec<&'a [u8]> {
+        self.extension(ext::PRE_SHARED_KEY).map(extensions::psk_identities).unwrap_or_default()
+    }
+
+    /// The TLS 1.2 session ticket offered (empty when the client only asks for one).
+    pub fn session_ticket(&self) -> Option<&'a [u8]> {
+        self.extension(ext::SESSION_TICKET)
+    }
+
     /// Whether the client offers 0-RTT data.
     pub fn offers_early_data(&self) -> bool {
         self.extension(ext::EARLY_DATA).is_some()
+    }
+}
+
+/// The first handshake message of a connection, gathered from the start of
+/// its byte stream (what a server peeks before its TLS library reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstMessage {
+    /// The whole message, header included, reassembled across records.
+    Complete(Vec<u8>),
+    /// The bytes so far hold only part of it.
+    Incomplete,
+    /// Not a handshake record, a record of the wrong shape, or longer than allowed.
+    Invalid,
+}
+
+/// Gathers the first handshake message from plaintext handshake records at
+/// the start of `stream`, refusing one longer than `max` bytes.
+pub fn first_message(stream: &[u8], max: usize) -> FirstMessage {
+    let mut message = Vec::new();
+    let mut rest = stream;
+    loop {
+        let Some(header) = crate::record::RecordHeader::parse(rest) else { return FirstMessage::Incomplete };
+        if header.content_type != crate::record::ContentType::Handshake || !header.is_plausible() || header.length == 0
+        {
+            return FirstMessage::Invalid;
+        }
+        let end = crate::record::HEADER_LEN + header.length as usize;
+        let Some(fragment) = rest.get(crate::record::HEADER_LEN..end) else {
+            message.extend_from_slice(&rest[crate::record::HEADER_LEN..]);
+            return if message.len() > max { FirstMessage::Invalid } else { FirstMessage::Incomplete };
+        };
+        message.extend_from_slice(fragment);
+        rest = &rest[end..];
+        if message.len() >= HEADER_LEN {
+            let len = (message[1] as usize) << 16 | (message[2] as usize) << 8 | message[3] as usize;
+            if HEADER_LEN + len > max {
+                return FirstMessage::Invalid;
+            }
+            if message.len() >= HEADER_LEN + len {
+                message.truncate(HEADER_LEN + len);
+                return FirstMessage::Complete(message);
+            }
+        }
     }
 }
 
@@ -287,6 +340,22 @@ mod tests {
         assert_eq!(ch.cipher_suites, vec![0x1301, 0x002f]);
         assert_eq!(ch.versions(), vec![0x0304]);
         assert!(ClientHello::parse(&body[..body.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn first_message_across_records() {
+        // A 6-byte ClientHello body split over two records.
+        let msg = [1u8, 0, 0, 6, 3, 3, 9, 9, 9, 9];
+        let mut stream = vec![22, 3, 1, 0, 4];
+        stream.extend_from_slice(&msg[..4]);
+        assert_eq!(first_message(&stream, 1024), FirstMessage::Incomplete);
+        stream.extend_from_slice(&[22, 3, 3, 0, 6]);
+        stream.extend_from_slice(&msg[4..]);
+        stream.extend_from_slice(&[23, 3, 3]); // whatever follows is not read
+        assert_eq!(first_message(&stream, 1024), FirstMessage::Complete(msg.to_vec()));
+        assert_eq!(first_message(&stream, 8), FirstMessage::Invalid, "longer than allowed");
+        assert_eq!(first_message(&[23, 3, 3, 0, 1, 0], 1024), FirstMessage::Invalid);
+        assert_eq!(first_message(&[22, 3], 1024), FirstMessage::Incomplete);
     }
 
     #[test]

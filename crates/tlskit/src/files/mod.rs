@@ -48,6 +48,8 @@ mod page;
 mod path;
 mod range;
 
+
+pub(crate) use listing::rfc3339;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::{File, Metadata};
