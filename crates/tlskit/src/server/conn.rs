@@ -18,6 +18,7 @@ use super::service::{ConnInfo, Handler};
 use super::{Limits, ServerEvent, Shared, Stage};
 use crate::context::ClientAuth;
 use crate::session::SessionInfo;
+use crate::store::Handshake;
 use crate::trace::tracer::ConnTracer;
 use crate::trace::Side;
 use crate::trace::{Tap, TapSink};
@@ -72,7 +73,12 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
         Arc::new(ConnTracer::new(Side::Server, lines, secrets.clone(), local, peer))
     });
     let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
-    let tls = match tokio::time::timeout_at(deadline, shared.tls.accept(Tap::new(tcp, sink))).await {
+    let handshake = match tokio::time::timeout_at(deadline, prepare_resumption(shared, &tcp)).await {
+        Ok(handshake) => handshake,
+        Err(_) => return fail(Stage::Handshake, "timed out waiting for a ClientHello".into()),
+    };
+    let accept = handshake.clone().scope(shared.tls.accept(Tap::new(tcp, sink)));
+    let tls = match tokio::time::timeout_at(deadline, accept).await {
         Err(_) => return fail(Stage::Handshake, "TLS handshake timed out".into()),
         Ok(Err(err)) => return fail(Stage::Handshake, format!("TLS handshake failed: {err}")),
         Ok(Ok(tls)) => tls,
@@ -82,11 +88,18 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
         tracer.handshake_finished();
     }
     let (_, server_conn) = tls.get_ref();
-    let session = Arc::new(SessionInfo::from_connection(server_conn, server_conn.server_name(), Some(handshake_time)));
+    let mut session = SessionInfo::from_connection(server_conn, server_conn.server_name(), Some(handshake_time));
+    if session.resumed {
+        // Ours when no other server's id came with it (rustls's own store and ticketer).
+        let own = || shared.stores.as_ref().map(|s| s.server_id().to_string());
+        session.issued_by = handshake.issued_by().or_else(own);
+    }
+    let session = Arc::new(session);
     let client_verified = shared.client_auth != ClientAuth::Off && !session.peer_certificates.is_empty();
     let signals = Arc::new(ConnSignals::default());
+    let server_id = shared.stores.as_ref().map(|s| s.server_id().to_string());
     let handler =
-        Handler::new(shared.clone(), Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone() }));
+        Handler::new(shared.clone(), Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone(), server_id }));
 
     let conn = shared.http.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
     tokio::pin!(conn);
@@ -128,6 +141,16 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     }
     if let Some(tracer) = tracer {
         tracer.finish();
+    }
+}
+
+/// The one step before the TLS accept: with a shared session cache, the
+/// session this ClientHello names is fetched (bounded by the store timeout)
+/// and handed to the handshake's scope (store/ says why this is safe).
+async fn prepare_resumption(shared: &Shared, tcp: &TcpStream) -> Arc<Handshake> {
+    match &shared.stores {
+        Some(stores) => stores.before_handshake(tcp).await,
+        None => Arc::new(Handshake::default()),
     }
 }
 
