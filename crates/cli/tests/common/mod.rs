@@ -1,5 +1,6 @@
 //! Support code shared by the integration tests: each helper module starts one kind of real peer.
 #![allow(dead_code)]
+pub mod fleet;
 pub mod peers;
 pub mod pki;
 pub mod serve;

@@ -337,8 +337,10 @@ impl Stores {
         });
         if let Some(redis) = &stores.redis {
             let fleet_keys = stores.ticketer.clone().filter(|_| key_source == KeySource::Redis);
-            if let Some(ticketer) = &fleet_keys {
-                redis::first_keys(redis, ticketer, period).await;
+            // Connect now, not at the first handshake that needs the store (bounded: the server starts anyway).
+            match &fleet_keys {
+                Some(ticketer) => redis::first_keys(redis, ticketer, period).await,
+                None => redis.probe().await,
             }
             tokio::spawn(redis::maintain(redis.clone(), fleet_keys, period));
         }

@@ -140,7 +140,7 @@ impl Redis {
     }
 
     /// Is the store there? (While it is away, once a second.)
-    async fn probe(&self) {
+    pub(crate) async fn probe(&self) {
         match self.run::<String>(&redis::cmd("PING")).await {
             Ok(_) => self.health.answered(),
             Err(e) => self.health.failed(&e),
