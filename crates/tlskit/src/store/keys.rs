@@ -161,13 +161,15 @@ impl KeySet {
         self.keys.iter().find(|k| k.name == name && now < k.retires)
     }
 
-    /// Whether the set needs a new key: the newest one is active already or
-    /// activates within half a period, so it must be followed by a next key
-    /// that every server has time to fetch before it is used.
+    /// Whether the set needs a rotation step: the newest key is active already
+    /// or activates within half a period, so it must be followed by a next key
+    /// that every server has time to fetch before it is used; or a key has
+    /// retired and its secret should not be kept any longer.
     pub fn is_stale(&self, now: u64, period: u64) -> bool {
+        let retired = self.keys.iter().any(|k| k.retires <= now);
         match self.keys.iter().map(|k| k.activates).max() {
             None => true,
-            Some(newest) => newest < now + period / 2,
+            Some(newest) => retired || newest < now + period / 2,
         }
     }
 
@@ -187,13 +189,10 @@ impl KeySet {
             // Away for longer than a key encrypts: start the schedule again at now.
             _ => now,
         };
-        loop {
+        while keys.iter().map(|k| k.activates).max().is_none_or(|newest| newest < now + period / 2) {
             let mut key = TicketKey::generate(next, period)?;
             key.local = local;
             keys.push(key);
-            if next >= now + period / 2 {
-                break;
-            }
             next += period;
         }
         Ok(Some(KeySet::new(keys)))
@@ -326,6 +325,10 @@ mod tests {
         let later = later.rotated(1260, P, false).unwrap().expect("due");
         let acts: Vec<u64> = later.keys().iter().map(|k| k.activates).collect();
         assert_eq!(acts, [1100, 1200, 1300, 1400], "1000 retired at 1200");
+        // A retired key alone makes the set stale: it is dropped without a new key.
+        let pruned = later.rotated(1301, P, false).unwrap().expect("1100 retired at 1300");
+        let acts: Vec<u64> = pruned.keys().iter().map(|k| k.activates).collect();
+        assert_eq!(acts, [1200, 1300, 1400]);
     }
 
     #[test]
