@@ -232,7 +232,8 @@ fn servers_sharing_a_key_file_resume_each_others_tickets_without_redis() {
     // d's file is replaced by the shared key and re-read on SIGHUP: now it resumes a's tickets.
     std::fs::copy(&shared80, &other).unwrap();
     let _ = std::process::Command::new("kill").args(["-HUP", &d.pid().to_string()]).status();
-    let loaded = |s: &common::serve::Serve| s.stderr_lines().iter().filter(|l| l.contains("ticket keys loaded")).count();
+    let loaded =
+        |s: &common::serve::Serve| s.stderr_lines().iter().filter(|l| l.contains("ticket keys loaded")).count();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while loaded(&d) < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

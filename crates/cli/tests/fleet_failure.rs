@@ -86,7 +86,8 @@ fn redis_killed_under_load_means_full_handshakes_and_no_failed_request() {
     all_say(&servers, "session store unreachable", Duration::from_secs(20));
     // Connections already past their lookup may still resume: skip a few lines per server.
     let marks: Vec<usize> = access(&servers).iter().map(|l| l.len() + 8).collect();
-    let down = wait_for_lines(&servers, &marks, Duration::from_secs(30), |l| l.iter().map(Vec::len).sum::<usize>() >= 60);
+    let down =
+        wait_for_lines(&servers, &marks, Duration::from_secs(30), |l| l.iter().map(Vec::len).sum::<usize>() >= 60);
     let count: usize = down.iter().map(Vec::len).sum();
     assert!(count >= 60, "too few requests while Redis was away: {count}");
     let resumed: Vec<&String> = down.iter().flatten().filter(|l| l.contains(" resumed")).collect();

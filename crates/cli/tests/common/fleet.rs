@@ -69,8 +69,7 @@ pub fn redis(port: u16) -> Process {
 
 /// `redis-cli -p PORT ARGS…`: its output.
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
-    let out =
-        Command::new("redis-cli").args(["-p", &port.to_string()]).args(args).output().expect("redis-cli runs");
+    let out = Command::new("redis-cli").args(["-p", &port.to_string()]).args(args).output().expect("redis-cli runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -211,8 +210,7 @@ pub fn s_client_with(
 pub fn lines_matching(servers: &[&Serve], count: usize, pred: impl Fn(&str) -> bool) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let found: Vec<String> =
-            servers.iter().flat_map(|s| s.stdout_lines()).filter(|l| pred(l)).collect();
+        let found: Vec<String> = servers.iter().flat_map(|s| s.stdout_lines()).filter(|l| pred(l)).collect();
         if found.len() >= count || Instant::now() > deadline {
             return found;
         }

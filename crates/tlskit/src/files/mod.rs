@@ -48,7 +48,6 @@ mod page;
 mod path;
 mod range;
 
-
 pub(crate) use listing::rfc3339;
 use std::borrow::Cow;
 use std::collections::VecDeque;

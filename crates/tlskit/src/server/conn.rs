@@ -98,8 +98,10 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     let client_verified = shared.client_auth != ClientAuth::Off && !session.peer_certificates.is_empty();
     let signals = Arc::new(ConnSignals::default());
     let server_id = shared.stores.as_ref().map(|s| s.server_id().to_string());
-    let handler =
-        Handler::new(shared.clone(), Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone(), server_id }));
+    let handler = Handler::new(
+        shared.clone(),
+        Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone(), server_id }),
+    );
 
     let conn = shared.http.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
     tokio::pin!(conn);

@@ -86,7 +86,11 @@ impl Health {
                 *outage = Some((began, now, errors));
                 drop(outage);
                 let failures = errors - before;
-                self.emit(StoreEvent::StillUnreachable { since: now.duration_since(began), failures, stats: self.stats() });
+                self.emit(StoreEvent::StillUnreachable {
+                    since: now.duration_since(began),
+                    failures,
+                    stats: self.stats(),
+                });
             }
             Some(_) => {}
         }

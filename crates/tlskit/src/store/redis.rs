@@ -217,8 +217,9 @@ impl Redis {
             None => return Ok(Some(base)),
         };
         let ttl_ms = next.keys().iter().map(|k| k.retires).max().unwrap_or(now).saturating_sub(now).max(1) * 1000;
-        let _: () =
-            self.run(redis::cmd("SET").arg(self.keys_record()).arg(next.to_record(period)).arg("PX").arg(ttl_ms)).await?;
+        let _: () = self
+            .run(redis::cmd("SET").arg(self.keys_record()).arg(next.to_record(period)).arg("PX").arg(ttl_ms))
+            .await?;
         let current = next.encrypting(now).map(|k| k.short_name()).unwrap_or_default();
         let upcoming = next.keys().iter().filter(|k| k.activates > now).map(|k| k.activates).min();
         self.health.emit(StoreEvent::KeysRotated { current, next_activates: upcoming });
