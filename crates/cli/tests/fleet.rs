@@ -48,7 +48,8 @@ fn openssl_resumes_tls13_stateful_sessions_on_another_server_once() {
     let (_pki_dir, pki) = common::pki();
     let site = fleet::site();
     let redis = fleet::redis(fleet::free_port());
-    let servers = fleet::servers(site.path(), &pki, redis.port, 3, &["--tickets", "off"]);
+    // The thread model here (one runtime per connection): lookups still run where the Redis connection lives.
+    let servers = fleet::servers(site.path(), &pki, redis.port, 3, &["--tickets", "off", "--model", "threads"]);
     let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
     let haproxy = fleet::haproxy(site.path(), &ports);
     resumes_across(haproxy.port, &pki.ca, &["-tls1_3"], "TLS 1.3 stateful");

@@ -236,6 +236,9 @@ pub struct Stores {
     resumption: Resumption,
     policy: PolicyTag,
     file_stamps: Mutex<Vec<FileStamp>>,
+    /// The runtime the stores started on: lookups run there, where the Redis
+    /// connection's driver lives (a thread-model connection's runtime ends with it).
+    runtime: tokio::runtime::Handle,
 }
 
 impl fmt::Debug for Stores {
@@ -334,6 +337,7 @@ impl Stores {
             resumption,
             policy,
             file_stamps,
+            runtime: tokio::runtime::Handle::current(),
         });
         if let Some(redis) = &stores.redis {
             let fleet_keys = stores.ticketer.clone().filter(|_| key_source == KeySource::Redis);
@@ -411,7 +415,12 @@ impl Stores {
         if wanted.is_empty() {
             return handshake;
         }
-        let found = redis.fetch(&wanted).await;
+        let lookup = {
+            let (redis, wanted) = (redis.clone(), wanted.clone());
+            self.runtime.spawn(async move { redis.fetch(&wanted).await })
+        };
+        // The fetch bounds itself by the store timeout.
+        let found = lookup.await.unwrap_or_else(|_| vec![None; wanted.len()]);
         let staged = wanted
             .into_iter()
             .zip(found)
