@@ -34,8 +34,9 @@ pub struct SessionInfo {
     pub handshake_ms: Option<f64>,
     /// The peer's certificate chain as sent, leaf first.
     pub peer_certificates: Vec<CertificateSummary>,
-    /// Server side, on a resumed session: the id of the server that issued it
-    /// (another one of the fleet, or this one).
+    /// Server side, on a resumed session in fleet mode (shared ticket keys or
+    /// session store): the id of the server that issued it (another one of
+    /// the fleet, or this one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_by: Option<String>,
 }

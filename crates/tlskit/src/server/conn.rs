@@ -89,10 +89,9 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     }
     let (_, server_conn) = tls.get_ref();
     let mut session = SessionInfo::from_connection(server_conn, server_conn.server_name(), Some(handshake_time));
-    if session.resumed {
-        // Ours when no other server's id came with it (rustls's own store and ticketer).
-        let own = || shared.stores.as_ref().map(|s| s.server_id().to_string());
-        session.issued_by = handshake.issued_by().or_else(own);
+    if let Some(stores) = shared.stores.as_ref().filter(|s| s.is_shared() && session.resumed) {
+        // Fleet mode: which server issued the session (ours when none came with it: the in-process cache).
+        session.issued_by = handshake.issued_by().or_else(|| Some(stores.server_id().to_string()));
     }
     let session = Arc::new(session);
     let client_verified = shared.client_auth != ClientAuth::Off && !session.peer_certificates.is_empty();
