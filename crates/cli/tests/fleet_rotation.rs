@@ -72,10 +72,18 @@ fn rotation_loses_no_resumption_and_old_tickets_are_refused() {
     let issued_old = now();
     let old_key = ticket_key_name(&first.output);
 
-    // The next key activates at a boundary the record announces; issue a ticket 2 s before one.
-    let keys = keys_in_redis(redis.port);
-    let boundary = keys.iter().map(|(_, at)| *at as f64).filter(|at| *at > now() + 2.5).fold(f64::MAX, f64::min);
-    assert!(boundary < now() + 2.0 * PERIOD as f64, "no next key published ahead: {keys:?}");
+    // The next key activates at a boundary the record announces (at least half a period ahead when published);
+    // wait for one at least 2.5 s ahead, then issue a ticket 2 s before it.
+    let deadline = now() + 3.0 * PERIOD as f64;
+    let (keys, boundary) = loop {
+        let keys = keys_in_redis(redis.port);
+        let ahead = keys.iter().map(|(_, at)| *at as f64).filter(|at| *at > now() + 2.5).fold(f64::MAX, f64::min);
+        if ahead < f64::MAX {
+            break (keys, ahead);
+        }
+        assert!(now() < deadline, "no next key published ahead: {keys:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let next_key = keys.iter().find(|(_, at)| *at as f64 == boundary).unwrap().0.clone();
     sleep_until(boundary - 2.0);
     let before = s_client(a, &pki.ca, &["-tls1_3"], None, Some(&sess));
