@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use tlskit_wire::dissect::{Direction, Dissector, Timestamp};
-use tlskit_wire::handshake::{Certificates, ClientHello, NewSessionTicket, ServerHello};
+use tlskit_wire::handshake::{first_message, Certificates, ClientHello, FirstMessage, NewSessionTicket, ServerHello};
 use tlskit_wire::keys::KeyLog;
 
 /// Client random 0x41 * 32 has a TLS 1.2 master secret and TLS 1.3 secrets (SHA-256 and SHA-384 sized).
@@ -46,6 +46,11 @@ fuzz_target!(|data: &[u8]| {
     for ch in [ClientHello::parse(data), ClientHello::parse_dtls(data)].into_iter().flatten() {
         let _ = (ch.server_name(), ch.alpn().count(), ch.versions().count(), ch.cipher_suites().count());
         let _ = (ch.key_share_groups().count(), ch.psk_modes().count(), ch.extensions.len());
+        let _ = ch.psk_identities().count();
+    }
+    // What a server peeks before its handshake (the fleet's session lookup): records -> first message -> hello.
+    if let FirstMessage::Complete(message) = first_message(data, 1 << 16) {
+        let _ = ClientHello::parse(&message[4..]).map(|ch| (ch.psk_identities().count(), ch.session_ticket(), ch.session_id));
     }
     let _ = ServerHello::parse(data).map(|sh| (sh.negotiated_version(), sh.key_share_group(), sh.alpn()));
     let _ = Certificates::parse(data, true).map(|c| c.iter().count());

@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use tlskit::context::{ClientAuth, Context, TlsVersion};
 use tlskit::files::{FileOptions, FileService};
 use tlskit::server::{AccessRecord, Limits, Model, Server, ServerEvent, ServerOptions};
+use tlskit::store::{StoreEventSink, StoreOptions, Stores};
 use tlskit_wire::text::{escape_json_controls, escape_untrusted};
 use tlskit_wire::time::rfc3339_of;
 
@@ -67,9 +68,34 @@ pub struct Args {
     /// Session tickets: on or off
     #[arg(long, default_value = "on", value_name = "on|off", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     tickets: bool,
-    /// How long a session ticket is accepted, in seconds
+    /// How long a session ticket (or a stored session) is accepted, in seconds; tickets advertise at most
+    /// --ticket-rotation
     #[arg(long, default_value_t = 86_400, value_name = "SECS")]
     ticket_lifetime: u32,
+    /// Where sessions and ticket keys are shared with the other servers of a fleet:
+    /// redis://[USER:PASS@]HOST:PORT[/DB] or rediss://… (TLS); default: memory (this process only)
+    #[arg(long, value_name = "URL", env = "TLSKIT_SESSION_STORE")]
+    session_store: Option<String>,
+    /// CA certificate(s) (PEM) for a rediss:// session store; default: the system's
+    #[arg(long, value_name = "FILE", requires = "session_store")]
+    store_cacert: Option<PathBuf>,
+    /// Prefix of every key this server keeps in the session store
+    #[arg(long, default_value = "tlskit:", value_name = "PREFIX")]
+    store_prefix: String,
+    /// How long a handshake waits for the session store before it goes on as a full handshake, in milliseconds
+    #[arg(long, default_value_t = 5.0, value_name = "MS")]
+    store_timeout: f64,
+    /// Seconds a ticket key encrypts before the next one takes over (it decrypts for as long again)
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    ticket_rotation: u64,
+    /// Ticket keys from an nginx ssl_session_ticket_key file (80 or 48 bytes; repeatable: the first encrypts,
+    /// the others decrypt); re-read on SIGHUP or when it changes
+    #[arg(long, value_name = "FILE")]
+    ticket_key_file: Vec<PathBuf>,
+    /// This server's name in the sessions it issues (shown where another server resumes them);
+    /// default: HOSTNAME:PORT
+    #[arg(long, value_name = "ID")]
+    server_id: Option<String>,
     /// Protocol versions, comma-separated: 1.2, 1.3
     #[arg(long, default_value = "1.3,1.2", value_name = "LIST")]
     tls_versions: String,
@@ -234,9 +260,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(note) = fd_note {
         errors.line(note);
     }
+    let store_options = store_options(&args, listen)?;
     return_freed_memory();
     let (events, log) =
         Printer { json: args.json_log, quiet: args.quiet, errors: errors.clone() }.spawn(args.log_queue.max(1))?;
+    let store_events: StoreEventSink = {
+        let events = events.clone();
+        Arc::new(move |event| events(ServerEvent::Store(event)))
+    };
+    let context_for_stores = context.clone();
     let mut options = ServerOptions::new(listen, context, files, events);
     options.model = args.model;
     options.limits = limits;
@@ -253,6 +285,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ca_shown = ca_path.clone();
     let signal_errors = errors.clone();
     let result = runtime.block_on(async move {
+        let shown_store = store_summary(&store_options);
+        let stores = Stores::start(store_options, &context_for_stores, store_events).await?;
+        options.stores = Some(stores.clone());
         let server = Server::bind(options)?;
         let addr = server.local_addr();
         let host = url_host(addr.ip());
@@ -266,12 +301,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             versions.iter().map(|v| v.name()).collect::<Vec<_>>().join(" ")
         )?;
         writeln!(out, "certificate SHA-256: {fingerprint}")?;
+        writeln!(out, "{shown_store}, ticket keys: {}, server id {}", stores.key_source(), stores.server_id())?;
         if let Some(ca) = &ca_shown {
             writeln!(out, "start-up CA written to {}", ca.display())?;
             writeln!(out, "try: curl --cacert {} https://localhost:{}/", ca.display(), addr.port())?;
         }
         out.flush()?;
         drop(out);
+        if stores.key_source() == tlskit::store::KeySource::Files {
+            tokio::spawn(reload_on_hangup(stores.clone()));
+        }
         server.run(shutdown_signal(signal_errors)).await?;
         anyhow::Ok(())
     });
@@ -348,6 +387,67 @@ fn connection_caps(args: &Args) -> (Limits, Option<String>) {
         ..sized
     };
     (limits, note)
+}
+
+/// The stores' settings from the flags; the default server id is HOSTNAME:PORT.
+fn store_options(args: &Args, listen: SocketAddr) -> anyhow::Result<StoreOptions> {
+    let session_store = args.session_store.clone().filter(|url| url != "memory");
+    if !(args.store_timeout.is_finite() && args.store_timeout >= 0.0) {
+        bail!("--store-timeout: {} is not a number of milliseconds", args.store_timeout);
+    }
+    let server_id = match &args.server_id {
+        Some(id) => id.clone(),
+        None => default_server_id(listen),
+    };
+    if server_id.is_empty() || server_id.len() > 64 || !server_id.chars().all(|c| c.is_ascii_graphic()) {
+        bail!("--server-id {server_id:?}: 1 to 64 printable characters, no spaces");
+    }
+    Ok(StoreOptions {
+        session_store,
+        store_cacert: args.store_cacert.clone(),
+        prefix: args.store_prefix.clone(),
+        ticket_rotation: Duration::from_secs(args.ticket_rotation),
+        ticket_key_files: args.ticket_key_file.clone(),
+        store_timeout: Duration::from_secs_f64(args.store_timeout / 1000.0),
+        server_id,
+    })
+}
+
+/// HOSTNAME:PORT, or HOSTNAME-RANDOM when the port is picked at start-up.
+fn default_server_id(listen: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or_else(|| "tlskit".into());
+    if listen.port() != 0 {
+        return format!("{host}:{}", listen.port());
+    }
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{host}-{:06x}", (nanos ^ std::process::id()) & 0xff_ffff)
+}
+
+/// `session store: …` for the start-up line (no password).
+fn store_summary(options: &StoreOptions) -> String {
+    match &options.session_store {
+        Some(url) => {
+            let shown = match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+                _ => url.clone(),
+            };
+            format!("session store: {shown} (prefix {})", options.prefix)
+        }
+        None => "session store: memory".into(),
+    }
+}
+
+/// SIGHUP re-reads the ticket key files (as nginx reloads); the stores report the outcome.
+async fn reload_on_hangup(stores: Arc<Stores>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+    while hangup.recv().await.is_some() {
+        let _ = stores.reload_key_files();
+    }
 }
 
 /// glibc keeps memory freed on worker threads in their arenas: after an attack
@@ -523,6 +623,9 @@ impl Printer {
             ServerEvent::Connection { peer, stage, error } => {
                 self.errors.warn(format!("tlskit serve: {peer}: {stage}: {}", escape_untrusted(&error)));
             }
+            ServerEvent::Store(event) => {
+                eprintln!("tlskit serve: store: {event}");
+            }
         }
     }
 }
@@ -547,6 +650,10 @@ fn access_line(r: &AccessRecord) -> String {
         dash(&s.alpn),
         if s.resumed { "resumed" } else { "full" },
     );
+    if let Some(issuer) = &s.issued_by {
+        line.push_str(" issued-by=");
+        line.push_str(issuer);
+    }
     if let Some(subject) = r.client_subject() {
         line.push_str(&format!(
             " client=\"{}\" issuer=\"{}\"",
@@ -574,6 +681,7 @@ fn access_json(r: &AccessRecord) -> String {
         "sni": s.sni,
         "alpn": s.alpn,
         "resumed": s.resumed,
+        "issued_by": s.issued_by,
         "client_subject": r.client_subject(),
         "client_issuer": r.client_issuer(),
     })

@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // A client without an acceptable certificate never gets past the handshake.
         ServerEvent::Connection { peer, stage, error } => println!("refused {peer} at {stage}: {error}"),
-        ServerEvent::Trace { .. } => {}
+        ServerEvent::Trace { .. } | ServerEvent::Store(_) => {}
     });
     let server = Server::bind(ServerOptions::new(addr, context, files, events))?;
     println!("listening on https://{}/", server.local_addr());

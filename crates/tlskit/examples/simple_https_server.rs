@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.peer, r.method, r.target, r.status, r.session.version, r.session.resumed
         ),
         ServerEvent::Connection { peer, stage, error } => println!("{peer}: {stage}: {error}"),
+        ServerEvent::Store(e) => println!("store: {e}"),
         ServerEvent::Trace { .. } => {}
     });
     let mut options = ServerOptions::new(addr, context, files, events);

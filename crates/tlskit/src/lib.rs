@@ -37,4 +37,5 @@ pub mod names;
 pub mod pki;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod trace;

@@ -35,6 +35,11 @@ pub struct SessionInfo {
     pub handshake_ms: Option<f64>,
     /// The peer's certificate chain as sent, leaf first.
     pub peer_certificates: Vec<CertificateSummary>,
+    /// Server side, on a resumed session in fleet mode (shared ticket keys or
+    /// session store): the id of the server that issued it (another one of
+    /// the fleet, or this one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
 }
 
 impl SessionInfo {
@@ -62,6 +67,7 @@ impl SessionInfo {
             handshake,
             handshake_ms: handshake_time.map(|d| d.as_secs_f64() * 1000.0),
             peer_certificates: conn.peer_certificates().map(summarize_chain).unwrap_or_default(),
+            issued_by: None,
         }
     }
 

@@ -364,6 +364,17 @@ pub fn psk_modes(data: &[u8]) -> List<'_, PskKeyExchangeMode> {
     list(data, 1)
 }
 
+/// The identities of a ClientHello's pre_shared_key extension (RFC 8446 4.2.11), in order: a resumption
+/// ticket or a stateful session's id each. The binders after them are not read.
+pub fn psk_identities(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut list = Reader::new(Reader::new(data).vec16().unwrap_or_default());
+    std::iter::from_fn(move || {
+        let identity = list.vec16()?;
+        list.u32()?; // obfuscated_ticket_age
+        Some(identity)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +386,14 @@ mod tests {
         let alpn_body = [0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1'];
         assert_eq!(alpn(&alpn_body).collect::<Vec<_>>(), [&b"h2"[..], b"http/1.1"]);
         assert!(server_name(&[0, 5, 0]).is_none());
+    }
+
+    #[test]
+    fn psk_identities_in_order() {
+        // identities: [ {01 02, age 7}, {03, age 8} ], then binders (ignored)
+        let body = [0, 15, 0, 2, 1, 2, 0, 0, 0, 7, 0, 1, 3, 0, 0, 0, 8, 0, 0];
+        assert_eq!(psk_identities(&body).collect::<Vec<_>>(), [&[1u8, 2][..], &[3u8][..]]);
+        assert_eq!(psk_identities(&[0, 9, 0, 200]).count(), 0);
     }
 
     #[test]

@@ -53,7 +53,11 @@ fn events_prints_every_event_of_a_decrypted_capture() {
     }
     assert_eq!(data.len(), 4, "{text}");
     let end = text.lines().find(|l| l.starts_with("end 1 ")).expect("an end line");
-    assert!(end.contains("cipher_suite: Some(TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)") && end.contains("plaintext_bytes: [16, 16]"), "{end}");
+    assert!(
+        end.contains("cipher_suite: Some(TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)")
+            && end.contains("plaintext_bytes: [16, 16]"),
+        "{end}"
+    );
     assert!(end.contains("871a754af286dfb70c1b53c6887c62e0"), "the JA3 tshark computes: {end}");
     assert_eq!(text.lines().last(), Some("ReadReport { packets: 22, error: None }"), "{text}");
 }

@@ -45,6 +45,14 @@ pub fn verbose(err: &mut impl Write, response: &Response) -> io::Result<()> {
         writeln!(err, "* {line}")?;
     }
     writeln!(err, "* resumed: {}", if s.resumed { "yes" } else { "no" })?;
+    // A tlskit fleet names the server that answered and the one that issued the resumed session.
+    let header = |name: &tlskit::client::http::HeaderName| response.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(server) = header(&tlskit::server::TLSKIT_SERVER) {
+        match header(&tlskit::server::TLSKIT_SESSION_ISSUER) {
+            Some(issuer) if s.resumed => writeln!(err, "* served by {server}, session issued by {issuer}")?,
+            _ => writeln!(err, "* served by {server}")?,
+        }
+    }
     let path = response.url.parse::<http::Uri>().ok();
     let path = path.as_ref().and_then(|u| u.path_and_query()).map(|p| p.as_str()).unwrap_or("/");
     let method = response.method.as_str();

@@ -35,6 +35,7 @@ use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiCli
 use rustls::{ClientConfig, KeyLog, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use crate::names;
+use crate::store::{PolicyTag, Stores};
 use tickets::TicketLifetime;
 use verify::{NoVerification, PinnedKey};
 
@@ -166,6 +167,7 @@ pub struct Context {
     ticket_lifetime: u32,
     key_log: Option<Arc<dyn KeyLog>>,
     server_order: bool,
+    stores: Option<Arc<Stores>>,
 }
 
 impl fmt::Debug for Context {
@@ -190,6 +192,7 @@ impl fmt::Debug for Context {
             .field("tickets", &self.tickets)
             .field("ticket_lifetime", &self.ticket_lifetime)
             .field("key_log", &self.key_log.is_some())
+            .field("stores", &self.stores)
             .finish()
     }
 }
@@ -230,6 +233,7 @@ impl Context {
             ticket_lifetime: 24 * 3600,
             key_log: None,
             server_order: true,
+            stores: None,
         }
     }
 
@@ -339,6 +343,68 @@ impl Context {
         self
     }
 
+    /// Server side: session cache and ticket keys from these [`Stores`] (shared
+    /// by a fleet, or rotated in process) instead of rustls's own.
+    pub fn stores(mut self, stores: Arc<Stores>) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// The stores in use, if any.
+    pub fn stores_in_use(&self) -> Option<&Arc<Stores>> {
+        self.stores.as_ref()
+    }
+
+    /// Whether tickets are on.
+    pub fn tickets_enabled(&self) -> bool {
+        self.tickets
+    }
+
+    /// The ticket (and session) lifetime, in seconds.
+    pub fn ticket_lifetime_secs(&self) -> u32 {
+        self.ticket_lifetime
+    }
+
+    /// The session cache size (0: off).
+    pub fn session_cache_size(&self) -> usize {
+        self.session_cache
+    }
+
+    /// A hash of the client-authentication policy: the mode, and with client
+    /// auth on the CAs and CRLs that verify clients. Bound into every shared
+    /// session and ticket, so that a session made under one policy never
+    /// resumes under another (rustls trusts a resumed session's client
+    /// certificate as verified once).
+    pub fn resumption_policy(&self) -> PolicyTag {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"tlskit client-auth policy v1");
+        h.update([match self.client_auth {
+            ClientAuth::Off => 0u8,
+            ClientAuth::Optional => 1,
+            ClientAuth::Required => 2,
+        }]);
+        if self.client_auth != ClientAuth::Off {
+            let mut ders: Vec<&[u8]> = self.roots.iter().map(|c| c.as_ref()).collect();
+            ders.sort();
+            let mut crls: Vec<&[u8]> = self.crls.iter().map(|c| c.as_ref()).collect();
+            crls.sort();
+            for (kind, list) in [(b'c', ders), (b'r', crls)] {
+                for der in list {
+                    h.update([kind]);
+                    h.update((der.len() as u64).to_be_bytes());
+                    h.update(der);
+                }
+            }
+        }
+        PolicyTag(h.finalize().into())
+    }
+
+    /// The versions this context allows.
+    pub fn allowed_versions(&self) -> &[TlsVersion] {
+        &self.versions
+    }
+
     /// The client-auth mode.
     pub fn client_auth_mode(&self) -> ClientAuth {
         self.client_auth
@@ -411,14 +477,20 @@ impl Context {
         let mut config = builder.with_single_cert(identity.chain, identity.key).map_err(identity_error)?;
         config.alpn_protocols = self.alpn.clone();
         config.ignore_client_order = self.server_order;
-        config.session_storage = if self.session_cache == 0 {
-            Arc::new(NoServerSessionStorage {})
-        } else {
-            ServerSessionMemoryCache::new(self.session_cache)
+        let shared_sessions = self.stores.as_ref().and_then(|s| s.session_storage());
+        config.session_storage = match shared_sessions {
+            _ if self.session_cache == 0 => Arc::new(NoServerSessionStorage {}),
+            Some(shared) => shared,
+            None => ServerSessionMemoryCache::new(self.session_cache),
         };
         if self.tickets {
-            let inner = aws_lc_rs::Ticketer::new()?;
-            config.ticketer = Arc::new(TicketLifetime { inner, lifetime: self.ticket_lifetime });
+            config.ticketer = match self.stores.as_ref().and_then(|s| s.ticketer()) {
+                Some(ours) => ours,
+                None => {
+                    let inner = aws_lc_rs::Ticketer::new()?;
+                    Arc::new(TicketLifetime { inner, lifetime: self.ticket_lifetime })
+                }
+            };
         } else if self.session_cache == 0 {
             // Neither tickets nor a cache: TLS 1.3 tickets would be unusable, so send none.
             config.send_tls13_tickets = 0;
@@ -545,6 +617,20 @@ mod tests {
     fn client_without_roots_is_an_error_unless_verification_is_off() {
         assert!(Context::new().client_config().is_err());
         assert!(Context::new().dangerous_disable_verification().client_config().is_ok());
+    }
+
+    #[test]
+    fn the_resumption_policy_changes_with_client_auth_and_its_cas() {
+        let ca_der = crate::pki::ephemeral_server(&[]).unwrap().identity.chain[0].clone();
+        let off = Context::new().resumption_policy();
+        assert_eq!(off, Context::new().trust([ca_der.clone()]).resumption_policy(), "CAs do not matter when off");
+        let required = Context::new().trust([ca_der.clone()]).client_auth(ClientAuth::Required).resumption_policy();
+        let optional = Context::new().trust([ca_der.clone()]).client_auth(ClientAuth::Optional).resumption_policy();
+        assert_ne!(off, required);
+        assert_ne!(optional, required);
+        let other_der = crate::pki::ephemeral_server(&[]).unwrap().identity.chain[0].clone();
+        let required_other = Context::new().trust([other_der]).client_auth(ClientAuth::Required).resumption_policy();
+        assert_ne!(required, required_other, "another CA is another policy");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::timers::{ConnWatch, Verdict};
 use super::{Limits, Model, ServerEvent, Shared, Stage};
 use crate::context::ClientAuth;
 use crate::session::SessionInfo;
+use crate::store::Handshake;
 use crate::trace::tracer::ConnTracer;
 use crate::trace::{Tap, TapSink, TraceSink};
 use tlskit_wire::dissect::Direction;
@@ -94,18 +95,21 @@ pub(crate) async fn serve(
             refuse_non_tls(tcp, peeked, fail).await;
             return Ok(None);
         }
+        let Ok(resumption) = tokio::time::timeout_at(deadline, prepare_resumption(shared, &tcp)).await else {
+            return Err((Stage::Handshake, "timed out waiting for a ClientHello".into()));
+        };
         let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
-        match tokio::time::timeout_at(deadline, shared.tls.accept(Tap::new(tcp, Direction::ClientToServer, sink))).await
-        {
+        let accept = resumption.clone().scope(shared.tls.accept(Tap::new(tcp, Direction::ClientToServer, sink)));
+        match tokio::time::timeout_at(deadline, accept).await {
             Err(_) => Err((Stage::Handshake, "TLS handshake timed out".into())),
             Ok(Err(err)) => Err((Stage::Handshake, format!("TLS handshake failed: {err}"))),
-            Ok(Ok(tls)) => Ok(Some(tls)),
+            Ok(Ok(tls)) => Ok(Some((tls, resumption))),
         }
     };
     // A handshake ends early when the handshake cap needs its place or the server stops.
-    let tls = tokio::select! {
+    let (tls, resumption) = tokio::select! {
         done = handshake => match done {
-            Ok(Some(tls)) => tls,
+            Ok(Some(done)) => done,
             Ok(None) => return,
             Err((stage, error)) => return fail(stage, error),
         },
@@ -119,12 +123,20 @@ pub(crate) async fn serve(
         tracer.handshake_finished();
     }
     let (_, server_conn) = tls.get_ref();
-    let session = Arc::new(SessionInfo::from_connection(server_conn, server_conn.server_name(), Some(handshake_time)));
+    let mut session = SessionInfo::from_connection(server_conn, server_conn.server_name(), Some(handshake_time));
+    if let Some(stores) = shared.stores.as_ref().filter(|s| s.is_shared() && session.resumed) {
+        // Fleet mode: which server issued the session (ours when none came with it: the in-process cache).
+        session.issued_by = resumption.issued_by().or_else(|| Some(stores.server_id().to_string()));
+    }
+    let session = Arc::new(session);
     let client_verified = shared.client_auth != ClientAuth::Off && !session.peer_certificates.is_empty();
     let http2 = session.alpn.as_deref() == Some("h2");
     let signals = Arc::new(ConnSignals::new(slot, accepted_at, http2));
-    let handler =
-        Handler::new(shared.clone(), Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone() }));
+    let server_id = shared.stores.as_ref().map(|s| s.server_id().to_string());
+    let handler = Handler::new(
+        shared.clone(),
+        Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone(), server_id }),
+    );
 
     let engine = if http2 { &shared.http2 } else { &shared.http1 };
     let conn = engine.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
@@ -170,6 +182,16 @@ pub(crate) async fn serve(
     }
     if let Some(tracer) = tracer {
         tracer.finish();
+    }
+}
+
+/// The one step before the TLS accept: with a shared session cache, the
+/// session this ClientHello names is fetched (bounded by the store timeout)
+/// and handed to the handshake's scope (store/ says why this is safe).
+async fn prepare_resumption(shared: &Shared, tcp: &TcpStream) -> Arc<Handshake> {
+    match &shared.stores {
+        Some(stores) => stores.before_handshake(tcp).await,
+        None => Arc::new(Handshake::default()),
     }
 }
 

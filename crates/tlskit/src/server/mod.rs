@@ -61,10 +61,12 @@ use tokio::sync::watch;
 use crate::context::{ClientAuth, Context, ContextError};
 use crate::files::FileService;
 use crate::session::SessionInfo;
+use crate::store::{StoreEvent, Stores};
 use crate::trace::{SecretLog, TraceEvent};
 
 pub use body::LoggedBody;
 pub use limits::{raise_fd_limit, FdLimit, Limits, FDS_PER_CONNECTION, RESERVED_FDS};
+pub use service::{TLSKIT_SERVER, TLSKIT_SESSION_ISSUER};
 
 /// The server's cipher-suite preference when none is configured: AES-128-GCM
 /// with SHA-256 first. Its handshake hashing runs on SHA-NI/ARMv8 SHA-256
@@ -134,6 +136,9 @@ pub struct ServerOptions {
     pub trace: bool,
     /// Where session secrets go (NSS format), besides the live trace.
     pub key_log: Option<Arc<dyn KeyLog>>,
+    /// Session cache and ticket keys (a fleet's shared ones, see [`crate::store`]);
+    /// `None`: rustls's own, in this process.
+    pub stores: Option<Arc<Stores>>,
     /// Receives access records, trace events and connection errors.
     pub events: EventSink,
 }
@@ -151,6 +156,7 @@ impl ServerOptions {
             hsts: None,
             trace: false,
             key_log: None,
+            stores: None,
             events,
         }
     }
@@ -172,6 +178,8 @@ pub enum ServerEvent {
     Trace { peer: SocketAddr, event: Box<TraceEvent> },
     /// A connection was refused or failed before or while it was served.
     Connection { peer: SocketAddr, stage: Stage, error: String },
+    /// The session store or the ticket keys changed state (never one per connection).
+    Store(StoreEvent),
 }
 
 /// Where a connection failed.
@@ -269,6 +277,9 @@ pub(crate) struct Shared {
     /// Files open for responses: at most one per connection of the cap, so descriptors stay within the
     /// budget however many HTTP/2 streams a connection opens.
     pub(crate) open_files: states::OpenFiles,
+    pub(crate) stores: Option<Arc<Stores>>,
+    /// `Tlskit-Server: ID` on every response, when sessions are shared with other servers.
+    pub(crate) server_id_header: Option<HeaderValue>,
 }
 
 impl Shared {
@@ -303,6 +314,9 @@ impl Server {
             context = context.key_log(secrets.clone());
         } else if let Some(log) = options.key_log {
             context = context.key_log(log);
+        }
+        if let Some(stores) = &options.stores {
+            context = context.stores(stores.clone());
         }
         if !options.require_client_cert.is_empty() && context.client_auth_mode() == ClientAuth::Off {
             return Err(ServerError::RequireWithoutClientAuth);
@@ -339,6 +353,12 @@ impl Server {
             hsts,
             secrets,
             events: options.events,
+            server_id_header: options
+                .stores
+                .as_ref()
+                .filter(|s| s.is_shared())
+                .and_then(|s| HeaderValue::from_str(s.server_id()).ok()),
+            stores: options.stores,
         };
         Ok(Server { listener, local_addr, model: options.model, shared: Arc::new(shared) })
     }

@@ -36,6 +36,7 @@ pub(crate) fn tls_info(conn: &ConnInfo, version: Version, json: bool, head_only:
             "http_version": http_version(version),
             "client_certificate_verified": conn.client_verified,
             "key_updates_sent": key_updates,
+            "server_id": conn.server_id,
             "session": &*conn.session,
         });
         return json_response(StatusCode::OK, value, head_only);
@@ -47,6 +48,7 @@ pub(crate) fn tls_info(conn: &ConnInfo, version: Version, json: bool, head_only:
             ("client", conn.peer.to_string()),
             ("HTTP version", http_version(version).to_string()),
             ("KeyUpdates sent by the server", key_updates.to_string()),
+            ("this server", conn.server_id.clone().unwrap_or_else(|| "-".into())),
         ],
     ));
     body.push_str(&chain_html(&conn.session));
@@ -122,6 +124,7 @@ fn session_table(s: &SessionInfo, extra: &[(&str, String)]) -> String {
         ("ALPN", dash(&s.alpn)),
         ("handshake", s.handshake.clone()),
         ("resumed", if s.resumed { "yes" } else { "no" }.into()),
+        ("session issued by", s.issued_by.clone().unwrap_or_else(|| "-".into())),
         ("handshake time", s.handshake_ms.map(|ms| format!("{ms:.3} ms")).unwrap_or_else(|| "-".into())),
         ("client certificate", s.peer_leaf().map(|c| c.subject.clone()).unwrap_or_else(|| "none".into())),
     ];

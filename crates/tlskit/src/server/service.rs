@@ -19,6 +19,11 @@ use super::{AccessRecord, Shared};
 use crate::files::{self, Body};
 use crate::session::SessionInfo;
 
+/// The response header naming the server that answered (fleet mode).
+pub const TLSKIT_SERVER: http::HeaderName = http::HeaderName::from_static("tlskit-server");
+/// The response header naming the server that issued the resumed session (fleet mode).
+pub const TLSKIT_SESSION_ISSUER: http::HeaderName = http::HeaderName::from_static("tlskit-session-issuer");
+
 /// What a request needs to know about its connection.
 #[derive(Debug)]
 pub(crate) struct ConnInfo {
@@ -27,6 +32,8 @@ pub(crate) struct ConnInfo {
     /// The client presented a certificate and it verified (rustls refuses one that does not).
     pub(crate) client_verified: bool,
     pub(crate) signals: Arc<ConnSignals>,
+    /// This server's id, with stores.
+    pub(crate) server_id: Option<String>,
 }
 
 /// The hyper service of one connection.
@@ -62,6 +69,13 @@ impl Handler {
         headers.insert(SERVER, HeaderValue::from_static("tlskit"));
         if let Some(hsts) = &self.shared.hsts {
             headers.insert(STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        if let Some(id) = &self.shared.server_id_header {
+            // Fleet mode: which server answered, and which issued the session it resumed (`tlskit get -v`).
+            headers.insert(TLSKIT_SERVER, id.clone());
+            if let Some(issuer) = self.conn.session.issued_by.as_deref().and_then(|i| HeaderValue::from_str(i).ok()) {
+                headers.insert(TLSKIT_SESSION_ISSUER, issuer);
+            }
         }
         let record = AccessRecord {
             time,

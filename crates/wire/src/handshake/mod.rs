@@ -11,7 +11,7 @@ pub use certificate::{CertSummary, Certificates};
 use crate::cipher::CipherSuiteId;
 use crate::codec::{enum_builder, List, Reader};
 use crate::extensions::{self, ExtensionType, Extensions, NamedGroup, PskKeyExchangeMode};
-use crate::record::ProtocolVersion;
+use crate::record::{self, ContentType, ProtocolVersion, RecordHeader};
 
 /// Length of a handshake message header (type + 24-bit length).
 pub const HEADER_LEN: usize = 4;
@@ -86,6 +86,61 @@ pub fn message(buf: &[u8]) -> Option<(HandshakeType, &[u8])> {
     let typ = HandshakeType::new(r.u8()?);
     let len = r.u24()?;
     Some((typ, buf.get(..HEADER_LEN + len)?))
+}
+
+/// The first handshake message of a connection, gathered from the start of its byte stream (what a server
+/// peeks before its TLS library reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstMessage {
+    /// The whole message, header included, reassembled across records.
+    Complete(Vec<u8>),
+    /// The bytes so far hold only part of it.
+    Incomplete,
+    /// Not a handshake record, a record of the wrong shape, or longer than allowed.
+    Invalid,
+}
+
+/// Gathers the first handshake message from the plaintext handshake records at the start of `stream`,
+/// refusing one longer than `max` bytes.
+///
+/// ```
+/// use tlskit_wire::handshake::{first_message, FirstMessage};
+///
+/// // A 6-byte ClientHello body split over two records.
+/// let msg = [1u8, 0, 0, 6, 3, 3, 9, 9, 9, 9];
+/// let mut stream = vec![22, 3, 1, 0, 4];
+/// stream.extend_from_slice(&msg[..4]);
+/// assert_eq!(first_message(&stream, 1024), FirstMessage::Incomplete);
+/// stream.extend_from_slice(&[22, 3, 3, 0, 6]);
+/// stream.extend_from_slice(&msg[4..]);
+/// assert_eq!(first_message(&stream, 1024), FirstMessage::Complete(msg.to_vec()));
+/// ```
+pub fn first_message(stream: &[u8], max: usize) -> FirstMessage {
+    let mut message = Vec::new();
+    let mut rest = stream;
+    loop {
+        let Some(header) = RecordHeader::parse(rest) else { return FirstMessage::Incomplete };
+        if header.content_type != ContentType::Handshake || !header.is_plausible() || header.length == 0 {
+            return FirstMessage::Invalid;
+        }
+        let end = record::HEADER_LEN + usize::from(header.length);
+        let Some(fragment) = rest.get(record::HEADER_LEN..end) else {
+            message.extend_from_slice(&rest[record::HEADER_LEN..]);
+            return if message.len() > max { FirstMessage::Invalid } else { FirstMessage::Incomplete };
+        };
+        message.extend_from_slice(fragment);
+        rest = &rest[end..];
+        let mut r = Reader::new(&message);
+        if let (Some(_), Some(len)) = (r.u8(), r.u24()) {
+            if HEADER_LEN + len > max {
+                return FirstMessage::Invalid;
+            }
+            if message.len() >= HEADER_LEN + len {
+                message.truncate(HEADER_LEN + len);
+                return FirstMessage::Complete(message);
+            }
+        }
+    }
 }
 
 /// A ClientHello, borrowed from the message bytes (TLS, or DTLS with its cookie).
@@ -180,6 +235,11 @@ impl<'a> ClientHello<'a> {
     /// The offered PSK key exchange modes.
     pub fn psk_modes(&self) -> List<'a, PskKeyExchangeMode> {
         self.extension(ExtensionType::PskKeyExchangeModes).map_or_else(List::empty, extensions::psk_modes)
+    }
+
+    /// The identities offered in pre_shared_key (TLS 1.3 resumption), in order.
+    pub fn psk_identities(&self) -> impl Iterator<Item = &'a [u8]> {
+        extensions::psk_identities(self.extension(ExtensionType::PreSharedKey).unwrap_or_default())
     }
 
     /// The session ticket offered for resumption (TLS 1.2, RFC 5077): empty when asking for one.
