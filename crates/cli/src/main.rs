@@ -1,10 +1,12 @@
 //! The `tlskit` binary: a thin layer of argument parsing and printing over the
 //! `tlskit` and `tlskit-wire` libraries.
 
+mod bench;
 mod cert;
 mod dump;
 mod get;
 mod serve;
+mod tls_args;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,8 @@ enum Command {
     Get(get::Args),
     /// POST to a URL over HTTPS (curl's -d/--data, --json)
     Post(get::Args),
+    /// Load-test HTTPS servers, counting full and resumed handshakes (wrk/h2load-style)
+    Bench(bench::Args),
     /// Decode and decrypt TLS in a capture file (ssldump-style)
     Dump(dump::Args),
     /// Make a test PKI, issue certificates, show certificates
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => get::run(args, get::Method::Get),
         Command::Post(args) => get::run(args, get::Method::Post),
+        Command::Bench(args) => bench::run(args),
         Command::Dump(args) => dump::run(args),
         Command::Cert(cmd) => cert::run(cmd),
     };

@@ -25,13 +25,17 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
+mod connector;
 mod tickets;
 mod verify;
+
+pub use connector::{Connector, Handshake, HandshakeFacts, PeerName, Sessions};
 
 use tickets::TicketLifetime;
 use verify::{NoVerification, PinnedKey};
 
 use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::SupportedKxGroup;
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
@@ -127,6 +131,8 @@ pub enum ContextError {
     UnknownClientAuth(String),
     #[error("unknown cipher suite {name:?}; known: {}", known.join(", "))]
     UnknownCipherSuite { name: String, known: Vec<String> },
+    #[error("unknown key exchange group {name:?}; known: {}", known.join(", "))]
+    UnknownGroup { name: String, known: Vec<String> },
     #[error("no cipher suite left for the chosen TLS versions")]
     NoUsableCipherSuite,
     #[error("a server needs a certificate and key")]
@@ -152,6 +158,7 @@ pub enum ContextError {
 pub struct Context {
     versions: Vec<TlsVersion>,
     cipher_suites: Option<Vec<SupportedCipherSuite>>,
+    kx_groups: Option<Vec<&'static dyn SupportedKxGroup>>,
     alpn: Vec<Vec<u8>>,
     roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
@@ -172,6 +179,7 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("versions", &self.versions)
             .field("cipher_suites", &self.cipher_suites.as_ref().map(|s| s.iter().map(suite_name).collect::<Vec<_>>()))
+            .field("kx_groups", &self.kx_groups.as_ref().map(|g| g.iter().map(|g| group_name(*g)).collect::<Vec<_>>()))
             .field("alpn", &self.alpn.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>())
             .field("roots", &self.roots.len())
             .field("system_roots", &self.system_roots)
@@ -203,6 +211,11 @@ pub fn suite_name(suite: &SupportedCipherSuite) -> String {
     format!("{:?}", suite.suite())
 }
 
+/// A key exchange group's name as rustls spells it (`X25519MLKEM768`, `X25519`, `secp256r1`).
+fn group_name(group: &dyn SupportedKxGroup) -> String {
+    format!("{:?}", group.name())
+}
+
 /// Every suite the provider knows, by rustls name, in its preference order.
 pub fn known_cipher_suites() -> Vec<String> {
     provider().cipher_suites.iter().map(suite_name).collect()
@@ -215,6 +228,7 @@ impl Context {
         Context {
             versions: vec![TlsVersion::Tls13, TlsVersion::Tls12],
             cipher_suites: None,
+            kx_groups: None,
             alpn: Vec::new(),
             roots: Vec::new(),
             system_roots: false,
@@ -255,6 +269,35 @@ impl Context {
             chosen.push(*found);
         }
         self.cipher_suites = Some(chosen);
+        Ok(self)
+    }
+
+    /// Restrict and order the key exchange groups (`X25519MLKEM768`, `X25519`, `secp256r1`,
+    /// `secp384r1`, `MLKEM768`, …; `P-256`/`prime256v1` and `P-384` are accepted too). A client
+    /// sends a key share for the first; a server picks by this order.
+    pub fn key_exchange_groups<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, ContextError> {
+        let known = || aws_lc_rs::ALL_KX_GROUPS.iter().map(|g| group_name(*g)).collect::<Vec<_>>();
+        let mut chosen = Vec::new();
+        for name in names {
+            let name = name.as_ref().trim();
+            if name.is_empty() {
+                continue;
+            }
+            let want = match name.to_ascii_lowercase().as_str() {
+                "p-256" | "p256" | "prime256v1" => "secp256r1".to_string(),
+                "p-384" | "p384" => "secp384r1".to_string(),
+                other => other.to_string(),
+            };
+            let found = aws_lc_rs::ALL_KX_GROUPS
+                .iter()
+                .find(|g| group_name(**g).eq_ignore_ascii_case(&want))
+                .ok_or_else(|| ContextError::UnknownGroup { name: name.to_string(), known: known() })?;
+            chosen.push(*found);
+        }
+        if chosen.is_empty() {
+            return Err(ContextError::UnknownGroup { name: String::new(), known: known() });
+        }
+        self.kx_groups = Some(chosen);
         Ok(self)
     }
 
@@ -356,6 +399,9 @@ impl Context {
         let mut p = provider();
         if let Some(chosen) = &self.cipher_suites {
             p.cipher_suites = chosen.clone();
+        }
+        if let Some(groups) = &self.kx_groups {
+            p.kx_groups = groups.clone();
         }
         // Keep only suites of the versions in use, so a 1.3-only list with 1.2 fails loudly.
         p.cipher_suites.retain(|s| self.versions.iter().any(|v| s.version() == v.rustls()));

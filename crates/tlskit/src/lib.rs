@@ -9,6 +9,7 @@
 //! The library never prints: it returns values, and the `tlskit` binary
 //! decides how they look.
 
+pub mod bench;
 pub mod client;
 pub mod context;
 pub mod files;

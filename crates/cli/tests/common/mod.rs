@@ -1,5 +1,7 @@
 //! Support code shared by the integration tests: each helper module starts one kind of real peer.
 #![allow(dead_code)]
+pub mod bench;
+pub mod nginx;
 pub mod peers;
 pub mod pki;
 pub mod serve;
