@@ -358,3 +358,69 @@ fn bad_input_gets_one_line_errors() {
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn method_body_headers_and_client_certificate_reach_a_python_server() {
+    let (_pki_dir, pki) = common::pki();
+    let ca = common::path(&pki.ca);
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.txt");
+    std::fs::write(&body, "b".repeat(2000)).unwrap();
+    // The server requires a client certificate and answers with what it got, body included.
+    let peer = common::peers::python_server(&pki.server, &pki.server_key, Some(&pki.ca));
+    let url = peer.url("/echo");
+    let (cert, key) = (common::path(&pki.client), common::path(&pki.client_key));
+    let get = report(&["--cacert", &ca, "-E", &cert, "--key", &key, "-c", "1", "-n", "5", &url], LIMIT);
+    assert_eq!(count(&get, "/status/200"), 5, "{get:#}");
+    let post = report(
+        &[
+            "--cacert",
+            &ca,
+            "-E",
+            &cert,
+            "--key",
+            &key,
+            "-m",
+            "POST",
+            "--data",
+            &format!("@{}", body.display()),
+            "-H",
+            &format!("Content-Type: text/x-{}", "t".repeat(500)),
+            "-c",
+            "1",
+            "-n",
+            "5",
+            &url,
+        ],
+        LIMIT,
+    );
+    assert_eq!(count(&post, "/status/200"), 5, "{post:#}");
+    // Each answer echoes the 2000-byte body and the 500-character header.
+    let (per_get, per_post) = (count(&get, "/bytes") / 5, count(&post, "/bytes") / 5);
+    assert!(per_post >= per_get + 2500, "GET {per_get} bytes, POST {per_post} bytes per response");
+    // Without the certificate the handshake is refused, by an alert or a close.
+    let refused = report(&["--cacert", &ca, "-c", "1", "-n", "3", &url], LIMIT);
+    assert_eq!(count(&refused, "/failed"), 3, "{refused:#}");
+    let kinds: Vec<&String> = refused["errors"].as_object().unwrap().keys().collect();
+    assert!(
+        kinds.iter().all(|k| k.starts_with("tls_alert_")
+            || k.starts_with("client_certificate")
+            || *k == "closed"
+            || *k == "reset"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn warm_up_is_left_out_of_every_figure() {
+    let s = serve(&[]);
+    let url = s.serve.url_for("hello.txt");
+    let doc = report(&["--cacert", &s.ca, "--http1.1", "-c", "2", "--warmup", "1s", "-d", "1s", &url], LIMIT);
+    // The connections were made during the warm-up: the measured second saw requests, no handshake.
+    assert!(count(&doc, "/requests") > 0, "{doc:#}");
+    assert_eq!(count(&doc, "/handshakes/full") + count(&doc, "/handshakes/resumed"), 0, "{doc:#}");
+    assert_eq!(count(&doc, "/latency_ms/connect/count"), 0);
+    assert!(doc.pointer("/latency_ms/connect/p50").is_some_and(|v| v.is_null()));
+    assert_eq!(common::bench::number(&doc, "/setup/warmup_s"), 1.0);
+    assert!((common::bench::number(&doc, "/duration_s") - 1.0).abs() < 0.2, "{doc:#}");
+}

@@ -10,7 +10,8 @@ use common::bench::{count, number, report, spawn};
 use common::nginx::{Nginx, Site};
 
 /// A docroot with a small file, the test PKI and nginx with four sites:
-/// 0: TLS 1.3 with resumption, 1: TLS 1.2 with resumption, 2: TLS 1.3 without, 3: TLS 1.2 without.
+/// 0: TLS 1.3 with resumption, 1: TLS 1.2 with resumption, 2: TLS 1.3 without, 3: TLS 1.2 without,
+/// 4: TLS 1.3 with X25519 only (a client that leads with another group gets a HelloRetryRequest).
 struct Setup {
     _tmp: tempfile::TempDir,
     _pki: tempfile::TempDir,
@@ -25,10 +26,11 @@ fn setup() -> Setup {
     std::fs::write(root.join("100b.txt"), [b'x'; 100]).unwrap();
     let (pki_dir, pki) = common::pki();
     let sites = [
-        Site { protocols: "TLSv1.3", resumption: true },
-        Site { protocols: "TLSv1.2", resumption: true },
-        Site { protocols: "TLSv1.3", resumption: false },
-        Site { protocols: "TLSv1.2", resumption: false },
+        Site { protocols: "TLSv1.3", resumption: true, extra: "" },
+        Site { protocols: "TLSv1.2", resumption: true, extra: "" },
+        Site { protocols: "TLSv1.3", resumption: false, extra: "" },
+        Site { protocols: "TLSv1.2", resumption: false, extra: "" },
+        Site { protocols: "TLSv1.3", resumption: false, extra: "ssl_ecdh_curve X25519;" },
     ];
     let nginx = Nginx::start(tmp.path(), &root, &pki.server, &pki.server_key, &sites);
     Setup { ca: common::path(&pki.ca), _tmp: tmp, _pki: pki_dir, nginx }
@@ -97,7 +99,8 @@ fn resume_with_64_connections_resumes_at_least_95_percent() {
 fn a_fixed_rate_of_200_for_3_seconds_makes_600_requests() {
     let s = setup();
     let url = s.nginx.url(0, "100b.txt");
-    let doc = report(&["--cacert", &s.ca, "--rate", "200", "-d", "3s", "-c", "4", &url], LIMIT);
+    // Enough connections that a slow moment of a busy machine is caught up on.
+    let doc = report(&["--cacert", &s.ca, "--rate", "200", "-d", "3s", "-c", "10", &url], LIMIT);
     let requests = count(&doc, "/requests");
     assert!((570..=630).contains(&requests), "{requests} requests: {doc:#}");
     assert!((number(&doc, "/duration_s") - 3.0).abs() < 0.2, "{doc:#}");
@@ -109,7 +112,7 @@ fn a_stalled_server_shows_in_the_corrected_p99_and_not_in_the_uncorrected_one() 
     let s = setup();
     let url = s.nginx.url(0, "100b.txt");
     let child =
-        spawn(&["--json", "--cacert", &s.ca, "--http1.1", "--rate", "200", "-d", "4s", "-c", "2", "-t", "1", &url]);
+        spawn(&["--json", "--cacert", &s.ca, "--http1.1", "--rate", "200", "-d", "4s", "-c", "4", "-t", "1", &url]);
     // Once a good part of a second has been served, stop nginx's workers for one second.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while s.nginx.access_lines(0) < 200 {
@@ -129,7 +132,11 @@ fn a_stalled_server_shows_in_the_corrected_p99_and_not_in_the_uncorrected_one() 
     let corrected = number(&doc, "/latency_ms/request/p99");
     let uncorrected = number(&doc, "/latency_uncorrected_ms/request/p99");
     assert!(corrected >= 500.0, "corrected p99 {corrected} ms hides the 1 s stall: {doc:#}");
-    assert!(uncorrected < 250.0, "uncorrected p99 {uncorrected} ms should not show the stall: {doc:#}");
+    // Only the few requests in flight when the stall began (one per connection, under 1%) waited it out.
+    assert!(
+        uncorrected < 500.0 && uncorrected * 2.0 < corrected,
+        "uncorrected p99 {uncorrected} ms should not show the stall: {doc:#}"
+    );
     assert!(number(&doc, "/latency_uncorrected_ms/request/max") >= 900.0, "the stalled requests themselves: {doc:#}");
 }
 
@@ -142,4 +149,23 @@ fn http2_streams_share_each_connection() {
     assert_eq!(count(&doc, "/tls/alpn/h2"), 2, "{doc:#}");
     assert_eq!(count(&doc, "/handshakes/full") + count(&doc, "/handshakes/resumed"), 2, "{doc:#}");
     assert_eq!(count(&doc, "/setup/streams"), 8);
+}
+
+#[test]
+fn groups_are_chosen_and_a_hello_retry_is_counted() {
+    let s = setup();
+    let url = s.nginx.url(4, "100b.txt");
+    // secp256r1 first: its key share is refused, the server asks for X25519 again.
+    let doc =
+        report(&["--cacert", &s.ca, "--groups", "secp256r1,X25519", "--new-conn", "-c", "2", "-n", "20", &url], LIMIT);
+    assert_eq!(count(&doc, "/requests"), 20, "{doc:#}");
+    assert_eq!((count(&doc, "/handshakes/hrr"), count(&doc, "/handshakes/full")), (20, 0), "{doc:#}");
+    assert_eq!(count(&doc, "/tls/groups/x25519"), 20, "{doc:#}");
+    // X25519 alone: no retry.
+    let doc = report(&["--cacert", &s.ca, "--curves", "X25519", "--new-conn", "-c", "2", "-n", "20", &url], LIMIT);
+    assert_eq!((count(&doc, "/handshakes/hrr"), count(&doc, "/handshakes/full")), (0, 20), "{doc:#}");
+    // OpenSSL 3.0 has no X25519MLKEM768: with X25519 alone offered, that is what is counted.
+    let plain = s.nginx.url(2, "100b.txt");
+    let doc = report(&["--cacert", &s.ca, "--groups", "X25519", "-c", "1", "-n", "5", &plain], LIMIT);
+    assert_eq!(count(&doc, "/tls/groups/x25519"), 1, "{doc:#}");
 }

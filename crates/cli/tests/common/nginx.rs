@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Site {
     pub protocols: &'static str,
     pub resumption: bool,
+    /// More directives for the server block (e.g. `ssl_ecdh_curve X25519;`).
+    pub extra: &'static str,
 }
 
 /// A running nginx with one port per [`Site`].
@@ -52,10 +54,11 @@ impl Nginx {
                 };
                 format!(
                     "server {{ listen 127.0.0.1:{port} ssl http2; root {root}; ssl_protocols {protocols}; {resumption}\n\
-                     access_log {dir}/logs/access-{port}.log; }}\n",
+                     access_log {dir}/logs/access-{port}.log; {extra} }}\n",
                     root = root.display(),
                     protocols = site.protocols,
                     dir = dir.display(),
+                    extra = site.extra,
                 )
             })
             .collect();
