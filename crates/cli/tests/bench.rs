@@ -130,8 +130,11 @@ fn error_kinds_for_a_refused_port_an_expired_certificate_and_a_reset() {
     assert!(run.stdout.contains("errors        connect_refused 3"), "{}", run.stdout);
 }
 
-/// Every `key` of docs/bench-json.md's tables with its documented type.
-fn documented_keys() -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// Documented keys with their types: (key, type).
+type Keys = Vec<(String, String)>;
+
+/// Every `key` of docs/bench-json.md's tables with its documented type: the report's, the percentiles'.
+fn documented_keys() -> (Keys, Keys) {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/bench-json.md")).unwrap();
     let mut tables = vec![Vec::new()];
     for line in doc.lines() {

@@ -29,7 +29,7 @@ mod connector;
 mod tickets;
 mod verify;
 
-pub use connector::{Connector, Handshake, HandshakeFacts, PeerName, Sessions};
+pub use connector::{prime_random, ClientTls, Connector, Handshake, HandshakeFacts, PeerName, Sessions};
 
 use tickets::TicketLifetime;
 use verify::{NoVerification, PinnedKey};

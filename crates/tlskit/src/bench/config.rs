@@ -239,6 +239,7 @@ impl Plan {
             Mode::KeepAlive | Mode::Resume => Sessions::PerServer(1),
         };
         let connectors = (0..bench.connections).map(|_| context.connector(sessions)).collect::<Result<_, _>>()?;
+        crate::context::prime_random();
         Ok(Plan { setup: bench.clone(), origins, targets, by_origin, connectors })
     }
 

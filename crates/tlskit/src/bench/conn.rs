@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use super::config::{Origin, Protocol};
 use super::errors::ErrorKind;
 use crate::client::recorder::{Recorder, SeenError};
-use crate::context::{Connector, HandshakeFacts};
+use crate::context::{ClientTls, Connector, HandshakeFacts};
 
 /// Counts the HTTP bytes a worker receives, once its measurement has begun.
 #[derive(Debug, Default)]
@@ -88,9 +88,45 @@ pub(crate) enum Sender {
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
+/// The stream under hyper: TLS over TCP, metered, with its TLS errors noted.
+type Io = TokioIo<Metered<Recorder<ClientTls<TcpStream>>>>;
+
+/// An HTTP/1.1 connection's driving future, kept on the slot's own task (see [`Driver::drive`]).
+type H1Connection = Pin<Box<http1::Connection<Io, Full<Bytes>>>>;
+
+/// Where an HTTP/1.1 connection is driven: by the task that sends on it, so a request does
+/// not hop between two tasks (the request, the connection) and back.
+#[derive(Default)]
+pub(crate) struct Driver(Option<H1Connection>);
+
+impl Driver {
+    /// Run `fut`, polling the connection beside it.
+    pub(crate) async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| {
+            for _ in 0..2 {
+                // Connection first (it moves the bytes), then the request; twice, so a request
+                // just queued is written at once rather than after a wake-up.
+                if let Some(conn) = self.0.as_mut() {
+                    if conn.as_mut().poll(cx).is_ready() {
+                        self.0 = None;
+                    }
+                }
+                if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(out);
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
 /// An open connection and what it took to open it.
 pub(crate) struct Opened {
     pub sender: Sender,
+    /// The HTTP/1.1 connection, when the caller drives it (else it runs as its own task).
+    pub driver: Driver,
     pub seen: SeenError,
     pub facts: HandshakeFacts,
     /// The connector offered a stored session in this handshake.
@@ -150,6 +186,7 @@ pub(crate) async fn open(
     connector: &Connector,
     protocol: Protocol,
     count: &Rc<ByteCount>,
+    drive_h1: bool,
 ) -> Result<Opened, OpenFailed> {
     let began = Instant::now();
     let mut tcp = Err(io::Error::from(io::ErrorKind::AddrNotAvailable));
@@ -174,6 +211,7 @@ pub(crate) async fn open(
     let (recorded, seen) = Recorder::new(tls);
     let io = TokioIo::new(Metered { inner: recorded, count: count.clone() });
     let failed = |e: hyper::Error| OpenFailed { kind: ErrorKind::exchange(e, &seen, connector.has_identity()) };
+    let mut driver = Driver::default();
     let sender = if facts.h2 {
         let (sender, conn) = http2::Builder::new(LocalExec)
             .initial_stream_window_size(1 << 24)
@@ -187,8 +225,13 @@ pub(crate) async fn open(
         return Err(OpenFailed { kind: ErrorKind::NoHttp2 });
     } else {
         let (sender, conn) = http1::handshake(io).await.map_err(failed)?;
-        tokio::task::spawn_local(conn);
+        if drive_h1 {
+            driver.0 = Some(Box::pin(conn));
+        } else {
+            // Its own task, which closes the connection properly (close_notify) once we let go.
+            tokio::task::spawn_local(conn);
+        }
         Sender::H1(sender)
     };
-    Ok(Opened { sender, seen, facts, offered, began, connected, handshaken })
+    Ok(Opened { sender, driver, seen, facts, offered, began, connected, handshaken })
 }

@@ -15,7 +15,7 @@ use tokio::task::{spawn_local, LocalSet};
 use tokio::time::timeout;
 
 use super::config::{Bench, BenchError, Mode, Plan, Stop, Template};
-use super::conn::{self, ByteCount, Opened, Sender};
+use super::conn::{self, ByteCount, Driver, Opened, Sender};
 use super::errors::ErrorKind;
 use super::report::{Report, Setup};
 use super::stats::{Turn, WorkerStats};
@@ -254,17 +254,17 @@ async fn exchange(
 }
 
 /// Requests on one connection until the generator is done (true) or the connection is gone (false).
-async fn stream(w: &Worker, mut sender: Sender, seen: &SeenError, gen: &mut Generator) -> bool {
+async fn stream(w: &Worker, mut sender: Sender, mut driver: Driver, seen: &SeenError, gen: &mut Generator) -> bool {
     let limit = w.plan.setup.timeout;
     loop {
         let Some(turn) = gen.turn(w).await else { return true };
         // A server that closed the connection between requests: the turn waits for the next one.
-        if sender.ready().await.is_err() {
+        if driver.drive(sender.ready()).await.is_err() {
             gen.pending = Some(turn);
             return false;
         }
         let target = gen.target(&w.plan);
-        match timeout(limit, exchange(w, &mut sender, seen, target, turn)).await {
+        match driver.drive(timeout(limit, exchange(w, &mut sender, seen, target, turn))).await {
             Ok(Ok(())) => {}
             Ok(Err(kind)) => {
                 w.record_error(turn, kind);
@@ -284,7 +284,7 @@ async fn stream(w: &Worker, mut sender: Sender, seen: &SeenError, gen: &mut Gene
 async fn open(w: &Worker, slot: usize) -> Result<Opened, ErrorKind> {
     let plan = &w.plan;
     let origin = &plan.origins[plan.slot_origin(slot)];
-    let opening = conn::open(origin, &plan.connectors[slot], plan.setup.protocol, &w.count);
+    let opening = conn::open(origin, &plan.connectors[slot], plan.setup.protocol, &w.count, true);
     match timeout(plan.setup.timeout, opening).await {
         Ok(Ok(opened)) => {
             w.record_connection(&opened);
@@ -311,7 +311,7 @@ async fn keep_alive_slot(w: Rc<Worker>, slot: usize, mut gens: Vec<Generator>) {
         let streams: Vec<Sender> = std::iter::from_fn(|| opened.sender.another_stream()).take(gens.len() - 1).collect();
         if streams.is_empty() {
             // HTTP/1.1, or one stream: run it here.
-            if stream(&w, opened.sender, &opened.seen, &mut gens[0]).await {
+            if stream(&w, opened.sender, opened.driver, &opened.seen, &mut gens[0]).await {
                 return;
             }
             continue;
@@ -320,7 +320,7 @@ async fn keep_alive_slot(w: Rc<Worker>, slot: usize, mut gens: Vec<Generator>) {
         for (sender, mut gen) in std::iter::once(opened.sender).chain(streams).zip(gens.drain(..)) {
             let (w, seen) = (w.clone(), opened.seen.clone());
             tasks.push(spawn_local(async move {
-                let done = stream(&w, sender, &seen, &mut gen).await;
+                let done = stream(&w, sender, Driver::default(), &seen, &mut gen).await;
                 (gen, done)
             }));
         }
@@ -344,7 +344,7 @@ async fn per_request_slot(w: Rc<Worker>, slot: usize, mut gen: Generator) {
         let target = gen.target(&w.plan);
         let attempt = async {
             let origin = &w.plan.origins[w.plan.slot_origin(slot)];
-            let mut opened = conn::open(origin, &w.plan.connectors[slot], w.plan.setup.protocol, &w.count)
+            let mut opened = conn::open(origin, &w.plan.connectors[slot], w.plan.setup.protocol, &w.count, false)
                 .await
                 .map_err(|f| f.kind)?;
             w.record_connection(&opened);

@@ -129,7 +129,7 @@ impl Timeline {
             .enumerate()
             .map(|(i, interval)| {
                 let ms = |q: f64| {
-                    (interval.latency_us.len() > 0).then(|| interval.latency_us.value_at_quantile(q) as f64 / 1000.0)
+                    (!interval.latency_us.is_empty()).then(|| interval.latency_us.value_at_quantile(q) as f64 / 1000.0)
                 };
                 Point {
                     start_s: i as f64 * width_s,

@@ -19,6 +19,9 @@ use tokio_rustls::TlsConnector;
 
 use super::{Context, ContextError, TlsVersion};
 
+/// A client TLS stream as a [`Connector`] makes it.
+pub type ClientTls<IO> = TlsStream<IO>;
+
 /// Sessions a connector keeps for resumption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sessions {
@@ -167,6 +170,13 @@ impl Connector {
     pub fn has_identity(&self) -> bool {
         self.config.client_auth_cert_resolver.has_certs()
     }
+}
+
+/// Seed the crypto provider's random generator now. aws-lc gathers CPU-jitter entropy the
+/// first time it is asked for randomness (tens of milliseconds of CPU): a load generator
+/// does that before it starts measuring.
+pub fn prime_random() {
+    let _ = super::provider().secure_random.fill(&mut [0u8; 32]);
 }
 
 impl Context {
