@@ -11,7 +11,7 @@
 # it, so its whole CPU lands there), and nginx's core-ms per request from /proc of its processes.
 # Prints the median of the per-round ratios tlskit/anchor (req/s: higher is better for tlskit;
 # CPU per request: lower is better). Only 127.0.0.1 is used. oha comes from crates.io
-# (`cargo install oha --locked`, a few minutes the first time).
+# (`cargo install oha --locked`, a few minutes the first time; SKIP_OHA=1 runs without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +23,7 @@ STREAMS=${STREAMS:-10}
 
 ./scripts/install-peers nginx wrk nghttp2-client curl python3
 export PATH="$HOME/.cargo/bin:$PATH"
-if ! command -v oha >/dev/null; then
+if ! command -v oha >/dev/null && [ "${SKIP_OHA:-0}" != 1 ]; then
     echo "== installing oha (cargo install oha --locked)"
     cargo install oha --locked -q
 fi
@@ -122,12 +122,12 @@ parse_tlskit() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(d
 
 echo
 echo "== $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $("$NGINX" -v 2>&1);" \
-     "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(oha --version); tlskit $(git rev-parse --short HEAD)"
+     "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(command -v oha >/dev/null && oha --version); tlskit $(git rev-parse --short HEAD)"
 echo "   -c$CONNS -t$THREADS, ${DURATION}s per run, $ROUNDS rounds, $URL"
 for round in $(seq "$ROUNDS"); do
     measure h1 wrk "$round" parse_wrk wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$URL"
     measure h1 h2load "$round" parse_h2load h2load --h1 -t"$THREADS" -c"$CONNS" -D"$DURATION" "$URL"
-    measure h1 oha "$round" parse_oha oha -z "${DURATION}s" -c "$CONNS" --no-tui --insecure --http-version 1.1 \
+    command -v oha >/dev/null && measure h1 oha "$round" parse_oha oha -z "${DURATION}s" -c "$CONNS" --no-tui --insecure --http-version 1.1 \
         --output-format json "$URL"
     measure h1 tlskit "$round" parse_tlskit "$TLSKIT" bench --json -q --http1.1 -t"$THREADS" -c"$CONNS" \
         -d"${DURATION}s" --cacert "$CA" "$URL"
