@@ -40,7 +40,12 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() { # wait_port NAME PORT
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return; sleep 0.1; done
+    echo "$1 never listened on port $2:" >&2
+    tail -5 "$W"/logs/"$1"* >&2 || true
+    exit 1
+}
 
 mkdir -p "$W/www" "$W/logs" "$W/caddy"
 "$TLSKIT" cert init "$W/pki" > /dev/null
@@ -110,7 +115,6 @@ cat > "$W/Caddyfile" <<EOF
 {
     auto_https off
     admin off
-    persist_config off
 }
 https://localhost:${port[caddy]} {
     tls $CERT $KEY
@@ -134,7 +138,7 @@ start_tlskit() { # start_tlskit NAME ARGS...
 }
 start_tlskit tlskit
 start_tlskit tlskit-full --session-cache 0 --tickets off
-for name in "${!port[@]}"; do wait_port "${port[$name]}"; done
+for name in "${!port[@]}"; do wait_port "$name" "${port[$name]}"; done
 
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { # user+sys ticks of a process and its children
