@@ -330,11 +330,16 @@ fn ctrl_c_ends_the_run_with_the_report_of_what_was_done() {
     let www = www();
     let (_pki_dir, pki) = common::pki();
     let (cert, key) = (common::path(&pki.server), common::path(&pki.server_key));
-    // Without -q the server prints an access line per request: proof that the load has begun.
+    // Without -q the server prints an access line per request: proof that the load is under way.
     let served = Serve::start(www.path(), &["--cert", &cert, "--key", &key]);
     let child =
         spawn(&["--json", "--cacert", &common::path(&pki.ca), "-c", "2", "-d", "60s", &served.url_for("hello.txt")]);
-    assert!(served.access_line("/hello.txt").is_some(), "no request reached the server");
+    // Ten responses served on two sequential connections: the client has received at least eight.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while served.stdout_lines().iter().filter(|l| l.contains(" /hello.txt HTTP/")).count() < 10 {
+        assert!(std::time::Instant::now() < deadline, "ten requests did not reach the server within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let doc = common::bench::finish(child, Duration::from_secs(30)).json();
     assert!(count(&doc, "/requests") > 0, "{doc:#}");
