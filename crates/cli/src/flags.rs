@@ -20,6 +20,7 @@ pub const GET: &[(&str, &str)] = &[
     ("Context::trust_system_roots", "the system roots"),
     ("Context::trust", "--cacert"),
     ("Context::cipher_suites", "--ciphers"),
+    ("Context::key_exchange_groups", "--groups"),
     ("Context::versions", "--tlsv1.2/--tlsv1.3/--tls-max"),
     ("Context::identity", "--cert/--key"),
     ("Context::crls", "--crlfile"),
@@ -28,6 +29,9 @@ pub const GET: &[(&str, &str)] = &[
 
 /// `tlskit cert`.
 pub const CERT: &[(&str, &str)] = &[("Trust::roots", "--cacert"), ("Trust::system_roots", "the system roots")];
+
+/// `tlskit bench`: the TLS flags are get's.
+pub const BENCH: &[(&str, &str)] = GET;
 
 /// `tlskit dump`: the library's options do not reach its messages.
 pub const DUMP: &[(&str, &str)] = &[];

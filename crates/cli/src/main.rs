@@ -1,12 +1,14 @@
 //! The `tlskit` binary: a thin layer of argument parsing and printing over the
 //! `tlskit` and `tlskit-wire` libraries.
 
+mod bench;
 mod cert;
 mod dump;
 mod flags;
 mod get;
 mod output;
 mod serve;
+mod tls_args;
 mod trace;
 
 use std::process::ExitCode;
@@ -28,6 +30,8 @@ enum Command {
     Get(get::Args),
     /// POST to a URL over HTTPS (curl's -d/--data, --json)
     Post(get::Args),
+    /// Load-test HTTPS servers, counting full and resumed handshakes (wrk/h2load-style)
+    Bench(bench::Args),
     /// Decode and decrypt TLS in a capture file (ssldump-style)
     Dump(dump::Args),
     /// Make a test PKI, issue certificates, show certificates
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => (serve::run(args), flags::SERVE),
         Command::Get(args) => (get::run(args, get::Method::Get), flags::GET),
         Command::Post(args) => (get::run(args, get::Method::Post), flags::GET),
+        Command::Bench(args) => (bench::run(args), flags::BENCH),
         Command::Dump(args) => (dump::run(args), flags::DUMP),
         Command::Cert(cmd) => (cert::run(cmd), flags::CERT),
     };

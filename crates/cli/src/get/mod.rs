@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use tlskit::client::{self, http, ClientError, Request, ResolveOverride};
-use tlskit::context::{Context, TlsVersion};
+use tlskit::context::Context;
+
+use crate::tls_args::TlsArgs;
 
 use crate::trace::TracePrinter;
 
@@ -54,21 +56,6 @@ pub struct Args {
     /// Fail (exit 22) on HTTP status 400 or more, printing no body
     #[arg(short = 'f', long = "fail")]
     fail: bool,
-    /// Do not verify the server's certificate (the handshake's signatures are still checked)
-    #[arg(short = 'k', long = "insecure")]
-    insecure: bool,
-    /// Trust the CA certificates in FILE instead of the system roots
-    #[arg(long = "cacert", value_name = "FILE")]
-    cacert: Option<PathBuf>,
-    /// Also check the server's certificate against the CRLs in FILE
-    #[arg(long = "crlfile", value_name = "FILE")]
-    crlfile: Option<PathBuf>,
-    /// Client certificate (PEM; may hold the key too)
-    #[arg(short = 'E', long = "cert", value_name = "FILE")]
-    cert: Option<PathBuf>,
-    /// Private key of --cert
-    #[arg(long = "key", value_name = "FILE")]
-    key: Option<PathBuf>,
     /// Connect to ADDR when a URL names HOST:PORT (repeatable)
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
     resolve: Vec<ResolveOverride>,
@@ -84,21 +71,8 @@ pub struct Args {
     /// Offer HTTP/2 first (ALPN h2, http/1.1; the default)
     #[arg(long = "http2")]
     http2: bool,
-    /// TLS 1.2 or later
-    #[arg(long = "tlsv1.2")]
-    tlsv1_2: bool,
-    /// TLS 1.3 only
-    #[arg(long = "tlsv1.3")]
-    tlsv1_3: bool,
-    /// Highest TLS version to use: 1.2 or 1.3
-    #[arg(long = "tls-max", value_name = "VERSION")]
-    tls_max: Option<TlsVersion>,
-    /// Cipher suites to offer (comma- or colon-separated, rustls, IANA or OpenSSL names)
-    #[arg(long = "ciphers", value_name = "LIST")]
-    ciphers: Option<String>,
-    /// Require the server key to have this hash: sha256//BASE64 (several joined by ';')
-    #[arg(long = "pinnedpubkey", value_name = "PINS")]
-    pinned_pubkey: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Do not resume TLS sessions between the URLs
     #[arg(long = "no-reuse")]
     no_reuse: bool,
@@ -153,42 +127,8 @@ fn seconds(flag: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
 
 /// The TLS policy the flags describe.
 fn context(args: &Args) -> anyhow::Result<Context> {
-    let mut versions = vec![TlsVersion::Tls13, TlsVersion::Tls12];
-    if args.tlsv1_3 {
-        versions.retain(|v| *v == TlsVersion::Tls13);
-    }
-    if args.tls_max == Some(TlsVersion::Tls12) {
-        versions.retain(|v| *v == TlsVersion::Tls12);
-    }
-    if versions.is_empty() {
-        bail!("--tlsv1.3 and --tls-max 1.2 leave no TLS version to use");
-    }
     let alpn: &[&str] = if args.http1_1 { &["http/1.1"] } else { &["h2", "http/1.1"] };
-    let mut ctx = Context::new().versions(&versions).alpn(alpn);
-    if let Some(list) = &args.ciphers {
-        let names: Vec<&str> = list.split([',', ':', ' ']).filter(|s| !s.is_empty()).collect();
-        ctx = ctx.cipher_suites(&names)?;
-    }
-    match &args.cacert {
-        Some(path) => ctx = ctx.trust(tlskit::pki::load_certs(path).context("--cacert")?),
-        None => ctx = ctx.trust_system_roots(true),
-    }
-    if args.insecure {
-        ctx = ctx.dangerous_disable_verification();
-    }
-    if let Some(path) = &args.crlfile {
-        ctx = ctx.crls(tlskit::pki::load_crls(path).context("--crlfile")?);
-    }
-    if let Some(cert) = &args.cert {
-        ctx = ctx.identity(tlskit::pki::load_identity(cert, args.key.as_deref()).context("--cert/--key")?);
-    } else if args.key.is_some() {
-        bail!("--key needs --cert");
-    }
-    if let Some(pins) = &args.pinned_pubkey {
-        for pin in client::parse_pinned_pubkeys(pins).context("--pinnedpubkey")? {
-            ctx = ctx.pin_spki_sha256(pin);
-        }
-    }
+    let mut ctx = args.tls.context(alpn)?;
     if args.no_reuse {
         ctx = ctx.session_cache(0).tickets(false);
     }

@@ -13,7 +13,9 @@
 //!   port ([`peers::wait_for_port`]), the process's exit ([`process::wait_status`]). No assertion on how
 //!   long something took, except that a timeout fired within a generous multiple of its setting.
 #![allow(dead_code)]
+pub mod bench;
 pub mod fleet;
+pub mod nginx;
 pub mod peers;
 pub mod pki;
 pub mod process;

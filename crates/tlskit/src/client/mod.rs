@@ -23,9 +23,9 @@
 
 mod asked;
 pub mod blocking;
-mod connect;
-mod error;
-mod recorder;
+pub(crate) mod connect;
+pub(crate) mod error;
+pub(crate) mod recorder;
 
 pub use crate::trace::TraceSink;
 pub use connect::ResolveOverride;

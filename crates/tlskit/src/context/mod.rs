@@ -20,8 +20,11 @@
 //! assert_eq!(client.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
 //! ```
 
+mod connector;
 mod tickets;
 mod verify;
+
+pub use connector::{prime_random, ClientTls, Connector, Handshake, HandshakeFacts, PeerName, Sessions};
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +32,7 @@ use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::SupportedKxGroup;
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
@@ -129,6 +133,8 @@ pub enum ContextError {
     UnknownClientAuth(String),
     #[error("unknown cipher suite {name:?}; known: {}", known.join(", "))]
     UnknownCipherSuite { name: String, known: Vec<String> },
+    #[error("unknown key exchange group {name:?}; known: {}", known.join(", "))]
+    UnknownGroup { name: String, known: Vec<String> },
     #[error("no cipher suite left for the chosen TLS versions")]
     NoUsableCipherSuite,
     #[error("a server needs a certificate and key")]
@@ -154,6 +160,7 @@ pub enum ContextError {
 pub struct Context {
     versions: Vec<TlsVersion>,
     cipher_suites: Option<Vec<SupportedCipherSuite>>,
+    kx_groups: Option<Vec<&'static dyn SupportedKxGroup>>,
     alpn: Vec<Vec<u8>>,
     roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
@@ -180,6 +187,10 @@ impl fmt::Debug for Context {
                     .cipher_suites
                     .as_ref()
                     .map(|s| s.iter().map(|s| names::suite_name(s.suite())).collect::<Vec<_>>()),
+            )
+            .field(
+                "kx_groups",
+                &self.kx_groups.as_ref().map(|g| g.iter().map(|g| names::group_name(g.name())).collect::<Vec<_>>()),
             )
             .field("alpn", &self.alpn.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>())
             .field("roots", &self.roots.len())
@@ -220,6 +231,7 @@ impl Context {
         Context {
             versions: vec![TlsVersion::Tls13, TlsVersion::Tls12],
             cipher_suites: None,
+            kx_groups: None,
             alpn: Vec::new(),
             roots: Vec::new(),
             system_roots: false,
@@ -261,6 +273,35 @@ impl Context {
             chosen.push(*found);
         }
         self.cipher_suites = Some(chosen);
+        Ok(self)
+    }
+
+    /// Restrict and order the key exchange groups (`X25519MLKEM768`, `X25519`, `secp256r1`,
+    /// `secp384r1`, `MLKEM768`, …; `P-256`/`prime256v1` and `P-384` are accepted too). A client
+    /// sends a key share for the first; a server picks by this order.
+    pub fn key_exchange_groups<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, ContextError> {
+        let known = || aws_lc_rs::ALL_KX_GROUPS.iter().map(|g| names::group_name(g.name())).collect::<Vec<_>>();
+        let mut chosen = Vec::new();
+        for name in names {
+            let name = name.as_ref().trim();
+            if name.is_empty() {
+                continue;
+            }
+            let want = match name.to_ascii_lowercase().as_str() {
+                "p-256" | "p256" | "prime256v1" => "secp256r1".to_string(),
+                "p-384" | "p384" => "secp384r1".to_string(),
+                other => other.to_string(),
+            };
+            let found = aws_lc_rs::ALL_KX_GROUPS
+                .iter()
+                .find(|g| names::group_name(g.name()).eq_ignore_ascii_case(&want))
+                .ok_or_else(|| ContextError::UnknownGroup { name: name.to_string(), known: known() })?;
+            chosen.push(*found);
+        }
+        if chosen.is_empty() {
+            return Err(ContextError::UnknownGroup { name: String::new(), known: known() });
+        }
+        self.kx_groups = Some(chosen);
         Ok(self)
     }
 
@@ -419,6 +460,9 @@ impl Context {
         let mut p = provider();
         if let Some(chosen) = &self.cipher_suites {
             p.cipher_suites = chosen.clone();
+        }
+        if let Some(groups) = &self.kx_groups {
+            p.kx_groups = groups.clone();
         }
         // Keep only suites of the versions in use, so a 1.3-only list with 1.2 fails loudly.
         p.cipher_suites.retain(|s| self.versions.iter().any(|v| s.version() == v.rustls()));
