@@ -1,6 +1,9 @@
-//! Renderings of dissector events: text lines in ssldump's spirit, and JSON
-//! lines with the stable schema of docs/dump-json.md. Both write into a
-//! caller-supplied writer (the caller decides where output goes).
+//! Renderings of dissector events: text lines in ssldump's spirit, JSON
+//! lines with the stable schema of docs/dump-json.md, and the HTML report
+//! ([`html`]). All write into a caller-supplied writer (the caller decides
+//! where output goes).
+
+pub mod html;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;

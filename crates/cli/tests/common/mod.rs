@@ -3,6 +3,7 @@
 pub mod peers;
 pub mod pki;
 pub mod serve;
+pub mod synth;
 pub mod traversal;
 
 use std::path::Path;
