@@ -88,7 +88,8 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     let handler =
         Handler::new(shared.clone(), Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone() }));
 
-    let conn = shared.http.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
+    let conn =
+        shared.http.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone(), shared.events.clone())), handler);
     tokio::pin!(conn);
     let idle = shared.limits.idle_timeout;
     let tick = (idle / 2).max(Duration::from_millis(50));
@@ -126,6 +127,7 @@ pub(crate) async fn serve(shared: &Arc<Shared>, tcp: TcpStream, peer: SocketAddr
             fail(Stage::Http, err.to_string());
         }
     }
+    signals.key_update_log.connection_done(&signals, &shared.events);
     if let Some(tracer) = tracer {
         tracer.finish();
     }

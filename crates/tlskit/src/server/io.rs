@@ -11,6 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
+use super::key_update::KeyUpdateLog;
+use super::EventSink;
+use crate::session::SessionInfo;
 use crate::trace::Tap;
 
 /// What the service and the IO wrapper of one connection share.
@@ -24,26 +27,35 @@ pub(crate) struct ConnSignals {
     pub(crate) activity: AtomicU64,
     /// Requests whose response body is not finished yet.
     pub(crate) in_flight: AtomicUsize,
+    /// The sessions after KeyUpdates, and the access records waiting for one.
+    pub(crate) key_update_log: KeyUpdateLog,
 }
 
 /// The TLS stream hyper drives, with the connection's signals.
 pub(crate) struct ConnIo {
     tls: TlsStream<Tap<TcpStream>>,
     signals: Arc<ConnSignals>,
+    /// Where access records parked for a KeyUpdate go once it is sent.
+    events: EventSink,
 }
 
 impl ConnIo {
-    pub(crate) fn new(tls: TlsStream<Tap<TcpStream>>, signals: Arc<ConnSignals>) -> Self {
-        ConnIo { tls, signals }
+    pub(crate) fn new(tls: TlsStream<Tap<TcpStream>>, signals: Arc<ConnSignals>, events: EventSink) -> Self {
+        ConnIo { tls, signals, events }
     }
 
-    /// Queue a KeyUpdate ahead of the bytes about to be written, if one was asked for.
+    /// Queue a KeyUpdate ahead of the bytes about to be written, if one was asked for; the session is
+    /// re-read from the connection after it, for the log.
     fn key_update_if_wanted(&mut self) {
         if self.signals.key_update_wanted.load(Ordering::Relaxed)
             && self.signals.key_update_wanted.swap(false, Ordering::AcqRel)
-            && self.tls.get_mut().1.refresh_traffic_keys().is_ok()
         {
-            self.signals.key_updates_sent.fetch_add(1, Ordering::Relaxed);
+            let conn = self.tls.get_mut().1;
+            let after = conn
+                .refresh_traffic_keys()
+                .is_ok()
+                .then(|| SessionInfo::from_connection(conn, conn.server_name(), None));
+            self.signals.key_update_log.key_update_done(&self.signals, after, &self.events);
         }
     }
 }

@@ -32,6 +32,7 @@
 mod body;
 mod conn;
 mod io;
+mod key_update;
 mod pages;
 mod service;
 
@@ -52,6 +53,7 @@ use crate::session::SessionInfo;
 use crate::trace::SecretLog;
 
 pub use body::LoggedBody;
+pub use key_update::KeyUpdateReport;
 
 /// The server's cipher-suite preference when none is configured: AES-128-GCM
 /// with SHA-256 first. Its handshake hashing runs on SHA-NI/ARMv8 SHA-256
@@ -226,6 +228,8 @@ pub struct AccessRecord {
     pub duration: Duration,
     /// The connection's TLS session; the client certificate chain is in `peer_certificates`.
     pub session: Arc<SessionInfo>,
+    /// For the `/_reneg_` magic URL: the KeyUpdate it asked for, with the session before and after.
+    pub key_update: Option<KeyUpdateReport>,
 }
 
 impl AccessRecord {
