@@ -138,7 +138,7 @@ fn hostile_names_from_the_capture_are_escaped() {
     assert!(html.contains("a&#39;b&amp;c"));
     // Both connections ended with the server's fatal alert: red, and counted.
     assert_eq!(count(&html, "<li class=\"step s2c alert fatal"), 2);
-    assert!(html.contains("<span class=\"fatal\">S&gt;C fatal handshake_failure</span>"));
+    assert!(html.contains("<span class=\"fatal\" title=\"fatal\">S&gt;C handshake_failure</span>"));
 }
 
 #[test]

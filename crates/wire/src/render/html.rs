@@ -73,7 +73,7 @@ struct Tally {
     records: [u64; 2],
     /// Record bytes (headers included) per direction.
     bytes: [u64; 2],
-    /// `S>C fatal handshake_failure`, at most [`MAX_ALERTS`] of them.
+    /// `S>C handshake_failure` (and whether it was fatal), at most [`MAX_ALERTS`] of them.
     alerts: Vec<(bool, String)>,
     alerts_total: u64,
     /// A fatal alert was among them.
@@ -156,7 +156,7 @@ impl HtmlReport {
                 tally.fatal |= fatal;
                 if tally.alerts.len() < MAX_ALERTS {
                     tally.alerts.push(match alert {
-                        Some(a) => (fatal, format!("{} {} {}", dir.arrow(), a.level_name(), a.description_name())),
+                        Some(a) => (fatal, format!("{} {}", dir.arrow(), a.description_name())),
                         None => (false, format!("{} encrypted alert", dir.arrow())),
                     });
                 }
@@ -379,7 +379,7 @@ fn write_row(h: &mut String, conn: &ConnInfo, s: &Summary, tally: &Tally, has_la
         if i > 0 {
             h.push_str("<br>");
         }
-        h.push_str(if *fatal { "<span class=\"fatal\">" } else { "<span>" });
+        h.push_str(if *fatal { "<span class=\"fatal\" title=\"fatal\">" } else { "<span title=\"warning\">" });
         push_escaped(h, alert);
         h.push_str("</span>");
     }

@@ -13,7 +13,7 @@ use crate::record::ContentType;
 /// A long detail is folded under a `<details>` after this many bytes of it.
 const FOLD_AFTER: usize = 160;
 
-/// How much of a folded detail's first line its summary shows.
+/// How much of a folded detail (its lines joined) its summary shows.
 const SUMMARY_LEN: usize = 100;
 
 /// The longest HTTP line shown for a run of application data.
@@ -383,11 +383,11 @@ fn write_detail(h: &mut String, detail: &str) {
         write_lines(h, &lines);
         return;
     }
-    let first = lines.first().copied().unwrap_or_default();
-    let cut = floor_char_boundary(first, first.len().min(SUMMARY_LEN));
+    let joined = lines.join(" ");
+    let cut = floor_char_boundary(&joined, joined.len().min(SUMMARY_LEN));
     h.push_str("<details><summary>");
-    push_escaped(h, &first[..cut]);
-    if cut < first.len() || lines.len() > 1 {
+    push_escaped(h, &joined[..cut]);
+    if cut < joined.len() {
         h.push('…');
     }
     h.push_str("</summary>");
