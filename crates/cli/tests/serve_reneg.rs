@@ -199,6 +199,7 @@ fn the_magic_prefix_keeps_every_rule_of_the_path_it_serves() {
     assert!(get("_reneg_/../hello.txt", &["--path-as-is"]).starts_with("HTTP/2 403"));
     let moved = get("_reneg_/sub", &[]);
     assert!(moved.starts_with("HTTP/2 301") && moved.contains("location: /_reneg_/sub/\r\n"), "{moved}");
+    assert!(moved.contains("<a href=\"/_reneg_/sub/\">"), "the page links where the header points: {moved}");
     // The listing under the prefix links relatively, so browsing stays under it.
     let listing = get("_reneg_/sub/", &[]);
     assert!(listing.contains("<a href=\"inner.txt\">inner.txt</a>") && listing.contains("href=\"../\""), "{listing}");

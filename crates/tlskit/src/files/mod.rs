@@ -454,6 +454,11 @@ fn redirect(dir_url: &str, query: Option<&str>, head_only: bool) -> Response<Bod
         Some(q) => format!("{dir_url}?{q}"),
         None => dir_url.to_owned(),
     };
+    moved_permanently(location, head_only)
+}
+
+/// 301 to `location` (a path we generated), with a page linking it.
+pub(crate) fn moved_permanently(location: String, head_only: bool) -> Response<Body> {
     let body = format!("<h1>301 Moved Permanently</h1>\n<p><a href=\"{0}\">{0}</a></p>", escape_html(&location));
     let mut response = page_response(
         StatusCode::MOVED_PERMANENTLY,

@@ -132,12 +132,12 @@ impl Handler {
         *inner.uri_mut() = uri;
         *inner.version_mut() = req.version();
         *inner.headers_mut() = req.headers().clone();
-        let mut response = self.shared.files.respond_now(&inner);
+        let response = self.shared.files.respond_now(&inner);
         let moved = response.headers().get(LOCATION).and_then(|l| l.to_str().ok()).filter(|l| l.starts_with('/'));
-        if let Some(location) = moved.and_then(|l| HeaderValue::from_str(&format!("{MAGIC}{l}")).ok()) {
-            response.headers_mut().insert(LOCATION, location);
+        match moved {
+            Some(location) => files::moved_permanently(format!("{MAGIC}{location}"), req.method() == Method::HEAD),
+            None => response,
         }
-        response
     }
 }
 
