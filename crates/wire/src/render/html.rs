@@ -228,7 +228,11 @@ impl HtmlReport {
         let t = &self.totals;
         let versions: Vec<String> = t.versions.iter().map(|(v, n)| format!("{v} ×{n}")).collect();
         let total = |h: &mut String, name: &str, value: String, bad: bool| {
-            let class = if bad { " class=\"bad\"" } else { "" };
+            let class = match (bad, name) {
+                (true, _) => " class=\"bad\"",
+                (false, "versions") => " class=\"wide\"",
+                _ => "",
+            };
             let _ = writeln!(h, "<div{class}><dt>{name}</dt><dd>{}</dd></div>", escape_html(&value));
         };
         total(&mut h, "connections", t.connections.to_string(), false);
