@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target of tlskit-wire for a bounded time and prints, per target, the executions and the
+# Runs every cargo-fuzz target (tlskit-wire's, and the listing's query parser) for a bounded time and prints, per target, the executions and the
 # crashes found. Usage: fuzz/run.sh [SECONDS_PER_TARGET] (default 60). Exit status 1 if any target crashed.
 #
 # cargo fuzz needs nightly-only flags; with no nightly toolchain we use the installed stable one with
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=(record capture decrypt h2frame)
+targets=(record capture decrypt h2frame listing_query)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
@@ -22,7 +22,11 @@ fi
 
 captures=../tests/captures
 
-mkdir -p corpus/record corpus/capture corpus/decrypt corpus/h2frame logs
+mkdir -p corpus/record corpus/capture corpus/decrypt corpus/h2frame corpus/listing_query logs
+# Listing queries: the links a listing writes, and a few a person might type.
+for q in 'sort=size&order=desc' 'sort=time' 'order=asc&sort=name' 'sort=size&sort=time&order=asc' 'x=1&&=&sort='; do
+    printf '%s' "$q" >"corpus/listing_query/$(printf '%s' "$q" | tr -c 'a-z0-9' '_')"
+done
 if [ -d "$captures" ]; then
     # Capture reader: real pcap, pcapng (with a Decryption Secrets Block) and odd link types.
     for f in "$captures"/ssldump-samples/*.pcap "$captures"/derived-dsb/*.pcapng "$captures"/illustrated-tls1*/capture.pcap \

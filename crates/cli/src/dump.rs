@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 
@@ -12,6 +12,7 @@ use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
 use tlskit_wire::dissect::{Direction, Event, Summary};
 use tlskit_wire::keys::{KeyLog, RsaKey};
 use tlskit_wire::record::ProtocolVersion;
+use tlskit_wire::render::html::{HtmlOptions, HtmlReport, DEFAULT_LADDERS};
 use tlskit_wire::render::{self, Connection, TextOptions, TextRenderer};
 
 #[derive(clap::Args)]
@@ -45,6 +46,13 @@ pub struct Args {
     /// A summary of every connection at the end
     #[arg(long)]
     summary: bool,
+    /// Write a self-contained HTML report (a table of every connection, a ladder per handshake) to REPORT
+    /// instead of the text output; `-` is standard output
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["json", "follow"])]
+    html: Option<PathBuf>,
+    /// With --html: draw the ladders of the first N connections (the table lists all)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LADDERS, requires = "html")]
+    html_connections: usize,
     /// Capture live from an interface (needs a build with `--features live`); FILE is then a BPF filter
     #[arg(short = 'i', value_name = "IFACE")]
     interface: Option<String>,
@@ -71,7 +79,57 @@ struct Output {
     extracted: BTreeMap<u64, Extracted>,
     index: Vec<serde_json::Value>,
     summaries: Vec<(Connection, Summary)>,
+    html: Option<HtmlOutput>,
     error: Option<std::io::Error>,
+}
+
+/// The report of `--html` while it is written: rows and ladders go to two unlinked temporary files, so a
+/// capture of any size is reported in bounded memory; [`HtmlOutput::assemble`] puts the page together.
+struct HtmlOutput {
+    report: HtmlReport,
+    rows: BufWriter<File>,
+    ladders: BufWriter<File>,
+}
+
+impl HtmlOutput {
+    fn new(options: HtmlOptions) -> anyhow::Result<Self> {
+        Ok(Self {
+            report: HtmlReport::new(options),
+            rows: BufWriter::with_capacity(1 << 16, scratch_file("rows")?),
+            ladders: BufWriter::with_capacity(1 << 16, scratch_file("ladders")?),
+        })
+    }
+
+    /// Head (with the totals), rows, middle, ladders, tail, into `out`.
+    fn assemble(self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut rows = self.rows.into_inner().map_err(|e| e.into_error())?;
+        let mut ladders = self.ladders.into_inner().map_err(|e| e.into_error())?;
+        self.report.head(out)?;
+        rows.rewind()?;
+        std::io::copy(&mut rows, out)?;
+        self.report.middle(out)?;
+        ladders.rewind()?;
+        std::io::copy(&mut ladders, out)?;
+        self.report.tail(out)?;
+        out.flush()
+    }
+}
+
+/// A temporary file that is already unlinked: nothing is left behind, however the process ends.
+fn scratch_file(what: &str) -> anyhow::Result<File> {
+    let dir = std::env::temp_dir();
+    for attempt in 0..100u32 {
+        let path = dir.join(format!(".tlskit-report-{}-{what}-{attempt}", std::process::id()));
+        match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
+            Ok(file) => {
+                std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating a temporary file in {}", dir.display())),
+        }
+    }
+    anyhow::bail!("no free temporary file name in {}", dir.display())
 }
 
 impl Output {
@@ -81,8 +139,9 @@ impl Output {
         }
     }
 
+    /// No text or JSON output: `--follow` prints only plaintext, `--html` writes only the report.
     fn quiet(&self) -> bool {
-        self.follow.is_some()
+        self.follow.is_some() || self.html.is_some()
     }
 }
 
@@ -96,6 +155,9 @@ impl Handler for Output {
                 }
                 (Err(e), _) | (_, Err(e)) => self.check(Err(e)),
             }
+        }
+        if let Some(html) = &mut self.html {
+            html.report.connection_start(conn);
         }
         if self.quiet() {
             return;
@@ -127,6 +189,10 @@ impl Handler for Output {
                 _ => Ok(()),
             };
             self.check(r);
+        }
+        if let Some(html) = &mut self.html {
+            html.report.event(conn, event);
+            return;
         }
         if let Some(n) = self.follow {
             if n == conn.id {
@@ -165,6 +231,10 @@ impl Handler for Output {
         }
         if self.summary {
             self.summaries.push((*conn, summary.clone()));
+        }
+        if let Some(html) = &mut self.html {
+            let r = html.report.connection_end(&mut html.rows, &mut html.ladders, conn, summary);
+            self.check(r);
         }
         if self.quiet() {
             return;
@@ -208,6 +278,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.extract {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let html = match &args.html {
+        Some(report) => {
+            let title = match (&args.interface, &args.file) {
+                (Some(iface), _) => format!("live capture on {iface}"),
+                (None, Some(file)) => file.file_name().unwrap_or(file.as_os_str()).to_string_lossy().into_owned(),
+                (None, None) => String::new(),
+            };
+            let options = HtmlOptions { title, ladders: args.html_connections, ..HtmlOptions::default() };
+            Some((report.clone(), HtmlOutput::new(options)?))
+        }
+        None => None,
+    };
+    let (html_path, html) = html.map_or((None, None), |(path, output)| (Some(path), Some(output)));
     let mut analyzer = Analyzer::new(keylog.clone()).with_rsa_key(rsa).with_psk(psk);
     let mut output = Output {
         out: BufWriter::with_capacity(1 << 20, std::io::stdout()),
@@ -220,6 +303,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         extracted: BTreeMap::new(),
         index: Vec::new(),
         summaries: Vec::new(),
+        html,
         error: None,
     };
     let (report, path) = match &args.interface {
@@ -252,6 +336,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let flushed = output.out.flush();
     output.check(flushed);
+    if let (Some(path), Some(html)) = (&html_path, output.html.take()) {
+        write_report(path, html)?;
+    }
     if let Some(dir) = &args.extract {
         let index = serde_json::json!({ "connections": output.index });
         std::fs::write(dir.join("index.json"), serde_json::to_vec_pretty(&index)?)
@@ -272,8 +359,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// `--summary`: the totals of every connection, then one line per connection; with `--json` one `summary`
-/// object (each connection's own facts are in its `connection_end`).
-/// The `--summary` report; `malformed` is the analyzer's count of frames it could not read, and the last reason.
+/// object (each connection's own facts are in its `connection_end`). `malformed` is the analyzer's count of
+/// frames it could not read, and the last reason.
 fn write_summary(output: &mut Output, malformed: (u64, Option<&'static str>)) -> std::io::Result<()> {
     let mut versions: BTreeMap<String, u64> = BTreeMap::new();
     let mut suites: BTreeMap<String, u64> = BTreeMap::new();
@@ -310,6 +397,24 @@ fn write_summary(output: &mut Output, malformed: (u64, Option<&'static str>)) ->
     }
     for (c, s) in &output.summaries {
         writeln!(out, "  #{} {} -> {} {}", c.id, c.client, c.server, render::summary_line(s))?;
+    }
+    Ok(())
+}
+
+/// Puts the report together at `path` (`-`: standard output) and says so on standard error.
+fn write_report(path: &Path, html: HtmlOutput) -> anyhow::Result<()> {
+    let (connections, ladders) = html.report.counts();
+    if path == Path::new("-") {
+        let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        html.assemble(&mut out).context("writing the report to standard output")?;
+    } else {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        html.assemble(&mut out).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "tlskit dump: report written to {} ({connections} connection(s), {ladders} ladder(s))",
+            path.display()
+        );
     }
     Ok(())
 }

@@ -661,12 +661,42 @@ fn access_line(r: &AccessRecord) -> String {
             escape_untrusted(r.client_issuer().unwrap_or(""))
         ));
     }
+    // The magic URL: the session before and after the KeyUpdate, as the HOWTO's server printed it.
+    if let Some(k) = &r.key_update {
+        line.push_str(&format!(" key_update={}->{}", k.generation_before, k.generation_after));
+        line.push_str(&format!(
+            "\n  session before KeyUpdate: {}, server traffic keys generation {}",
+            session_brief(&k.before),
+            k.generation_before
+        ));
+        match &k.after {
+            Some(after) => line.push_str(&format!(
+                "\n  session after KeyUpdate: {}, server traffic keys generation {}",
+                session_brief(after),
+                k.generation_after
+            )),
+            None => line.push_str("\n  session after KeyUpdate: none sent (the connection ended first)"),
+        }
+    }
     line
+}
+
+/// A session on one line: `TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 sni=localhost alpn=h2 full`.
+fn session_brief(s: &tlskit::session::SessionInfo) -> String {
+    format!(
+        "{} {} {} sni={} alpn={} {}",
+        s.version,
+        s.cipher_suite,
+        s.key_exchange_group.as_deref().unwrap_or("-"),
+        escape_untrusted(s.sni.as_deref().unwrap_or("-")),
+        escape_untrusted(s.alpn.as_deref().unwrap_or("-")),
+        if s.resumed { "resumed" } else { "full" }
+    )
 }
 
 fn access_json(r: &AccessRecord) -> String {
     let s = &r.session;
-    let line = serde_json::json!({
+    let mut v = serde_json::json!({
         "time": rfc3339_of(r.time),
         "client": r.peer.to_string(),
         "method": r.method,
@@ -684,9 +714,17 @@ fn access_json(r: &AccessRecord) -> String {
         "issued_by": s.issued_by,
         "client_subject": r.client_subject(),
         "client_issuer": r.client_issuer(),
-    })
-    .to_string();
-    escape_json_controls(&line).into_owned()
+    });
+    // Only the magic URL's lines carry it: the session before and after the KeyUpdate.
+    if let Some(k) = &r.key_update {
+        v["key_update"] = serde_json::json!({
+            "generation_before": k.generation_before,
+            "generation_after": k.generation_after,
+            "before": &*k.before,
+            "after": k.after.as_deref(),
+        });
+    }
+    escape_json_controls(&v.to_string()).into_owned()
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ async fn html_listing_escapes_sorts_and_hides() {
     let first_file = html.find("href=\"%3Cscript%3E.txt\"").unwrap();
     let last_file = html.find("href=\"zeta.txt\"").unwrap();
     assert!(dir < first_file && first_file < html.find("href=\"a%20b.txt\"").unwrap() && last_file > first_file);
-    assert!(html.contains(">6</td>"), "size of 'a b.txt'");
+    assert!(html.contains("title=\"6 bytes\">6 B</td>"), "size of 'a b.txt', exact in the title");
 
     let root = get(&svc, "/").await.text();
     assert!(!root.contains("href=\"../\""), "no parent at the root");
@@ -138,6 +138,80 @@ async fn html_listing_escapes_sorts_and_hides() {
         assert!(!root.contains(&format!("href=\"{outside}")), "{outside} must not be listed");
     }
     assert!(root.contains("href=\"inlink.txt\""), "a symlink inside the root is listed");
+}
+
+/// The hrefs of a listing's rows, in order (the parent link included).
+fn row_links(html: &str) -> Vec<String> {
+    html.split("<td class=\"name\"><a href=\"").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn html_listing_sorts_through_links_and_shows_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("a/b");
+    fs::create_dir_all(base.join("zdir")).unwrap();
+    fs::create_dir_all(base.join("adir")).unwrap();
+    let now = SystemTime::now();
+    for (name, size, age_days) in [("small.txt", 10, 1), ("large.bin", 3 << 20, 30), ("medium.dat", 5000, 7)] {
+        fs::write(base.join(name), vec![b'x'; size]).unwrap();
+        let file = fs::File::options().write(true).open(base.join(name)).unwrap();
+        file.set_modified(now - Duration::from_secs(age_days * 86_400)).unwrap();
+    }
+    let old = now - Duration::from_secs(100 * 86_400);
+    fs::File::open(base.join("zdir")).unwrap().set_modified(old).unwrap();
+    let svc = FileService::new(dir.path(), FileOptions::default()).unwrap();
+
+    let html = get(&svc, "/a/b/").await.text();
+    assert_eq!(row_links(&html), ["../", "adir/", "zdir/", "large.bin", "medium.dat", "small.txt"]);
+    // Breadcrumbs: every ancestor a relative link, the current directory plain.
+    assert!(
+        html.contains(
+            "<a href=\"../../\">root</a><span class=\"sep\">/</span><a href=\"../\">a</a>\
+<span class=\"sep\">/</span><span aria-current=\"page\">b</span>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<p class=\"meta\">2 directories, 3 files (<span title=\"3150738 bytes\">3.0 MiB</span>)"));
+    assert!(html.contains("<td class=\"size\" title=\"3145728 bytes\">3.0 MiB</td>"));
+    assert!(html.contains("<td class=\"size\" title=\"5000 bytes\">4.9 KiB</td>"));
+    assert!(html.contains("<time datetime=\"") && html.contains("@media (prefers-color-scheme:dark)"));
+    // The header links: name is active (ascending), so its link reverses; the others start at their natural order.
+    assert!(html.contains("<th class=\"name\" aria-sort=\"ascending\"><a href=\"?sort=name&amp;order=desc\">"));
+    assert!(html.contains("<th class=\"size\"><a href=\"?sort=size&amp;order=desc\">Size</a></th>"));
+    assert!(html.contains("<th class=\"time\"><a href=\"?sort=time&amp;order=desc\">"));
+
+    let by_size = get(&svc, "/a/b/?sort=size&order=desc").await.text();
+    assert_eq!(row_links(&by_size)[3..], ["large.bin", "medium.dat", "small.txt"]);
+    assert!(by_size.contains("aria-sort=\"descending\"><a href=\"?sort=size&amp;order=asc\">"), "toggles");
+    // The chosen order follows into directories and back up; files link plainly.
+    let keep = "?sort=size&amp;order=desc";
+    assert_eq!(row_links(&by_size)[..3], [format!("../{keep}"), format!("adir/{keep}"), format!("zdir/{keep}")]);
+    assert!(by_size.contains(&format!("<a href=\"../../{keep}\">root</a>")));
+    let ascending = get(&svc, "/a/b/?sort=size&order=asc").await.text();
+    assert_eq!(row_links(&ascending)[3..], ["small.txt", "medium.dat", "large.bin"]);
+    // Time: directories first still, each group newest first.
+    let by_time = get(&svc, "/a/b/?sort=time").await.text();
+    assert_eq!(
+        row_links(&by_time)[1..].iter().map(|l| l.split('?').next().unwrap()).collect::<Vec<_>>(),
+        ["adir/", "zdir/", "small.txt", "medium.dat", "large.bin"]
+    );
+    let by_name_desc = get(&svc, "/a/b/?sort=name&order=desc").await.text();
+    assert_eq!(row_links(&by_name_desc)[3..], ["small.txt", "medium.dat", "large.bin"]);
+
+    // Junk in the query is ignored: the default order, never an error.
+    for junk in ["sort=%00", "sort=size;order=desc", "order=sideways&sort=SIZE", "=&&=&sort", "sort=%3Cscript%3E"] {
+        let r = get(&svc, &format!("/a/b/?{junk}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{junk}");
+        assert_eq!(row_links(&r.text()), ["../", "adir/", "zdir/", "large.bin", "medium.dat", "small.txt"], "{junk}");
+    }
+    // The JSON listing ignores the query: always the default order.
+    let json = send(&svc, Method::GET, "/a/b/?sort=size&order=asc", &[(ACCEPT, "application/json")]).await;
+    let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    let names: Vec<&str> = v["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["adir", "zdir", "large.bin", "medium.dat", "small.txt"]);
+
+    let empty = get(&svc, "/a/b/adir/").await.text();
+    assert!(empty.contains("This directory is empty.") && empty.contains("0 directories, 0 files"));
 }
 
 #[tokio::test]

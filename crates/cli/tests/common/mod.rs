@@ -20,6 +20,7 @@ pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod serve;
+pub mod synth;
 pub mod traversal;
 
 use std::path::Path;

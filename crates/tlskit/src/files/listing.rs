@@ -1,9 +1,7 @@
-//! Directory listings: read a directory, then render it as HTML or JSON (schema in the module docs of
-//! [`crate::files`]).
+//! Directory listings: read a directory, order it, render it as JSON (schema in the module docs of
+//! [`crate::files`]); the HTML page is [`super::listing_page`].
 
-use std::cmp::Ordering;
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -12,16 +10,17 @@ use std::time::SystemTime;
 use serde::Serialize;
 use tlskit_wire::time::rfc3339_of;
 
-use super::page::{escape_html, html_page};
-use super::path::{check_beneath, encode_name};
+use super::listing_order::{ListingOrder, SortKey, SortOrder};
+use super::path::check_beneath;
 
 /// One visible entry of a directory.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    name: OsString,
-    is_dir: bool,
-    size: u64,
-    modified: Option<SystemTime>,
+    pub(super) name: OsString,
+    pub(super) is_dir: bool,
+    /// Bytes (0 for a directory).
+    pub(super) size: u64,
+    pub(super) modified: Option<SystemTime>,
 }
 
 /// The entries of `dir` a client may see: directories first, then files, each sorted by name.
@@ -57,39 +56,29 @@ pub(crate) fn read(dir: &Path, root: &Path, show_hidden: bool) -> io::Result<Vec
             modified: metadata.modified().ok(),
         });
     }
-    entries.sort_by(|a, b| match (a.is_dir, b.is_dir) {
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-        _ => a.name.as_bytes().cmp(b.name.as_bytes()),
-    });
+    sort(&mut entries, ListingOrder::default());
     Ok(entries)
 }
 
-/// The HTML listing of the directory shown as `display_path` (decoded, ending in `/`).
-pub(crate) fn html(display_path: &str, entries: &[Entry], at_root: bool) -> String {
-    let title = format!("Index of {display_path}");
-    let mut body = String::with_capacity(256 + entries.len() * 160);
-    let _ = write!(
-        body,
-        "<h1>{}</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n",
-        escape_html(&title)
-    );
-    if !at_root {
-        body.push_str("<tr><td><a href=\"../\">../</a></td><td class=\"size\">-</td><td></td></tr>\n");
-    }
-    for entry in entries {
-        let slash = if entry.is_dir { "/" } else { "" };
-        let size = if entry.is_dir { "-".to_owned() } else { entry.size.to_string() };
-        let _ = writeln!(
-            body,
-            "<tr><td><a href=\"{href}{slash}\">{name}{slash}</a></td><td class=\"size\">{size}</td><td>{modified}</td></tr>",
-            href = encode_name(&entry.name),
-            name = escape_html(&entry.name.to_string_lossy()),
-            modified = entry.modified.map(rfc3339_of).unwrap_or_default(),
-        );
-    }
-    body.push_str("</tbody>\n</table>");
-    html_page(&title, &body)
+/// Puts `entries` in `order`: directories first, then files; ties by name. Directories have no size:
+/// sorted by size, they stay in name order.
+pub(crate) fn sort(entries: &mut [Entry], order: ListingOrder) {
+    entries.sort_by(|a, b| {
+        let by_name = || a.name.as_bytes().cmp(b.name.as_bytes());
+        if a.is_dir != b.is_dir {
+            return b.is_dir.cmp(&a.is_dir);
+        }
+        let by_key = match order.key {
+            SortKey::Size if a.is_dir => return by_name(),
+            SortKey::Name => by_name(),
+            SortKey::Size => a.size.cmp(&b.size).then_with(by_name),
+            SortKey::Time => a.modified.cmp(&b.modified).then_with(by_name),
+        };
+        match order.order {
+            SortOrder::Asc => by_key,
+            SortOrder::Desc => by_key.reverse(),
+        }
+    });
 }
 
 #[derive(Serialize)]
@@ -136,6 +125,5 @@ mod tests {
         let entries = [Entry { name: "a".into(), is_dir: false, size: 1, modified }];
         let listing: serde_json::Value = serde_json::from_str(&json("/", &entries)).unwrap();
         assert_eq!(listing["entries"][0]["modified"], "2001-09-09T01:46:40Z");
-        assert!(html("/", &entries, true).contains("<td>2001-09-09T01:46:40Z</td>"));
     }
 }

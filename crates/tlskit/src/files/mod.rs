@@ -8,8 +8,12 @@
 //!   and must stay under the canonical root, so symlinks that leave it get 404. Dot-files (any
 //!   segment starting with `.`) are neither listed nor served unless [`FileOptions::show_hidden`].
 //! - **Directories**: without the trailing slash, 301 to the slash form; with an index file
-//!   ([`FileOptions::index`]), that file; otherwise a listing (directories first, then files, each
-//!   sorted by name) in HTML, or in JSON when the request's `Accept` prefers `application/json`.
+//!   ([`FileOptions::index`]), that file; otherwise a listing (directories first, then files) in HTML,
+//!   or in JSON when the request's `Accept` prefers `application/json`. The HTML page has breadcrumbs,
+//!   a parent link, sizes in binary units (exact bytes in a title), modification times, and column
+//!   headers that sort it by name, size or time through links (`?sort=size&order=desc`; unknown
+//!   parameters and values are ignored, see [`ListingOrder`]); it follows `prefers-color-scheme` and
+//!   fits a phone's width.
 //! - **Files**: Content-Type from the extension (`.der`/`.crt` as `application/x-x509-ca-cert`, `.pem`
 //!   as UTF-8 text), `Last-Modified`, a strong `ETag` (inode, size, mtime in nanoseconds),
 //!   `If-Match`/`If-Unmodified-Since` (412), `If-None-Match`/`If-Modified-Since` (304), `If-Range`,
@@ -37,12 +41,15 @@
 //! `path` is the decoded URL path of the directory (ending in `/`). Each entry has `name` (the file
 //! name, not encoded; lossily UTF-8), `type` (`"dir"` or `"file"`; symlinks are described by their
 //! target), `size` (bytes for files, `null` for directories) and `modified` (RFC 3339, UTC, whole
-//! seconds; `null` if unknown). Entries come in the same order as the HTML listing.
+//! seconds; `null` if unknown). Entries are always in the default order (directories first, then files,
+//! each by name, byte order): the JSON listing ignores `?sort`.
 
 mod body;
 mod cache;
 mod conditional;
 mod listing;
+mod listing_order;
+mod listing_page;
 mod mime;
 pub(crate) mod negotiate;
 mod page;
@@ -67,6 +74,7 @@ use http::header::{
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 
 pub use body::Body;
+pub use listing_order::{ListingOrder, SortKey, SortOrder};
 pub use page::{error_response, escape_html, html_page, page_response, HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, PAGE_CSP};
 
 use body::Segment;
@@ -313,16 +321,12 @@ impl FileService {
             }
             Err(_) => return path_error(PathError::NotFound, head_only),
         };
-        let display = path.display_dir();
+        let mut entries = entries;
         let mut response = if negotiate::prefers_json(req.headers()) {
-            page_response(StatusCode::OK, JSON_CONTENT_TYPE, listing::json(&display, &entries), head_only)
+            page_response(StatusCode::OK, JSON_CONTENT_TYPE, listing::json(&path.display_dir(), &entries), head_only)
         } else {
-            page_response(
-                StatusCode::OK,
-                HTML_CONTENT_TYPE,
-                listing::html(&display, &entries, path.is_root()),
-                head_only,
-            )
+            let order = ListingOrder::from_query(req.uri().query());
+            page_response(StatusCode::OK, HTML_CONTENT_TYPE, listing_page::html(path, &mut entries, order), head_only)
         };
         response.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
         response
@@ -470,6 +474,11 @@ fn redirect(dir_url: &str, query: Option<&str>, head_only: bool) -> Response<Bod
         Some(q) => format!("{dir_url}?{q}"),
         None => dir_url.to_owned(),
     };
+    moved_permanently(location, head_only)
+}
+
+/// 301 to `location` (a path we generated), with a page linking it.
+pub(crate) fn moved_permanently(location: String, head_only: bool) -> Response<Body> {
     let body = format!("<h1>301 Moved Permanently</h1>\n<p><a href=\"{0}\">{0}</a></p>", escape_html(&location));
     let mut response = page_response(
         StatusCode::MOVED_PERMANENTLY,

@@ -5,6 +5,10 @@ use http::{Response, StatusCode};
 
 use super::body::Body;
 
+/// Escapes `&`, `<`, `>`, `"` and `'` so that a string is inert in HTML text and quoted attributes (the one
+/// escaper of tlskit's pages and of the dump report).
+pub use tlskit_wire::render::html::escape_html;
+
 /// The Content-Security-Policy of every generated page: nothing may load; only inline CSS applies.
 pub const PAGE_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -15,27 +19,8 @@ pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 /// Content-Type of the generated JSON documents.
 pub const JSON_CONTENT_TYPE: &str = "application/json";
 
-/// The inline style sheet of the page template (allowed by [`PAGE_CSP`]).
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse}td,th{padding:.15em 1.2em .15em 0;text-align:left}\
-td.size{text-align:right;font-variant-numeric:tabular-nums}\
-code,pre{font-family:ui-monospace,monospace}a{text-decoration:none}a:hover{text-decoration:underline}";
-
-/// Escapes `&`, `<`, `>`, `"` and `'` so that `s` is inert in HTML text and quoted attributes.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// The inline style sheet of the page template (allowed by [`PAGE_CSP`]): light and dark, phone to desktop.
+const STYLE: &str = include_str!("page.css");
 
 /// A complete HTML document: `title` is escaped here, `body_html` is inserted as is (the caller escapes).
 ///

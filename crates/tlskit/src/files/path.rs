@@ -113,6 +113,11 @@ impl RequestPath {
         out
     }
 
+    /// The decoded segments for display (`["a", "b c"]`), lossily UTF-8.
+    pub(crate) fn display_segments(&self) -> Vec<String> {
+        self.segments.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+    }
+
     /// Is this the root?
     pub(crate) fn is_root(&self) -> bool {
         self.segments.is_empty()

@@ -76,7 +76,12 @@ impl Drop for LoggedBody {
         if let Some(mut record) = self.record.take() {
             record.bytes = self.sent;
             record.duration = self.started.elapsed();
-            self.shared.emit(ServerEvent::Access(record));
+            if record.key_update.is_some() {
+                // Logged once the KeyUpdate has gone out, with the session after it.
+                self.signals.key_update_log.response_done(&self.signals, record, &self.shared.events);
+            } else {
+                self.shared.emit(ServerEvent::Access(record));
+            }
         }
     }
 }

@@ -139,7 +139,7 @@ pub(crate) async fn serve(
     );
 
     let engine = if http2 { &shared.http2 } else { &shared.http1 };
-    let conn = engine.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone())), handler);
+    let conn = engine.serve_connection(TokioIo::new(ConnIo::new(tls, signals.clone(), shared.events.clone())), handler);
     tokio::pin!(conn);
     let mut timers = ConnWatch::new(&shared.limits);
     let mut stopping = false;
@@ -180,6 +180,7 @@ pub(crate) async fn serve(
             fail(Stage::Http, err.to_string());
         }
     }
+    signals.key_update_log.connection_done(&signals, &shared.events);
     if let Some(tracer) = tracer {
         tracer.finish();
     }

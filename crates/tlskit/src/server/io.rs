@@ -15,7 +15,10 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_rustls::server::TlsStream;
 
+use super::key_update::KeyUpdateLog;
 use super::states::{ConnState, Slot};
+use super::EventSink;
+use crate::session::SessionInfo;
 use crate::trace::Tap;
 
 /// What the service, the response bodies and the IO wrapper of one connection share.
@@ -45,6 +48,8 @@ pub(crate) struct ConnSignals {
     /// HTTP/2 (frames other than requests and responses must not count as progress).
     pub(crate) http2: bool,
     slot: Slot,
+    /// The sessions after KeyUpdates, and the access records waiting for one.
+    pub(crate) key_update_log: KeyUpdateLog,
 }
 
 impl ConnSignals {
@@ -62,6 +67,7 @@ impl ConnSignals {
             opened,
             http2,
             slot,
+            key_update_log: KeyUpdateLog::default(),
         }
     }
 
@@ -105,21 +111,28 @@ pub(crate) struct ConnIo {
     signals: Arc<ConnSignals>,
     /// HTTP/2 only: follows the client's frames to time request header blocks.
     frames: Option<HeaderBlockWatch>,
+    /// Where access records parked for a KeyUpdate go once it is sent.
+    events: EventSink,
 }
 
 impl ConnIo {
-    pub(crate) fn new(tls: TlsStream<Tap<TcpStream>>, signals: Arc<ConnSignals>) -> Self {
+    pub(crate) fn new(tls: TlsStream<Tap<TcpStream>>, signals: Arc<ConnSignals>, events: EventSink) -> Self {
         let frames = signals.http2.then(HeaderBlockWatch::new);
-        ConnIo { tls, signals, frames }
+        ConnIo { tls, signals, frames, events }
     }
 
-    /// Queue a KeyUpdate ahead of the bytes about to be written, if one was asked for.
+    /// Queue a KeyUpdate ahead of the bytes about to be written, if one was asked for; the session is
+    /// re-read from the connection after it, for the log.
     fn key_update_if_wanted(&mut self) {
         if self.signals.key_update_wanted.load(Ordering::Relaxed)
             && self.signals.key_update_wanted.swap(false, Ordering::AcqRel)
-            && self.tls.get_mut().1.refresh_traffic_keys().is_ok()
         {
-            self.signals.key_updates_sent.fetch_add(1, Ordering::Relaxed);
+            let conn = self.tls.get_mut().1;
+            let after = conn
+                .refresh_traffic_keys()
+                .is_ok()
+                .then(|| SessionInfo::from_connection(conn, conn.server_name(), None));
+            self.signals.key_update_log.key_update_done(&self.signals, after, &self.events);
         }
     }
 

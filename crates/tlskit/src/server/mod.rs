@@ -40,6 +40,7 @@
 mod body;
 mod conn;
 mod io;
+mod key_update;
 mod limits;
 mod pages;
 mod service;
@@ -65,6 +66,7 @@ use crate::store::{StoreEvent, Stores};
 use crate::trace::{SecretLog, TraceEvent};
 
 pub use body::LoggedBody;
+pub use key_update::KeyUpdateReport;
 pub use limits::{raise_fd_limit, FdLimit, Limits, FDS_PER_CONNECTION, RESERVED_FDS};
 pub use service::{TLSKIT_SERVER, TLSKIT_SESSION_ISSUER};
 
@@ -224,6 +226,8 @@ pub struct AccessRecord {
     pub duration: Duration,
     /// The connection's TLS session; the client certificate chain is in `peer_certificates`.
     pub session: Arc<SessionInfo>,
+    /// For the `/_reneg_` magic URL: the KeyUpdate it asked for, with the session before and after.
+    pub key_update: Option<KeyUpdateReport>,
 }
 
 impl AccessRecord {

@@ -55,46 +55,67 @@ pub(crate) fn tls_info(conn: &ConnInfo, version: Version, json: bool, head_only:
     html_response(StatusCode::OK, "TLS session", &body, head_only)
 }
 
-/// `/_reneg_…`: a KeyUpdate on TLS 1.3; on TLS 1.2 why there is no renegotiation.
-pub(crate) fn renegotiate(conn: &ConnInfo, version: Version, json: bool, head_only: bool) -> Response<Body> {
-    let before = conn.signals.key_updates_sent.load(Ordering::Relaxed);
+/// Asks the connection's IO wrapper for a KeyUpdate before the next response byte, on TLS 1.3.
+/// Returns whether one was asked for (TLS 1.2 has none: the caller answers [`no_renegotiation`]).
+pub(crate) fn ask_key_update(conn: &ConnInfo) -> bool {
     if conn.session.version != "TLSv1.3" {
-        if json {
-            let value = json!({
-                "renegotiated": false,
-                "key_update": false,
-                "reason": NO_RENEGOTIATION,
-                "session": &*conn.session,
-            });
-            return json_response(StatusCode::NOT_IMPLEMENTED, value, head_only);
-        }
-        let body = format!(
-            "<h1>No renegotiation</h1>\n<p>{}</p>\n{}",
-            escape_html(NO_RENEGOTIATION),
-            session_table(&conn.session, &[])
-        );
-        return html_response(StatusCode::NOT_IMPLEMENTED, "No renegotiation", &body, head_only);
+        return false;
+    }
+    conn.signals.key_update_wanted.store(true, Ordering::Release);
+    true
+}
+
+/// 501 on TLS 1.2: why there is no renegotiation.
+pub(crate) fn no_renegotiation(conn: &ConnInfo, json: bool, head_only: bool) -> Response<Body> {
+    if json {
+        let value = json!({
+            "renegotiated": false,
+            "key_update": false,
+            "reason": NO_RENEGOTIATION,
+            "session": &*conn.session,
+        });
+        return json_response(StatusCode::NOT_IMPLEMENTED, value, head_only);
+    }
+    let body = format!(
+        "<h1>No renegotiation</h1>\n<p>{}</p>\n{}",
+        escape_html(NO_RENEGOTIATION),
+        session_table(&conn.session, &[])
+    );
+    html_response(StatusCode::NOT_IMPLEMENTED, "No renegotiation", &body, head_only)
+}
+
+/// `/_reneg_` alone: a KeyUpdate on TLS 1.3 (asked for by the caller) and what it did; on TLS 1.2 why
+/// there is no renegotiation.
+pub(crate) fn renegotiate(conn: &ConnInfo, version: Version, json: bool, head_only: bool) -> Response<Body> {
+    if conn.session.version != "TLSv1.3" {
+        return no_renegotiation(conn, json, head_only);
     }
     // The IO wrapper sends the KeyUpdate just before this response's first byte.
-    conn.signals.key_update_wanted.store(true, Ordering::Release);
+    let before = conn.signals.key_updates_sent.load(Ordering::Relaxed);
     let after = before + 1;
     let what = "The server sent a KeyUpdate (update_requested) on this connection: this response is the first \
                 data under the server's new traffic keys, and the client answers with a KeyUpdate of its own. \
-                TLS 1.3 has no renegotiation; the negotiated parameters stay the same.";
+                TLS 1.3 has no renegotiation; the negotiated parameters stay the same. The server's log shows \
+                the session before and after.";
+    let usage = "Ask for /_reneg_/PATH to have PATH served after the KeyUpdate, as the HOWTO's server served it \
+                 after renegotiating.";
     if json {
         let value = json!({
             "renegotiated": false,
             "key_update": true,
             "http_version": http_version(version),
             "explanation": what,
+            "usage": usage,
             "before": { "key_updates_sent": before, "session": &*conn.session },
             "after": { "key_updates_sent": after, "session": &*conn.session },
         });
         return json_response(StatusCode::OK, value, head_only);
     }
     let body = format!(
-        "<h1>KeyUpdate</h1>\n<p>{}</p>\n<h2>Before</h2>\n{}\n<h2>After</h2>\n{}",
+        "<h1>KeyUpdate</h1>\n<p>{}</p>\n<p>{} For example: <a href=\"/_reneg_/\"><code>/_reneg_/</code></a> \
+         lists the top directory.</p>\n<h2>Before</h2>\n{}\n<h2>After</h2>\n{}",
         escape_html(what),
+        escape_html(usage),
         session_table(&conn.session, &[("server traffic key generation", before.to_string())]),
         session_table(&conn.session, &[("server traffic key generation", after.to_string())]),
     );

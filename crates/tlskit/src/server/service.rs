@@ -1,21 +1,22 @@
-//! The one request handler of both execution models: `/_tls`, `/_reneg_*`,
-//! per-path client-certificate rules, then the file service; security headers
-//! on every response; an access record when each response body ends.
+//! The one request handler of both execution models: `/_tls`, the `/_reneg_`
+//! magic URL, per-path client-certificate rules, then the file service; security
+//! headers on every response; an access record when each response body ends.
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::header::{HeaderValue, HOST, SERVER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+use http::header::{HeaderValue, HOST, LOCATION, SERVER, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use super::body::LoggedBody;
 use super::io::ConnSignals;
 use super::pages;
-use super::{AccessRecord, Shared};
+use super::{AccessRecord, KeyUpdateReport, Shared};
 use crate::files::{self, Body};
 use crate::session::SessionInfo;
 
@@ -23,6 +24,8 @@ use crate::session::SessionInfo;
 pub const TLSKIT_SERVER: http::HeaderName = http::HeaderName::from_static("tlskit-server");
 /// The response header naming the server that issued the resumed session (fleet mode).
 pub const TLSKIT_SESSION_ISSUER: http::HeaderName = http::HeaderName::from_static("tlskit-session-issuer");
+/// The HOWTO's magic URL: `/_reneg_` explains, `/_reneg_/PATH` serves PATH after a KeyUpdate.
+const MAGIC: &str = "/_reneg_";
 
 /// What a request needs to know about its connection.
 #[derive(Debug)]
@@ -51,7 +54,8 @@ impl Handler {
     fn handle(&self, req: Request<Incoming>) -> Response<LoggedBody> {
         let started = Instant::now();
         let time = SystemTime::now();
-        let mut response = self.route(&req);
+        let generation = self.conn.signals.key_updates_sent.load(Ordering::Acquire);
+        let (mut response, key_update) = self.route(&req);
         // Open files are bounded like sockets (one per connection on average): HTTP/2's many streams
         // per connection must not run the process out of descriptors.
         let file_held = response.body().holds_file();
@@ -87,6 +91,7 @@ impl Handler {
             bytes: 0,
             duration: Default::default(),
             session: self.conn.session.clone(),
+            key_update: key_update.then(|| KeyUpdateReport::pending(generation, self.conn.session.clone())),
         };
         self.conn.signals.request_started();
         response.map(|body| {
@@ -94,33 +99,76 @@ impl Handler {
         })
     }
 
-    fn route(&self, req: &Request<Incoming>) -> Response<Body> {
+    /// The response, and whether it asked for a KeyUpdate (the `/_reneg_` magic URL on TLS 1.3).
+    fn route(&self, req: &Request<Incoming>) -> (Response<Body>, bool) {
         let path = req.uri().path();
         let head_only = req.method() == Method::HEAD;
         if let Some(problem) = host_problem(req) {
-            return files::error_response(StatusCode::BAD_REQUEST, problem, head_only);
+            return (files::error_response(StatusCode::BAD_REQUEST, problem, head_only), false);
         }
-        let special = path == "/_tls" || path == "/_tls/" || path.starts_with("/_reneg_");
+        let special = path == "/_tls" || path == "/_tls/" || path.starts_with(MAGIC);
         if special && req.method() != Method::GET && !head_only {
-            return files::error_response(StatusCode::METHOD_NOT_ALLOWED, "Only GET and HEAD are allowed here.", false);
+            let answer = "Only GET and HEAD are allowed here.";
+            return (files::error_response(StatusCode::METHOD_NOT_ALLOWED, answer, false), false);
         }
+        let json = files::negotiate::prefers_json(req.headers());
         if path == "/_tls" || path == "/_tls/" {
-            let json = files::negotiate::prefers_json(req.headers());
-            return pages::tls_info(&self.conn, req.version(), json, head_only);
+            return (pages::tls_info(&self.conn, req.version(), json, head_only), false);
         }
-        if path.starts_with("/_reneg_") {
-            let json = files::negotiate::prefers_json(req.headers());
-            return pages::renegotiate(&self.conn, req.version(), json, head_only);
-        }
-        if !self.conn.client_verified && !self.shared.require_client_cert.is_empty() {
-            // The path as the file service reads it; one it refuses gets its refusal below.
-            if let Some(normal) = self.shared.files.normal_path(path) {
-                if let Some(prefix) = self.shared.require_client_cert.iter().find(|p| normal.starts_with(p.as_str())) {
-                    return pages::client_cert_required(prefix, head_only);
+        if let Some(rest) = path.strip_prefix(MAGIC) {
+            // `/_reneg_/PATH`: PATH after the KeyUpdate, as orig_https_srv.py served it after renegotiating.
+            if rest.starts_with('/') {
+                if !pages::ask_key_update(&self.conn) {
+                    return (pages::no_renegotiation(&self.conn, json, head_only), false);
                 }
+                let response = match self.client_cert_refusal(rest, head_only) {
+                    Some(refusal) => refusal,
+                    None => self.files_under_magic(req, rest),
+                };
+                return (response, true);
             }
+            // `/_reneg_` alone (or any other tail): the explanation.
+            let asked = pages::ask_key_update(&self.conn);
+            return (pages::renegotiate(&self.conn, req.version(), json, head_only), asked);
         }
-        self.shared.files.respond_now(req)
+        if let Some(refusal) = self.client_cert_refusal(path, head_only) {
+            return (refusal, false);
+        }
+        (self.shared.files.respond_now(req), false)
+    }
+
+    /// The 403 of a path under a `--require-client-cert` prefix, when this connection has no verified certificate.
+    fn client_cert_refusal(&self, path: &str, head_only: bool) -> Option<Response<Body>> {
+        if self.conn.client_verified || self.shared.require_client_cert.is_empty() {
+            return None;
+        }
+        // The path as the file service reads it; one it refuses gets its refusal from the file service.
+        let normal = self.shared.files.normal_path(path)?;
+        let prefix = self.shared.require_client_cert.iter().find(|p| normal.starts_with(p.as_str()))?;
+        Some(pages::client_cert_required(prefix, head_only))
+    }
+
+    /// The file service's answer for `path` (the request's own query kept); its redirects stay under the
+    /// magic prefix, so `/_reneg_/dir` goes on to `/_reneg_/dir/`.
+    fn files_under_magic(&self, req: &Request<Incoming>, path: &str) -> Response<Body> {
+        let target = match req.uri().query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        };
+        let Ok(uri) = target.parse::<http::Uri>() else {
+            return files::error_response(StatusCode::BAD_REQUEST, "The path is not a valid URL path.", false);
+        };
+        let mut inner = Request::new(());
+        *inner.method_mut() = req.method().clone();
+        *inner.uri_mut() = uri;
+        *inner.version_mut() = req.version();
+        *inner.headers_mut() = req.headers().clone();
+        let response = self.shared.files.respond_now(&inner);
+        let moved = response.headers().get(LOCATION).and_then(|l| l.to_str().ok()).filter(|l| l.starts_with('/'));
+        match moved {
+            Some(location) => files::moved_permanently(format!("{MAGIC}{location}"), req.method() == Method::HEAD),
+            None => response,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Renderings of dissector events, one module per output form: ssldump-style text lines ([`text`]), the JSON
-//! lines of docs/dump-json.md ([`json`]), the hex and data dumps of `-x`/`-d` (`dump`), and the one-line text
-//! of a handshake message that both of the first two show (`handshake`). Every form writes into a
+//! lines of docs/dump-json.md ([`json`]), the self-contained HTML report of `dump --html` ([`html`]), the hex
+//! and data dumps of `-x`/`-d` (`dump`), and the one-line text of a handshake message that the text and the
+//! JSON both show (`handshake`). Every form writes into a
 //! caller-supplied writer or returns a value: the caller decides where output goes.
 //!
 //! What a renderer needs to know about a connection is a [`Connection`], built by whoever feeds the
@@ -8,6 +9,7 @@
 
 mod dump;
 mod handshake;
+pub mod html;
 pub mod json;
 pub mod text;
 

@@ -134,11 +134,11 @@ impl TextRenderer {
 }
 
 /// Nanoseconds shown as seconds with four decimals (`12.3456`).
-struct Secs4(u64);
+pub(super) struct Secs4(pub(super) u64);
 
 impl Secs4 {
     /// Appends `12.3456` without the formatting machinery.
-    fn push_to(&self, buf: &mut Vec<u8>) {
+    pub(super) fn push_to(&self, buf: &mut Vec<u8>) {
         push_u64(buf, self.0 / 1_000_000_000);
         let frac = (self.0 % 1_000_000_000) / 100_000;
         buf.extend_from_slice(&[
@@ -166,7 +166,8 @@ fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
     buf.extend_from_slice(&digits[at..]);
 }
 
-fn type_label(t: ContentType) -> &'static str {
+/// The record type as the text form labels it.
+pub(super) fn type_label(t: ContentType) -> &'static str {
     match t {
         ContentType::ChangeCipherSpec => "ChangeCipherSpec",
         ContentType::Alert => "Alert",
