@@ -191,13 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         keylog.write().map_err(|_| anyhow::anyhow!("key log lock"))?.merge(log);
     }
-    let rsa = match &args.key {
-        Some(file) => {
-            let pem = std::fs::read_to_string(file).with_context(|| format!("reading key {}", file.display()))?;
-            Some(Arc::new(RsaKey::from_pem(&pem).with_context(|| format!("{}", file.display()))?))
-        }
-        None => None,
-    };
+    let rsa = args.key.as_deref().and_then(load_rsa_key);
     let psk = match &args.psk {
         Some(h) => Some(hex_decode(h).context("--psk must be hex")?),
         None => None,
@@ -270,6 +264,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
                 )
             })
+            .and_then(|_| match analyzer.length_from_capture() {
+                0 => Ok(()),
+                n => writeln!(
+                    output.out,
+                    "  IP length 0 (segmentation offload on the capturing host): {n} packet(s), captured length used"
+                ),
+            })
             .and_then(|_| match analyzer.malformed_frames() {
                 (0, _) => Ok(()),
                 (n, last) => writeln!(output.out, "  malformed frames: {n} (last: {})", last.unwrap_or("-")),
@@ -296,6 +297,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `-k` key, or `None` after one line saying why it cannot be used: the capture is still dissected.
+fn load_rsa_key(file: &std::path::Path) -> Option<Arc<RsaKey>> {
+    let key = std::fs::read_to_string(file)
+        .map_err(anyhow::Error::from)
+        .and_then(|pem| RsaKey::from_pem(&pem).map_err(anyhow::Error::from));
+    match key {
+        Ok(key) => {
+            if key.is_legacy_size() {
+                eprintln!(
+                    "tlskit: warning: {}: {}-bit RSA key, used only to decrypt this capture (keys under 2048 bits are \
+                     not safe to serve with)",
+                    file.display(),
+                    key.bits()
+                );
+            }
+            Some(Arc::new(key))
+        }
+        Err(e) => {
+            eprintln!("tlskit: {}: {e}; dissecting without this key", file.display());
+            None
+        }
+    }
 }
 
 fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {

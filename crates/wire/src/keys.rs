@@ -247,14 +247,27 @@ pub enum KeyError {
     Rejected(String),
 }
 
+/// Smallest RSA modulus accepted (the export-grade keys of the 1990s were 512 bits).
+pub const MIN_RSA_BITS: usize = 512;
+/// Below this, a key is accepted for decrypting old captures only: [`RsaKey::is_legacy_size`].
+pub const LEGACY_RSA_BITS: usize = 2048;
+
 /// An RSA private key for TLS static-RSA key exchange (the server's key).
 pub struct RsaKey {
-    key: Pkcs1PrivateDecryptingKey,
+    key: RsaKeyImpl,
+}
+
+/// aws-lc-rs for the sizes it accepts (2048 bits and up); RustCrypto's `rsa` for the old, smaller keys that
+/// aws-lc-rs refuses. Constant time does not matter here: an offline analyzer decrypting a recorded premaster
+/// is not an oracle anyone can query.
+enum RsaKeyImpl {
+    AwsLc(Pkcs1PrivateDecryptingKey),
+    Small(Box<rsa::RsaPrivateKey>),
 }
 
 impl fmt::Debug for RsaKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaKey").field("bits", &self.key.key_size_bits()).finish_non_exhaustive()
+        f.debug_struct("RsaKey").field("bits", &self.bits()).finish_non_exhaustive()
     }
 }
 
@@ -286,21 +299,47 @@ impl RsaKey {
     /// Loads an RSA private key from DER: PKCS#1 `RSAPrivateKey` when `pkcs1`, else PKCS#8 `PrivateKeyInfo`.
     pub fn from_der(der: &[u8], pkcs1: bool) -> Result<RsaKey, KeyError> {
         let pkcs8 = if pkcs1 { wrap_pkcs1_in_pkcs8(der) } else { der.to_vec() };
-        let private = PrivateDecryptingKey::from_pkcs8(&pkcs8).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let key = Pkcs1PrivateDecryptingKey::new(private).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        Ok(RsaKey { key })
+        let aws = PrivateDecryptingKey::from_pkcs8(&pkcs8)
+            .map_err(|e| KeyError::Rejected(e.to_string()))
+            .and_then(|k| Pkcs1PrivateDecryptingKey::new(k).map_err(|e| KeyError::Rejected(e.to_string())));
+        match aws {
+            Ok(key) => Ok(RsaKey { key: RsaKeyImpl::AwsLc(key) }),
+            Err(refused) => {
+                use rsa::pkcs8::DecodePrivateKey as _;
+                use rsa::traits::PublicKeyParts as _;
+                // Only a well-formed key aws-lc-rs refused for its size is taken by the small-key path.
+                let Ok(small) = rsa::RsaPrivateKey::from_pkcs8_der(&pkcs8) else { return Err(refused) };
+                let bits = small.n().bits();
+                if !(MIN_RSA_BITS..LEGACY_RSA_BITS).contains(&bits) {
+                    return Err(refused);
+                }
+                small.validate().map_err(|e| KeyError::Rejected(e.to_string()))?;
+                Ok(RsaKey { key: RsaKeyImpl::Small(Box::new(small)) })
+            }
+        }
     }
 
     /// Key size in bits.
     pub fn bits(&self) -> usize {
-        self.key.key_size_bits()
+        match &self.key {
+            RsaKeyImpl::AwsLc(k) => k.key_size_bits(),
+            RsaKeyImpl::Small(k) => {
+                use rsa::traits::PublicKeyParts as _;
+                k.n().bits()
+            }
+        }
+    }
+
+    /// Below 2048 bits: usable to decrypt old captures, to be reported with a warning.
+    pub fn is_legacy_size(&self) -> bool {
+        self.bits() < LEGACY_RSA_BITS
     }
 
     /// Decrypts a ClientKeyExchange's EncryptedPreMasterSecret (PKCS#1 v1.5). Accepts the TLS form (2-byte length
     /// prefix) and the SSL 3.0 form (bare). `None` for a wrong key, bad padding or a premaster that is not 48
     /// bytes: the caller reports "wrong key" rather than decrypting garbage.
     pub fn decrypt_premaster(&self, encrypted: &[u8]) -> Option<[u8; 48]> {
-        let size = self.key.key_size_bytes();
+        let size = self.bits().div_ceil(8);
         let ciphertext = if encrypted.len() == size + 2 {
             crate::codec::Reader::new(encrypted).vec16().filter(|c| c.len() == size)?
         } else if encrypted.len() == size {
@@ -308,9 +347,17 @@ impl RsaKey {
         } else {
             return None;
         };
-        let mut out = vec![0u8; self.key.min_output_size()];
-        let plain = self.key.decrypt(ciphertext, &mut out).ok()?;
-        <[u8; 48]>::try_from(&*plain).ok()
+        match &self.key {
+            RsaKeyImpl::AwsLc(key) => {
+                let mut out = vec![0u8; key.min_output_size()];
+                let plain = key.decrypt(ciphertext, &mut out).ok()?;
+                <[u8; 48]>::try_from(&*plain).ok()
+            }
+            RsaKeyImpl::Small(key) => {
+                let plain = key.decrypt(rsa::Pkcs1v15Encrypt, ciphertext).ok()?;
+                <[u8; 48]>::try_from(&*plain).ok()
+            }
+        }
     }
 }
 

@@ -36,9 +36,15 @@ impl Handler for Totals {
     fn connection_end(&mut self, _: &Connection, s: &Summary) {
         self.connections += 1;
         for (k, v) in &s.stats.records {
+            // tshark counts an SSLv2-format ClientHello as protocol `ssl2`, not as a TLS record.
+            if *k == tlskit_wire::dissect::SSLV2_RECORD {
+                continue;
+            }
             *self.records.entry(k.to_string()).or_default() += v;
         }
         for (k, v) in &s.stats.handshake {
+            // tshark counts handshake types: a HelloRetryRequest is a ServerHello there.
+            let k = if *k == "HelloRetryRequest" { "ServerHello" } else { k };
             *self.handshake.entry(k.to_string()).or_default() += v;
         }
         self.plaintext += s.stats.plaintext_bytes[0] + s.stats.plaintext_bytes[1];

@@ -100,6 +100,7 @@ pub fn connection_json(conn: &Connection, summary: Option<&Summary>) -> serde_js
         v["sni"] = json!(s.server_name);
         v["alpn"] = json!(s.alpn);
         v["resumed"] = json!(s.resumed);
+        v["compression"] = json!(s.compression.map(|c| c.name()));
         v["ja3"] = json!(s.fingerprints.ja3);
         v["ja3s"] = json!(s.fingerprints.ja3s);
         v["ja4"] = json!(s.fingerprints.ja4);

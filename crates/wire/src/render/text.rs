@@ -99,7 +99,7 @@ impl TextRenderer {
             Event::ChangeCipherSpec { .. } => writeln!(out, "    ChangeCipherSpec")?,
             Event::Alert { alert, .. } => match alert {
                 Some(a) => writeln!(out, "    Alert {} {}", a.level, a.description)?,
-                None => writeln!(out, "    Alert (unreadable)")?,
+                None => writeln!(out, "    Alert (encrypted)")?,
             },
             Event::ApplicationData { data, early, .. } => {
                 if self.options.data {
@@ -191,6 +191,9 @@ pub fn summary_line(s: &Summary) -> String {
         line += &format!(" alpn={}", escape_untrusted(alpn));
     }
     line += if s.resumed { " resumed" } else { " full-handshake" };
+    if let Some(method) = s.compression {
+        line += &format!(" compression={}", method.name());
+    }
     if let Some(ja3) = &s.fingerprints.ja3 {
         line += &format!(" ja3={ja3}");
     }
