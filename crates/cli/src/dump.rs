@@ -9,10 +9,12 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
 use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
-use tlskit_wire::dissect::{Direction, Event, Summary};
+use tlskit_wire::dissect::{Direction, Event, HandshakeDetail, Summary};
+use tlskit_wire::http::{HttpDissector, HttpEvent, StartLine};
 use tlskit_wire::keys::{KeyLog, RsaKey};
 use tlskit_wire::record::ProtocolVersion;
 use tlskit_wire::render::{self, Connection, TextOptions, TextRenderer};
+use tlskit_wire::text::escape_json_controls;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,6 +47,11 @@ pub struct Args {
     /// A summary of every connection at the end
     #[arg(long)]
     summary: bool,
+    /// Show the HTTP/1.1 and HTTP/2 messages inside decrypted connections (request and status lines,
+    /// header fields, body lengths; HTTP/2 frames); with --extract also write each response body to
+    /// DIR/<id>-<stream>.body
+    #[arg(long)]
+    http: bool,
     /// Capture live from an interface (needs a build with `--features live`); FILE is then a BPF filter
     #[arg(short = 'i', value_name = "IFACE")]
     interface: Option<String>,
@@ -71,6 +78,11 @@ struct Output {
     extracted: BTreeMap<u64, Extracted>,
     index: Vec<serde_json::Value>,
     summaries: Vec<(Connection, Summary)>,
+    /// `--http`: each open connection's HTTP dissector.
+    http: Option<BTreeMap<u64, HttpDissector>>,
+    /// `--http --extract`: the response bodies being written, by connection and stream, and those written.
+    bodies: BTreeMap<(u64, u64), BufWriter<File>>,
+    bodies_done: BTreeMap<u64, Vec<serde_json::Value>>,
     error: Option<std::io::Error>,
 }
 
@@ -83,6 +95,73 @@ impl Output {
 
     fn quiet(&self) -> bool {
         self.follow.is_some()
+    }
+
+    /// Feeds the HTTP dissector of the connection what this event carries, and shows what it finds.
+    fn http(&mut self, conn: &Connection, event: &Event<'_>) {
+        let Some(map) = self.http.as_mut() else { return };
+        let mut dissector = map.remove(&conn.id).unwrap_or_default();
+        let mut sink = |e: &HttpEvent<'_>| self.http_event(conn, e);
+        match event {
+            Event::Handshake { detail: HandshakeDetail::ServerHello { alpn: Some(alpn), .. }, .. }
+            | Event::Handshake { detail: HandshakeDetail::EncryptedExtensions { alpn: Some(alpn), .. }, .. } => {
+                dissector.set_alpn(alpn)
+            }
+            Event::ApplicationData { dir, data, .. } => dissector.feed(*dir, data, &mut sink),
+            Event::Gap { dir, .. } => dissector.gap(*dir, &mut sink),
+            _ => {}
+        }
+        if let Some(map) = self.http.as_mut() {
+            map.insert(conn.id, dissector);
+        }
+    }
+
+    fn http_event(&mut self, conn: &Connection, event: &HttpEvent<'_>) {
+        if let Some(dir) = self.extract_dir.clone() {
+            let r = match event {
+                HttpEvent::Body { dir: Direction::ServerToClient, stream, data } => {
+                    match self.bodies.entry((conn.id, *stream)) {
+                        std::collections::btree_map::Entry::Occupied(mut f) => f.get_mut().write_all(data),
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            File::create(dir.join(format!("{}-{stream}.body", conn.id)))
+                                .and_then(|f| slot.insert(BufWriter::new(f)).write_all(data))
+                        }
+                    }
+                }
+                HttpEvent::Message { dir: Direction::ServerToClient, head, body_len, complete } => {
+                    let status = match head.start {
+                        StartLine::Response { status, .. } => status,
+                        StartLine::Request { .. } => 0,
+                    };
+                    let written = self.bodies.remove(&(conn.id, head.stream));
+                    let r = written.map_or(Ok(()), |mut f| f.flush());
+                    if *body_len > 0 {
+                        self.bodies_done.entry(conn.id).or_default().push(serde_json::json!({
+                            "stream": head.stream,
+                            "status": status,
+                            "length": body_len,
+                            "complete": complete,
+                            "file": format!("{}-{}.body", conn.id, head.stream),
+                        }));
+                    }
+                    r
+                }
+                _ => Ok(()),
+            };
+            self.check(r);
+        }
+        if self.quiet() {
+            return;
+        }
+        let r = if self.json {
+            match render::http_event_json(conn, event) {
+                Some(v) => writeln!(self.out, "{}", escape_json_controls(&v.to_string())),
+                None => Ok(()),
+            }
+        } else {
+            self.text.http_event(&mut self.out, event)
+        };
+        self.check(r);
     }
 }
 
@@ -109,6 +188,20 @@ impl Handler for Output {
     }
 
     fn event(&mut self, conn: &Connection, event: &Event<'_>) {
+        self.show(conn, event);
+        self.http(conn, event);
+    }
+
+    fn connection_end(&mut self, conn: &Connection, summary: &Summary) {
+        if let Some(mut dissector) = self.http.as_mut().and_then(|m| m.remove(&conn.id)) {
+            dissector.finish(&mut |e| self.http_event(conn, e));
+        }
+        self.end(conn, summary);
+    }
+}
+
+impl Output {
+    fn show(&mut self, conn: &Connection, event: &Event<'_>) {
         if let Some(x) = self.extracted.get_mut(&conn.id) {
             let r = match event {
                 Event::ApplicationData { dir: Direction::ClientToServer, data, early: true, .. } => {
@@ -148,7 +241,7 @@ impl Handler for Output {
         self.check(r);
     }
 
-    fn connection_end(&mut self, conn: &Connection, summary: &Summary) {
+    fn end(&mut self, conn: &Connection, summary: &Summary) {
         if let Some(mut x) = self.extracted.remove(&conn.id) {
             // 0-RTT data the server never answered about is not known to be accepted: left out.
             let r = x.files[0].flush().and_then(|_| x.files[1].flush());
@@ -161,6 +254,7 @@ impl Handler for Output {
                 "cipher_suite": summary.cipher_suite.map(|c| c.to_string()),
                 "c2s": format!("{}-c2s.bin", conn.id),
                 "s2c": format!("{}-s2c.bin", conn.id),
+                "http_bodies": self.bodies_done.remove(&conn.id).unwrap_or_default(),
             }));
         }
         if self.summary {
@@ -211,6 +305,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         extracted: BTreeMap::new(),
         index: Vec::new(),
         summaries: Vec::new(),
+        http: args.http.then(BTreeMap::new),
+        bodies: BTreeMap::new(),
+        bodies_done: BTreeMap::new(),
         error: None,
     };
     let (report, path) = match &args.interface {

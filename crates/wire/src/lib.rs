@@ -67,6 +67,7 @@ pub mod extensions;
 pub mod fingerprint;
 pub mod h2frame;
 pub mod handshake;
+pub mod http;
 pub mod keys;
 pub mod record;
 pub mod render;
