@@ -13,6 +13,7 @@ secret is randomised, so a rerun writes different (equally valid) bytes; the com
   tls13-drafts.pcap        ClientHello/ServerHello of TLS 1.3 draft 18 (old ServerHello layout) and draft 23
                            (supported_versions), then encrypted records: parse only
   dtls-bad-ver.pcap        DTLS ClientHello/HelloVerifyRequest/ServerHello with OpenSSL's pre-RFC version 0x0100
+  seed-cbc.pcap            (python3 generate.py seed) TLS_RSA_WITH_SEED_CBC_SHA, no compression, keys in seed-cbc.keys
 """
 
 import hashlib
@@ -129,25 +130,30 @@ def prf(secret, label, seed, n):
 
 
 class CbcSha:
-    """TLS 1.2 AES-128-CBC + HMAC-SHA1 for one direction, with a DEFLATE stream in front (RFC 3749)."""
+    """TLS 1.2 AES-128-CBC (or SEED-CBC) + HMAC-SHA1 for one direction, with a DEFLATE stream in front (RFC 3749)
+    when `compress`."""
 
-    def __init__(self, mac_key, key):
+    def __init__(self, mac_key, key, compress=True, algorithm=algorithms.AES):
         self.mac_key, self.key, self.seq = mac_key, key, 0
-        self.deflate = zlib.compressobj(6, zlib.DEFLATED, 15)
+        self.deflate = zlib.compressobj(6, zlib.DEFLATED, 15) if compress else None
+        self.algorithm = algorithm
 
     def protect(self, typ, plain):
-        comp = self.deflate.compress(plain) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
+        if self.deflate is None:
+            comp = plain
+        else:
+            comp = self.deflate.compress(plain) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
         mac = hmac.new(self.mac_key, struct.pack("!QBHH", self.seq, typ, 0x0303, len(comp)) + comp, hashlib.sha1)
         self.seq += 1
         body = comp + mac.digest()
         pad = 15 - len(body) % 16
         body += bytes([pad]) * (pad + 1)
         iv = os.urandom(16)
-        enc = Cipher(algorithms.AES(self.key), modes.CBC(iv)).encryptor()
+        enc = Cipher(self.algorithm(self.key), modes.CBC(iv)).encryptor()
         return record(typ, 0x0303, iv + enc.update(body) + enc.finalize())
 
 
-def compressed_deflate():
+def compressed_deflate(name="compressed-deflate", suite=0x002F, compress=True, algorithm=algorithms.AES):
     key = serialization.load_pem_private_key(open("rsa1024.key", "rb").read(), None)
     cert = open("rsa1024.der", "rb").read() if os.path.exists("rsa1024.der") else None
     if cert is None:
@@ -156,10 +162,10 @@ def compressed_deflate():
     sr = bytes(range(0x20, 0x40))
     ch = hs(
         1,
-        struct.pack("!H", 0x0303) + cr + vec(1, b"") + vec(2, struct.pack("!H", 0x002F)) + vec(1, b"\x01\x00")
+        struct.pack("!H", 0x0303) + cr + vec(1, b"") + vec(2, struct.pack("!H", suite)) + vec(1, b"\x01\x00")
         + vec(2, ext(0xFF01, b"\0")),
     )
-    sh = hs(2, struct.pack("!H", 0x0303) + sr + vec(1, b"\x11" * 32) + struct.pack("!HB", 0x002F, 1)
+    sh = hs(2, struct.pack("!H", 0x0303) + sr + vec(1, b"\x11" * 32) + struct.pack("!HB", suite, int(compress))
             + vec(2, ext(0xFF01, b"\0")))
     certificate = hs(11, vec(3, vec(3, cert)))
     shd = hs(14, b"")
@@ -167,8 +173,8 @@ def compressed_deflate():
     cke = hs(16, vec(2, key.public_key().encrypt(pre, rsa_padding.PKCS1v15())))
     master = prf(pre, b"master secret", cr + sr, 48)
     kb = prf(master, b"key expansion", sr + cr, 2 * 20 + 2 * 16 + 2 * 16)
-    c_w = CbcSha(kb[0:20], kb[40:56])
-    s_w = CbcSha(kb[20:40], kb[56:72])
+    c_w = CbcSha(kb[0:20], kb[40:56], compress, algorithm)
+    s_w = CbcSha(kb[20:40], kb[56:72], compress, algorithm)
     transcript = ch + sh + certificate + shd + cke
     c_fin = hs(20, prf(master, b"client finished", hashlib.sha256(transcript).digest(), 12))
     s_fin = hs(20, prf(master, b"server finished", hashlib.sha256(transcript + c_fin).digest(), 12))
@@ -186,8 +192,8 @@ def compressed_deflate():
     t.seg(0, 0x18, c_w.protect(21, b"\x01\x00"))
     t.seg(1, 0x18, s_w.protect(21, b"\x01\x00"))
     t.close()
-    pcap("compressed-deflate.pcap", t.frames)
-    with open("compressed-deflate.keys", "w") as f:
+    pcap(name + ".pcap", t.frames)
+    with open(name + ".keys", "w") as f:
         f.write("CLIENT_RANDOM %s %s\n" % (cr.hex(), master.hex()))
 
 
@@ -288,6 +294,14 @@ def dtls_bad_ver():
 
 
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["seed"]:
+        # TLS_RSA_WITH_SEED_CBC_SHA, uncompressed: a suite tshark decrypts and tlskit names as not decryptable.
+        from cryptography.hazmat.decrepit.ciphers.algorithms import SEED
+
+        compressed_deflate("seed-cbc", 0x0096, False, SEED)
+        raise SystemExit
     compressed_deflate()
     after_fin()
     ipv4_len0()
