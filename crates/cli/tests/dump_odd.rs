@@ -146,3 +146,14 @@ fn tls13_drafts_are_named_and_parsed() {
     let versions = tshark_fields(&made("tls13-drafts.pcap"), &[], "tls.handshake.type == 2", "tls.handshake.version");
     assert_eq!(versions, ["0x7f12", "0x0303"]);
 }
+
+#[test]
+fn the_old_session_id_key_log_line_decrypts() {
+    // tshark's own `--export-tls-session-keys` line for this capture (the CLIENT_RANDOM line it also writes left out).
+    let keys = made("compressed-deflate.session-id.keys");
+    let text = std::fs::read_to_string(&keys).unwrap();
+    assert!(text.starts_with("RSA Session-ID:") && text.contains(" Master-Key:"), "{text}");
+    let out = dump(&["--follow", "1", "-l", keys.to_str().unwrap()], None, "compressed-deflate.pcap");
+    assert!(out.stdout.starts_with(b"GET /compressed HTTP/1.1\r\n"));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -87,6 +87,12 @@ impl fmt::Display for Label {
 pub trait SecretSource: Send + Sync {
     /// The secret logged under `label` for the connection whose ClientHello carried `client_random`.
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>>;
+
+    /// The TLS 1.2-and-older master secret logged for a session ID (the old `RSA Session-ID:<hex>
+    /// Master-Key:<hex>` line of early NSS and of Wireshark's own export).
+    fn master_by_session_id(&self, _session_id: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Why one key log line was not used.
@@ -120,6 +126,8 @@ pub struct ParseProblem {
 #[derive(Debug, Clone, Default)]
 pub struct KeyLog {
     index: HashMap<(Label, [u8; 32]), Vec<u8>>,
+    /// Master secrets by session ID (`RSA Session-ID:… Master-Key:…` lines).
+    by_session_id: HashMap<Vec<u8>, Vec<u8>>,
 }
 
 /// The pcapng Decryption Secrets Block type for a TLS key log ("TLSK").
@@ -139,6 +147,15 @@ impl KeyLog {
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(parsed) = parse_session_id_line(line) {
+                match parsed {
+                    Ok((id, master)) => {
+                        log.by_session_id.insert(id, master);
+                    }
+                    Err(kind) => problems.push(ParseProblem { line: i + 1, kind }),
+                }
                 continue;
             }
             match parse_line(line) {
@@ -165,6 +182,7 @@ impl KeyLog {
     /// Adds every secret of `other`; on a clash `other`'s secret wins (it was read later).
     pub fn merge(&mut self, other: KeyLog) {
         self.index.extend(other.index);
+        self.by_session_id.extend(other.by_session_id);
     }
 
     /// Adds one secret (a live key-log callback uses this).
@@ -179,18 +197,22 @@ impl KeyLog {
 
     /// Number of secrets held.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() + self.by_session_id.len()
     }
 
     /// Whether no secret is held.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len() == 0
     }
 }
 
 impl SecretSource for KeyLog {
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>> {
         self.get(label, client_random).map(<[u8]>::to_vec)
+    }
+
+    fn master_by_session_id(&self, session_id: &[u8]) -> Option<Vec<u8>> {
+        self.by_session_id.get(session_id).cloned()
     }
 }
 
@@ -200,12 +222,36 @@ impl<T: SecretSource + ?Sized> SecretSource for std::sync::RwLock<T> {
         let guard = self.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.secret(label, client_random)
     }
+
+    fn master_by_session_id(&self, session_id: &[u8]) -> Option<Vec<u8>> {
+        self.read().unwrap_or_else(std::sync::PoisonError::into_inner).master_by_session_id(session_id)
+    }
 }
 
 impl<T: SecretSource + ?Sized> SecretSource for std::sync::Arc<T> {
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>> {
         (**self).secret(label, client_random)
     }
+
+    fn master_by_session_id(&self, session_id: &[u8]) -> Option<Vec<u8>> {
+        (**self).master_by_session_id(session_id)
+    }
+}
+
+/// `RSA Session-ID:<hex> Master-Key:<hex>`: `None` when the line is not of that form.
+fn parse_session_id_line(line: &str) -> Option<Result<(Vec<u8>, Vec<u8>), ProblemKind>> {
+    let mut fields = line.split_ascii_whitespace();
+    let (Some("RSA"), Some(id), Some(master), None) = (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return None;
+    };
+    let id = id.strip_prefix("Session-ID:")?;
+    let Some(master) = master.strip_prefix("Master-Key:") else { return Some(Err(ProblemKind::Fields)) };
+    let (Ok(id), Ok(master)) = (hex::decode(id), hex::decode(master)) else { return Some(Err(ProblemKind::Secret)) };
+    if id.is_empty() || id.len() > 32 || master.len() != 48 {
+        return Some(Err(ProblemKind::Secret));
+    }
+    Some(Ok((id, master)))
 }
 
 fn parse_line(line: &str) -> Result<(Label, [u8; 32], Vec<u8>), ProblemKind> {
@@ -418,6 +464,19 @@ mod tests {
     use super::*;
 
     const CR: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    #[test]
+    fn session_id_lines_give_master_secrets() {
+        let id = "11".repeat(32);
+        let text = format!(
+            "RSA Session-ID:{id} Master-Key:{}\nRSA Session-ID:{id} Master-Key:abcd\nRSA Session-ID: Master-Key:{}\n",
+            "4e".repeat(48),
+            "4e".repeat(48)
+        );
+        let (log, problems) = KeyLog::parse(&text);
+        assert_eq!(log.master_by_session_id(&[0x11; 32]), Some(vec![0x4e; 48]));
+        assert_eq!(problems.iter().map(|p| p.line).collect::<Vec<_>>(), [2, 3]);
+    }
 
     #[test]
     fn parses_every_label_in_any_case_and_reports_bad_lines() {
