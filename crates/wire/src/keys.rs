@@ -238,8 +238,11 @@ impl<T: SecretSource + ?Sized> SecretSource for std::sync::Arc<T> {
     }
 }
 
+/// A session ID and its master secret.
+type SessionMaster = (Vec<u8>, Vec<u8>);
+
 /// `RSA Session-ID:<hex> Master-Key:<hex>`: `None` when the line is not of that form.
-fn parse_session_id_line(line: &str) -> Option<Result<(Vec<u8>, Vec<u8>), ProblemKind>> {
+fn parse_session_id_line(line: &str) -> Option<Result<SessionMaster, ProblemKind>> {
     let mut fields = line.split_ascii_whitespace();
     let (Some("RSA"), Some(id), Some(master), None) = (fields.next(), fields.next(), fields.next(), fields.next())
     else {
