@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
@@ -52,6 +53,9 @@ pub struct Args {
     /// DIR/<id>-<stream>.body
     #[arg(long)]
     http: bool,
+    /// No progress bar (shown on stderr when it is a terminal and the input a file)
+    #[arg(short = 'q', long)]
+    quiet: bool,
     /// Capture live from an interface (needs a build with `--features live`); FILE is then a BPF filter
     #[arg(short = 'i', value_name = "IFACE")]
     interface: Option<String>,
@@ -83,7 +87,48 @@ struct Output {
     /// `--http --extract`: the response bodies being written, by connection and stream, and those written.
     bodies: BTreeMap<(u64, u64), BufWriter<File>>,
     bodies_done: BTreeMap<u64, Vec<serde_json::Value>>,
+    /// The progress bar: bytes of the file read (counted under the reader), connections seen.
+    progress: Option<Progress>,
     error: Option<std::io::Error>,
+}
+
+/// A progress bar for a capture file: bytes read of the total, packets, connections, rate, time left.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    bytes: Arc<AtomicU64>,
+    connections: u64,
+    packets: u64,
+}
+
+impl Progress {
+    fn new(total: u64, bytes: Arc<AtomicU64>) -> Progress {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {msg} {binary_bytes_per_sec} {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        Progress { bar, bytes, connections: 0, packets: 0 }
+    }
+
+    fn update(&self) {
+        self.bar.set_message(format!("{} packets, {} connections", self.packets, self.connections));
+        self.bar.set_position(self.bytes.load(Ordering::Relaxed));
+    }
+}
+
+/// Counts the bytes read from the file (before any gunzip), for the progress bar.
+struct Counted<R> {
+    inner: R,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Output {
@@ -167,6 +212,9 @@ impl Output {
 
 impl Handler for Output {
     fn connection_start(&mut self, conn: &Connection) {
+        if let Some(p) = &mut self.progress {
+            p.connections += 1;
+        }
         if let Some(dir) = &self.extract_dir {
             let open = |d: &str| File::create(dir.join(format!("{}-{d}.bin", conn.id))).map(BufWriter::new);
             match (open("c2s"), open("s2c")) {
@@ -190,6 +238,13 @@ impl Handler for Output {
     fn event(&mut self, conn: &Connection, event: &Event<'_>) {
         self.show(conn, event);
         self.http(conn, event);
+    }
+
+    fn packets_read(&mut self, packets: u64) {
+        if let Some(p) = &mut self.progress {
+            p.packets = packets;
+            p.update();
+        }
     }
 
     fn connection_end(&mut self, conn: &Connection, summary: &Summary) {
@@ -308,6 +363,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         http: args.http.then(BTreeMap::new),
         bodies: BTreeMap::new(),
         bodies_done: BTreeMap::new(),
+        progress: None,
         error: None,
     };
     let (report, path) = match &args.interface {
@@ -319,7 +375,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => {
             let Some(path) = args.file.clone() else { anyhow::bail!("give a capture file (or -i IFACE)") };
-            let mut reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
+            let file = File::open(&path).with_context(|| format!("{}", path.display()))?;
+            let bytes = Arc::new(AtomicU64::new(0));
+            if !args.quiet && std::io::stderr().is_terminal() {
+                let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+                output.progress = Some(Progress::new(total, bytes.clone()));
+            }
+            let counted = Counted { inner: file, bytes };
+            let mut reader = CaptureReader::new(Box::new(counted)).with_context(|| format!("{}", path.display()))?;
             let report = capture::run(
                 &mut reader,
                 &mut analyzer,
@@ -330,6 +393,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
                 &mut output,
             );
+            if let Some(p) = &output.progress {
+                p.update();
+                p.bar.finish();
+            }
             (report, path)
         }
     };

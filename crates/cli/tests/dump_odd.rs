@@ -157,3 +157,47 @@ fn the_old_session_id_key_log_line_decrypts() {
     assert!(out.stdout.starts_with(b"GET /compressed HTTP/1.1\r\n"));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Runs `tlskit dump ARGS` with stderr on a pseudo-terminal (Python's pty) and stdout on a pipe; returns what
+/// the terminal showed.
+fn stderr_on_a_terminal(args: &[&str]) -> String {
+    common::require_packages(&["python3"]);
+    let script = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
+os.close(slave)
+out = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.exit(p.wait() or sys.stdout.buffer.write(out) and 0)
+"#;
+    let out = Command::new("timeout")
+        .args(["60", "python3", "-c", script, env!("CARGO_BIN_EXE_tlskit"), "dump"])
+        .args(args)
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_progress_bar_on_a_terminal_only_and_not_with_q() {
+    let capture = made("rsa1024-tls10-aes128sha.pcap");
+    let capture = capture.to_str().unwrap();
+    let size = std::fs::metadata(capture).unwrap().len();
+    let shown = stderr_on_a_terminal(&[capture]);
+    assert!(shown.contains("17 packets, 1 connections"), "{shown:?}");
+    assert!(shown.contains(&format!("{size} B/{size} B")) || shown.contains("KiB/"), "{shown:?}");
+    assert_eq!(stderr_on_a_terminal(&["-q", capture]), "", "-q: no bar");
+    // stderr not a terminal: nothing there.
+    let out = dump(&[], None, "rsa1024-tls10-aes128sha.pcap");
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -27,7 +27,12 @@ pub trait Handler {
     fn event(&mut self, conn: &Connection, event: &Event<'_>);
     /// The connection closed, went idle, or the capture ended.
     fn connection_end(&mut self, conn: &Connection, summary: &Summary);
+    /// [`run`] has read this many frames (called every [`PROGRESS_EVERY`] frames: a progress display).
+    fn packets_read(&mut self, _packets: u64) {}
 }
+
+/// How often [`run`] reports progress to [`Handler::packets_read`], in frames.
+pub const PROGRESS_EVERY: u64 = 1024;
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
 struct FlowKey(SocketAddr, SocketAddr);
@@ -431,6 +436,9 @@ pub fn run(
             Ok(Some(file::Block::Packet { linktype, ts, data })) => {
                 report.packets += 1;
                 analyzer.packet(linktype, ts, data, handler);
+                if report.packets.is_multiple_of(PROGRESS_EVERY) {
+                    handler.packets_read(report.packets);
+                }
             }
             Ok(Some(file::Block::TlsKeyLog(text))) => on_keylog(text),
             Ok(None) => break,
@@ -441,6 +449,7 @@ pub fn run(
         }
     }
     analyzer.finish(handler);
+    handler.packets_read(report.packets);
     report
 }
 
