@@ -145,6 +145,18 @@ impl Output {
     /// Feeds the HTTP dissector of the connection what this event carries, and shows what it finds.
     fn http(&mut self, conn: &Connection, event: &Event<'_>) {
         let Some(map) = self.http.as_mut() else { return };
+        let relevant = matches!(
+            event,
+            Event::Handshake {
+                detail: HandshakeDetail::ServerHello { alpn: Some(_), .. }
+                    | HandshakeDetail::EncryptedExtensions { alpn: Some(_), .. },
+                ..
+            } | Event::ApplicationData { .. }
+                | Event::Gap { .. }
+        );
+        if !relevant {
+            return;
+        }
         let mut dissector = map.remove(&conn.id).unwrap_or_default();
         let mut sink = |e: &HttpEvent<'_>| self.http_event(conn, e);
         match event {
