@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=(record capture decrypt h2frame listing_query)
+targets=(record capture decrypt h2frame listing_query http compression)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
@@ -22,7 +22,7 @@ fi
 
 captures=../tests/captures
 
-mkdir -p corpus/record corpus/capture corpus/decrypt corpus/h2frame corpus/listing_query logs
+mkdir -p corpus/record corpus/capture corpus/decrypt corpus/h2frame corpus/listing_query corpus/http corpus/compression logs
 # Listing queries: the links a listing writes, and a few a person might type.
 for q in 'sort=size&order=desc' 'sort=time' 'order=asc&sort=name' 'sort=size&sort=time&order=asc' 'x=1&&=&sort='; do
     printf '%s' "$q" >"corpus/listing_query/$(printf '%s' "$q" | tr -c 'a-z0-9' '_')"
@@ -63,6 +63,24 @@ for path in glob.glob(os.path.join(captures, "ssldump-samples", "*.pcap")) + \
     open(os.path.join(out, name), "wb").write(b"".join(chunks))
 PY
 fi
+
+# HTTP layer: an HTTP/1.1 exchange (chunked) and an HTTP/2 preface + SETTINGS + HEADERS, in the target's
+# chunk format; compression: two DEFLATE records of one stream.
+python3 - corpus <<'PY'
+import struct, sys, zlib
+out = sys.argv[1]
+def chunk(server, b):
+    return struct.pack("<H", len(b) | (0x8000 if server else 0)) + b
+h1 = chunk(0, b"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") + \
+    chunk(1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+open(out + "/http/h1", "wb").write(b"\x02" + h1)
+h2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 16, 0]) + \
+    bytes([0, 0, 3, 1, 5, 0, 0, 0, 1, 0x82, 0x84, 0x87])
+open(out + "/http/h2", "wb").write(b"\x03" + chunk(0, h2) + chunk(1, bytes([0, 0, 1, 1, 5, 0, 0, 0, 1, 0x88])))
+z = zlib.compressobj()
+records = [z.compress(b"GET / HTTP/1.1\r\n") + z.flush(zlib.Z_SYNC_FLUSH), z.compress(b"Host: a\r\n\r\n") + z.flush(zlib.Z_SYNC_FLUSH)]
+open(out + "/compression/two", "wb").write(b"".join(struct.pack("<H", len(r)) + r for r in records))
+PY
 
 declare -A execs crashes
 status=0

@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Seek, Write};
+use std::io::{BufWriter, IsTerminal as _, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
 use tlskit_wire::capture::{self, file::CaptureReader, Analyzer, Handler};
-use tlskit_wire::dissect::{Direction, Event, Summary};
+use tlskit_wire::dissect::{Direction, Event, HandshakeDetail, Summary};
+use tlskit_wire::http::{HttpDissector, HttpEvent, StartLine};
 use tlskit_wire::keys::{KeyLog, RsaKey};
 use tlskit_wire::record::ProtocolVersion;
 use tlskit_wire::render::html::{HtmlOptions, HtmlReport, DEFAULT_LADDERS};
@@ -54,6 +56,14 @@ pub struct Args {
     /// With --html: draw the ladders of the first N connections (the table lists all)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_LADDERS, requires = "html")]
     html_connections: usize,
+    /// Show the HTTP/1.1 and HTTP/2 messages inside decrypted connections (request and status lines,
+    /// header fields, body lengths; HTTP/2 frames); with --extract also write each response body to
+    /// DIR/<id>-<stream>.body
+    #[arg(long)]
+    http: bool,
+    /// No progress bar (shown on stderr when it is a terminal and the input a file)
+    #[arg(short = 'q', long)]
+    quiet: bool,
     /// Capture live from an interface (needs a build with `--features live`); FILE is then a BPF filter
     #[arg(short = 'i', value_name = "IFACE")]
     interface: Option<String>,
@@ -81,7 +91,53 @@ struct Output {
     index: Vec<serde_json::Value>,
     summaries: Vec<(Connection, Summary)>,
     html: Option<HtmlOutput>,
+    /// `--http`: each open connection's HTTP dissector.
+    http: Option<BTreeMap<u64, HttpDissector>>,
+    /// `--http --extract`: the response bodies being written, by connection and stream, and those written.
+    bodies: BTreeMap<(u64, u64), BufWriter<File>>,
+    bodies_done: BTreeMap<u64, Vec<serde_json::Value>>,
+    /// The progress bar: bytes of the file read (counted under the reader), connections seen.
+    progress: Option<Progress>,
     error: Option<std::io::Error>,
+}
+
+/// A progress bar for a capture file: bytes read of the total, packets, connections, rate, time left.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    bytes: Arc<AtomicU64>,
+    connections: u64,
+    packets: u64,
+}
+
+impl Progress {
+    fn new(total: u64, bytes: Arc<AtomicU64>) -> Progress {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {msg} {binary_bytes_per_sec} {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        Progress { bar, bytes, connections: 0, packets: 0 }
+    }
+
+    fn update(&self) {
+        self.bar.set_message(format!("{} packets, {} connections", self.packets, self.connections));
+        self.bar.set_position(self.bytes.load(Ordering::Relaxed));
+    }
+}
+
+/// Counts the bytes read from the file (before any gunzip), for the progress bar.
+struct Counted<R> {
+    inner: R,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// The report of `--html` while it is written: rows and ladders go to two unlinked temporary files, so a
@@ -144,10 +200,92 @@ impl Output {
     fn quiet(&self) -> bool {
         self.follow.is_some() || self.html.is_some()
     }
+
+    /// Feeds the HTTP dissector of the connection what this event carries, and shows what it finds.
+    fn http(&mut self, conn: &Connection, event: &Event<'_>) {
+        let Some(map) = self.http.as_mut() else { return };
+        let relevant = matches!(
+            event,
+            Event::Handshake {
+                detail: HandshakeDetail::ServerHello { alpn: Some(_), .. }
+                    | HandshakeDetail::EncryptedExtensions { alpn: Some(_), .. },
+                ..
+            } | Event::ApplicationData { .. }
+                | Event::Gap { .. }
+        );
+        if !relevant {
+            return;
+        }
+        let mut dissector = map.remove(&conn.id).unwrap_or_default();
+        let mut sink = |e: &HttpEvent<'_>| self.http_event(conn, e);
+        match event {
+            Event::Handshake { detail: HandshakeDetail::ServerHello { alpn: Some(alpn), .. }, .. }
+            | Event::Handshake { detail: HandshakeDetail::EncryptedExtensions { alpn: Some(alpn), .. }, .. } => {
+                dissector.set_alpn(alpn)
+            }
+            Event::ApplicationData { dir, data, .. } => dissector.feed(*dir, data, &mut sink),
+            Event::Gap { dir, .. } => dissector.gap(*dir, &mut sink),
+            _ => {}
+        }
+        if let Some(map) = self.http.as_mut() {
+            map.insert(conn.id, dissector);
+        }
+    }
+
+    fn http_event(&mut self, conn: &Connection, event: &HttpEvent<'_>) {
+        if let Some(dir) = self.extract_dir.clone() {
+            let r = match event {
+                HttpEvent::Body { dir: Direction::ServerToClient, stream, data } => {
+                    match self.bodies.entry((conn.id, *stream)) {
+                        std::collections::btree_map::Entry::Occupied(mut f) => f.get_mut().write_all(data),
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            File::create(dir.join(format!("{}-{stream}.body", conn.id)))
+                                .and_then(|f| slot.insert(BufWriter::new(f)).write_all(data))
+                        }
+                    }
+                }
+                HttpEvent::Message { dir: Direction::ServerToClient, head, body_len, complete } => {
+                    let status = match head.start {
+                        StartLine::Response { status, .. } => status,
+                        StartLine::Request { .. } => 0,
+                    };
+                    let written = self.bodies.remove(&(conn.id, head.stream));
+                    let r = written.map_or(Ok(()), |mut f| f.flush());
+                    if *body_len > 0 {
+                        self.bodies_done.entry(conn.id).or_default().push(serde_json::json!({
+                            "stream": head.stream,
+                            "status": status,
+                            "length": body_len,
+                            "complete": complete,
+                            "file": format!("{}-{}.body", conn.id, head.stream),
+                        }));
+                    }
+                    r
+                }
+                _ => Ok(()),
+            };
+            self.check(r);
+        }
+        if self.quiet() {
+            return;
+        }
+        let r = if self.json {
+            match render::http_event_json(conn, event) {
+                Some(v) => writeln!(self.out, "{}", escape_json_controls(&v.to_string())),
+                None => Ok(()),
+            }
+        } else {
+            self.text.http_event(&mut self.out, event)
+        };
+        self.check(r);
+    }
 }
 
 impl Handler for Output {
     fn connection_start(&mut self, conn: &Connection) {
+        if let Some(p) = &mut self.progress {
+            p.connections += 1;
+        }
         if let Some(dir) = &self.extract_dir {
             let open = |d: &str| File::create(dir.join(format!("{}-{d}.bin", conn.id))).map(BufWriter::new);
             match (open("c2s"), open("s2c")) {
@@ -172,6 +310,27 @@ impl Handler for Output {
     }
 
     fn event(&mut self, conn: &Connection, event: &Event<'_>) {
+        self.show(conn, event);
+        self.http(conn, event);
+    }
+
+    fn packets_read(&mut self, packets: u64) {
+        if let Some(p) = &mut self.progress {
+            p.packets = packets;
+            p.update();
+        }
+    }
+
+    fn connection_end(&mut self, conn: &Connection, summary: &Summary) {
+        if let Some(mut dissector) = self.http.as_mut().and_then(|m| m.remove(&conn.id)) {
+            dissector.finish(&mut |e| self.http_event(conn, e));
+        }
+        self.end(conn, summary);
+    }
+}
+
+impl Output {
+    fn show(&mut self, conn: &Connection, event: &Event<'_>) {
         if let Some(x) = self.extracted.get_mut(&conn.id) {
             let r = match event {
                 Event::ApplicationData { dir: Direction::ClientToServer, data, early: true, .. } => {
@@ -216,7 +375,7 @@ impl Handler for Output {
         self.check(r);
     }
 
-    fn connection_end(&mut self, conn: &Connection, summary: &Summary) {
+    fn end(&mut self, conn: &Connection, summary: &Summary) {
         if let Some(mut x) = self.extracted.remove(&conn.id) {
             // 0-RTT data the server never answered about is not known to be accepted: left out.
             let r = x.files[0].flush().and_then(|_| x.files[1].flush());
@@ -229,6 +388,7 @@ impl Handler for Output {
                 "cipher_suite": summary.cipher_suite.map(|c| c.to_string()),
                 "c2s": format!("{}-c2s.bin", conn.id),
                 "s2c": format!("{}-s2c.bin", conn.id),
+                "http_bodies": self.bodies_done.remove(&conn.id).unwrap_or_default(),
             }));
         }
         if self.summary {
@@ -266,13 +426,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         keylog.write().map_err(|_| anyhow::anyhow!("key log lock"))?.merge(log);
     }
-    let rsa = match &args.key {
-        Some(file) => {
-            let pem = std::fs::read_to_string(file).with_context(|| format!("reading key {}", file.display()))?;
-            Some(Arc::new(RsaKey::from_pem(&pem).with_context(|| format!("{}", file.display()))?))
-        }
-        None => None,
-    };
+    let rsa = args.key.as_deref().and_then(load_rsa_key);
     let psk = match &args.psk {
         Some(h) => Some(hex_decode(h).context("--psk must be hex")?),
         None => None,
@@ -306,6 +460,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         index: Vec::new(),
         summaries: Vec::new(),
         html,
+        http: args.http.then(BTreeMap::new),
+        bodies: BTreeMap::new(),
+        bodies_done: BTreeMap::new(),
+        progress: None,
         error: None,
     };
     let (report, path) = match &args.interface {
@@ -318,7 +476,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => {
             let Some(path) = args.file.clone() else { anyhow::bail!("give a capture file (or -i IFACE)") };
-            let mut reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
+            let file = File::open(&path).with_context(|| format!("{}", path.display()))?;
+            let bytes = Arc::new(AtomicU64::new(0));
+            if !args.quiet && std::io::stderr().is_terminal() {
+                let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+                output.progress = Some(Progress::new(total, bytes.clone()));
+            }
+            let counted = Counted { inner: file, bytes };
+            let mut reader = CaptureReader::new(Box::new(counted)).with_context(|| format!("{}", path.display()))?;
             let report = capture::run(
                 &mut reader,
                 &mut analyzer,
@@ -329,11 +494,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
                 &mut output,
             );
+            if let Some(p) = &output.progress {
+                p.update();
+                p.bar.finish();
+            }
             (report, path)
         }
     };
     if output.summary {
-        let r = write_summary(&mut output, analyzer.malformed_frames());
+        let r = write_summary(&mut output, analyzer.malformed_frames(), analyzer.length_from_capture());
         output.check(r);
     }
     let flushed = output.out.flush();
@@ -363,7 +532,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `--summary`: the totals of every connection, then one line per connection; with `--json` one `summary`
 /// object (each connection's own facts are in its `connection_end`). `malformed` is the analyzer's count of
 /// frames it could not read, and the last reason.
-fn write_summary(output: &mut Output, malformed: (u64, Option<&'static str>)) -> std::io::Result<()> {
+/// `length_from_capture` counts the IP packets whose length field was 0 (read by their captured length).
+fn write_summary(
+    output: &mut Output,
+    malformed: (u64, Option<&'static str>),
+    length_from_capture: u64,
+) -> std::io::Result<()> {
     let mut versions: BTreeMap<String, u64> = BTreeMap::new();
     let mut suites: BTreeMap<String, u64> = BTreeMap::new();
     let (mut bytes, mut failed, mut undecrypted, mut resumed) = (0u64, 0u64, 0u64, 0u64);
@@ -383,6 +557,7 @@ fn write_summary(output: &mut Output, malformed: (u64, Option<&'static str>)) ->
             "versions": versions, "cipher_suites": suites,
             "plaintext_bytes": bytes, "failed_records": failed, "undecrypted_records": undecrypted,
             "malformed_frames": malformed.0, "last_malformed": malformed.1,
+            "ip_length_zero_packets": length_from_capture,
         });
         return writeln!(out, "{summary}");
     }
@@ -394,6 +569,13 @@ fn write_summary(output: &mut Output, malformed: (u64, Option<&'static str>)) ->
         out,
         "  decrypted: {bytes} bytes; records failed authentication: {failed}; left encrypted: {undecrypted}"
     )?;
+    if length_from_capture > 0 {
+        writeln!(
+            out,
+            "  IP length 0 (segmentation offload on the capturing host): {length_from_capture} packet(s), captured \
+             length used"
+        )?;
+    }
     if let (n @ 1.., last) = malformed {
         writeln!(out, "  malformed frames: {n} (last: {})", last.unwrap_or("-"))?;
     }
@@ -419,6 +601,30 @@ fn write_report(path: &Path, html: HtmlOutput) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The `-k` key, or `None` after one line saying why it cannot be used: the capture is still dissected.
+fn load_rsa_key(file: &std::path::Path) -> Option<Arc<RsaKey>> {
+    let key = std::fs::read_to_string(file)
+        .map_err(anyhow::Error::from)
+        .and_then(|pem| RsaKey::from_pem(&pem).map_err(anyhow::Error::from));
+    match key {
+        Ok(key) => {
+            if key.is_legacy_size() {
+                eprintln!(
+                    "tlskit: warning: {}: {}-bit RSA key, used only to decrypt this capture (keys under 2048 bits are \
+                     not safe to serve with)",
+                    file.display(),
+                    key.bits()
+                );
+            }
+            Some(Arc::new(key))
+        }
+        Err(e) => {
+            eprintln!("tlskit: {}: {e}; dissecting without this key", file.display());
+            None
+        }
+    }
 }
 
 fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {

@@ -134,16 +134,25 @@ fn pcapng_with_embedded_secrets_needs_no_key_option() {
 
 #[test]
 fn undecryptable_suite_is_named_and_records_still_shown() {
+    let c = captures_dir().join("tlskit-made");
+    let out = tlskit().args(["dump", "-l"]).arg(c.join("seed-cbc.keys")).arg(c.join("seed-cbc.pcap")).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("TLS_RSA_WITH_SEED_CBC_SHA is not supported for decryption"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains(" ApplicationData len=")).count(), 3, "{text}");
+}
+
+#[test]
+fn aria_gcm_records_decrypt_where_tshark_4_0_cannot() {
     let c = captures_dir().join("snet-keylog-matrix");
     let out = tlskit()
-        .args(["dump", "-l"])
+        .args(["dump", "--follow", "1", "-l"])
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.txt"))
         .arg(c.join("TLS1_2_ARIA128-GCM-SHA256_auth.pcap"))
         .output_checked();
     assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("TLS_RSA_WITH_ARIA_128_GCM_SHA256 is not supported for decryption"), "{text}");
-    assert_eq!(text.lines().filter(|l| l.contains(" ApplicationData len=")).count(), 10, "{text}");
+    assert_eq!(out.stdout.len(), 2570);
+    assert!(out.stdout.windows(256).any(|w| w.iter().all(|&b| b == b'A')), "the matrix's payload: runs of 'A'");
 }
 
 #[test]
@@ -192,7 +201,7 @@ fn summary_counts_malformed_frames_and_decodes_the_rest() {
 #[test]
 fn json_fields_have_one_type_each_across_many_captures_dir() {
     let dir = captures_dir();
-    let runs: [(&str, Option<&str>); 5] = [
+    let runs: [(&str, Option<&str>); 7] = [
         ("wireshark-tls13-rfc8446/tls13-rfc8446.pcap", Some("wireshark-tls13-rfc8446/tls13-rfc8446-noearly.keys")),
         ("scapy/tls_nss_example.pcap", Some("scapy/tls_nss_example.keys.txt")),
         ("sslv2-sslv3-parse-only/sslv2hello-sslv3.pcap", None),
@@ -201,11 +210,14 @@ fn json_fields_have_one_type_each_across_many_captures_dir() {
             Some("snet-keylog-matrix/TLS1_2_ARIA128-GCM-SHA256_auth.txt"),
         ),
         ("ssldump-samples/tls1.3_keyupdates_aes256.pcap", Some("ssldump-samples/log.txt")),
+        // HTTP/2 and HTTP/1.0 inside (--http), DEFLATE compression.
+        ("ssldump-samples/tls1.3_curl_google.pcap", Some("ssldump-samples/log.txt")),
+        ("tlskit-made/compressed-deflate.pcap", Some("tlskit-made/compressed-deflate.keys")),
     ];
     let mut types: std::collections::BTreeMap<String, std::collections::BTreeSet<&'static str>> = Default::default();
     for (file, keys) in runs {
         let mut cmd = tlskit();
-        cmd.args(["dump", "--json", "--summary", "-d"]);
+        cmd.args(["dump", "--json", "--summary", "-d", "--http"]);
         if let Some(k) = keys {
             cmd.arg("-l").arg(dir.join(k));
         }

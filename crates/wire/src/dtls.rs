@@ -20,11 +20,8 @@ pub const HS_HEADER_LEN: usize = 12;
 pub fn looks_like_dtls(datagram: &[u8]) -> bool {
     let mut r = Reader::new(datagram);
     let (Some(content_type), Some(version)) = (r.u8(), r.u16()) else { return false };
-    use ProtocolVersion::{DTLSv1_0, DTLSv1_2, DTLSv1_3};
     // Content types 20 (change_cipher_spec) to 25 (tls12_cid, RFC 9146).
-    (20..=25).contains(&content_type)
-        && matches!(ProtocolVersion::new(version), DTLSv1_0 | DTLSv1_2 | DTLSv1_3)
-        && datagram.len() >= HEADER_LEN
+    (20..=25).contains(&content_type) && ProtocolVersion::new(version).is_dtls() && datagram.len() >= HEADER_LEN
 }
 
 /// One DTLS association (a UDP flow).
@@ -34,6 +31,7 @@ pub struct DtlsDissector {
     version: Option<ProtocolVersion>,
     suite: Option<CipherSuiteId>,
     server_name: Option<String>,
+    fingerprints: crate::fingerprint::Fingerprints,
     epoch_nonzero_seen: [bool; 2],
     stats: Stats,
 }
@@ -109,8 +107,9 @@ impl DtlsDissector {
             match content_type {
                 ContentType::Handshake if !encrypted => self.handshake(dir, ts, body, sink),
                 ContentType::ChangeCipherSpec => sink(&Event::ChangeCipherSpec { dir, ts }),
-                ContentType::Alert if !encrypted => {
-                    sink(&Event::Alert { dir, ts, alert: crate::alert::Alert::parse(body) })
+                ContentType::Alert => {
+                    let alert = if encrypted { None } else { crate::alert::Alert::parse(body) };
+                    sink(&Event::Alert { dir, ts, alert })
                 }
                 _ => {}
             }
@@ -136,6 +135,7 @@ impl DtlsDissector {
                 HandshakeType::ClientHello if whole => match ClientHello::parse_dtls(frag) {
                     Some(ch) => {
                         self.server_name = ch.server_name().map(Cow::into_owned);
+                        self.fingerprints.client_hello(&ch, 'd');
                         HandshakeDetail::client_hello(&ch)
                     }
                     None => HandshakeDetail::Other,
@@ -144,6 +144,9 @@ impl DtlsDissector {
                     Some(sh) => {
                         self.version = Some(sh.negotiated_version());
                         self.suite = Some(sh.cipher_suite);
+                        if !sh.is_hello_retry_request() {
+                            self.fingerprints.server_hello(&sh);
+                        }
                         HandshakeDetail::server_hello(&sh, false)
                     }
                     None => HandshakeDetail::Other,
@@ -161,6 +164,7 @@ impl DtlsDissector {
             version: self.version,
             cipher_suite: self.suite,
             server_name: self.server_name.clone(),
+            fingerprints: self.fingerprints.clone(),
             stats: self.stats.clone(),
             ..Summary::default()
         }

@@ -55,8 +55,12 @@ fn sha256_12(s: &str) -> String {
 }
 
 impl Fingerprints {
-    /// JA3 and JA4 of a ClientHello.
-    pub fn client_hello(&mut self, ch: &ClientHello<'_>) {
+    /// JA3 and JA4 of the connection's first ClientHello (later ones, after a HelloRetryRequest or in a
+    /// renegotiation, leave them as they are: both are defined on the first); `transport` as for [`ja4`].
+    pub fn client_hello(&mut self, ch: &ClientHello<'_>, transport: char) {
+        if self.ja3.is_some() {
+            return;
+        }
         let suites = ch.cipher_suites().filter(|s| !s.is_grease()).map(u16::from);
         let exts = ch.extensions.types().filter(|t| !t.is_grease()).map(u16::from);
         let groups = extensions::supported_groups(ch.extension(ExtensionType::SupportedGroups).unwrap_or_default());
@@ -73,11 +77,14 @@ impl Fingerprints {
         push_joined(&mut s, formats.map(|f| u16::from(f.value())));
         self.ja3 = Some(md5_hex(&s));
         self.ja3_string = Some(s);
-        self.ja4 = Some(ja4(ch, 't'));
+        self.ja4 = Some(ja4(ch, transport));
     }
 
-    /// JA3S of a ServerHello.
+    /// JA3S of the connection's first ServerHello (not a HelloRetryRequest's: the caller skips those).
     pub fn server_hello(&mut self, sh: &ServerHello<'_>) {
+        if self.ja3s.is_some() {
+            return;
+        }
         let mut s = format!("{},{},", sh.version.value(), sh.cipher_suite.value());
         push_joined(&mut s, sh.extensions.types().map(u16::from));
         self.ja3s = Some(md5_hex(&s));
@@ -100,23 +107,12 @@ pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
         DTLSv1_0 => "d1",
         DTLSv1_2 => "d2",
         DTLSv1_3 => "d3",
-        Unknown(_) => "00",
+        _ => "00",
     };
     let sni = if ch.extension(ExtensionType::ServerName).is_some() { 'd' } else { 'i' };
     let mut suites: Vec<u16> = ch.cipher_suites().filter(|s| !s.is_grease()).map(u16::from).collect();
     let mut exts: Vec<u16> = ch.extensions.types().filter(|t| !t.is_grease()).map(u16::from).collect();
-    let alpn = match ch.alpn().next() {
-        Some([]) | None => "00".to_string(),
-        Some(p) => {
-            let (first, last) = (p[0], p[p.len() - 1]);
-            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-                format!("{}{}", first as char, last as char)
-            } else {
-                let h = hex::encode([first, last]);
-                format!("{}{}", &h[..1], &h[3..])
-            }
-        }
-    };
+    let alpn = ja4_alpn(ch.alpn().next());
     let a = format!("{transport}{version}{sni}{:02}{:02}{alpn}", suites.len().min(99), exts.len().min(99));
     suites.sort_unstable();
     let b = if suites.is_empty() {
@@ -142,8 +138,46 @@ pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
     format!("{a}_{b}_{c}")
 }
 
+/// JA4's two ALPN characters: the first and last bytes of the first protocol when both are ASCII letters or
+/// digits, else the first hex digit of the first byte and the last hex digit of the last byte; `00` for none,
+/// an empty one, or a GREASE value (RFC 8701), as FoxIO's Rust implementation reads its specification.
+fn ja4_alpn(first: Option<&[u8]>) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Some(p) = first.filter(|p| !p.is_empty()) else { return "00".to_string() };
+    let (first, last) = (&p[0], &p[p.len() - 1]);
+    // GREASE has one pattern in every registry (RFC 8701): a version's test serves.
+    if p.len() == 2 && ProtocolVersion::new(u16::from_be_bytes([*first, *last])).is_grease() {
+        return "00".to_string();
+    }
+    if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+        [char::from(*first), char::from(*last)].iter().collect()
+    } else {
+        [char::from(HEX[usize::from(first >> 4)]), char::from(HEX[usize::from(last & 0xf)])].iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ja4_alpn_follows_the_specification_examples() {
+        let cases: [(&[u8], &str); 9] = [
+            (b"h2", "h2"),
+            (b"http/1.1", "h1"),
+            (b"h", "hh"),
+            (b"", "00"),
+            (&[0xab], "ab"),
+            (&[0xab, 0xcd], "ad"),
+            (&[0x30, 0xab], "3b"),
+            (&[0x30, 0x31, 0xab, 0xcd], "3d"),
+            (&[0x30, 0xab, 0xcd, 0x31], "01"),
+        ];
+        for (alpn, want) in cases {
+            assert_eq!(super::ja4_alpn(Some(alpn)), want, "{alpn:02x?}");
+        }
+        assert_eq!(super::ja4_alpn(Some(&[0x3a, 0x3a])), "00", "GREASE");
+        assert_eq!(super::ja4_alpn(None), "00");
+    }
+
     use super::*;
 
     #[test]
@@ -156,7 +190,7 @@ mod tests {
         body.extend([0, 8, 0x1a, 0x1a, 0, 0, 0, 10, 0, 0]);
         let ch = ClientHello::parse(&body).unwrap();
         let mut f = Fingerprints::default();
-        f.client_hello(&ch);
+        f.client_hello(&ch, 't');
         assert_eq!(f.ja3_string.as_deref(), Some("771,47,10,,"));
         assert_eq!(f.ja3.as_deref(), Some(md5_hex("771,47,10,,").as_str()));
         assert!(f.ja4.as_deref().unwrap().starts_with("t12i010100_"));

@@ -3,7 +3,8 @@
 //! stream byte by byte and says whether a request's header block (HEADERS and
 //! its CONTINUATION frames) has started and not yet ended. A server uses it to
 //! give HTTP/2 request headers a timeout, as HTTP/1.1 headers have one, without
-//! decoding HPACK: only frame boundaries and the END_HEADERS flag matter.
+//! decoding HPACK: only frame boundaries and the END_HEADERS flag matter. The dissector of
+//! `tlskit dump --http` reads frames with the same view ([`crate::http::h2`]).
 
 /// The client connection preface that opens every HTTP/2 connection.
 pub const CLIENT_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -58,6 +59,14 @@ impl From<u8> for FrameType {
 
 /// The END_HEADERS flag of HEADERS, PUSH_PROMISE and CONTINUATION frames.
 pub const FLAG_END_HEADERS: u8 = 0x4;
+/// The END_STREAM flag of DATA and HEADERS frames.
+pub const FLAG_END_STREAM: u8 = 0x1;
+/// The ACK flag of SETTINGS and PING frames.
+pub const FLAG_ACK: u8 = 0x1;
+/// The PADDED flag of DATA, HEADERS and PUSH_PROMISE frames.
+pub const FLAG_PADDED: u8 = 0x8;
+/// The PRIORITY flag of HEADERS frames.
+pub const FLAG_PRIORITY: u8 = 0x20;
 
 /// A view of one frame header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -87,6 +87,12 @@ impl fmt::Display for Label {
 pub trait SecretSource: Send + Sync {
     /// The secret logged under `label` for the connection whose ClientHello carried `client_random`.
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>>;
+
+    /// The TLS 1.2-and-older master secret logged for a session ID (the old `RSA Session-ID:<hex>
+    /// Master-Key:<hex>` line of early NSS and of Wireshark's own export).
+    fn master_by_session_id(&self, _session_id: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Why one key log line was not used.
@@ -120,6 +126,8 @@ pub struct ParseProblem {
 #[derive(Debug, Clone, Default)]
 pub struct KeyLog {
     index: HashMap<(Label, [u8; 32]), Vec<u8>>,
+    /// Master secrets by session ID (`RSA Session-ID:… Master-Key:…` lines).
+    by_session_id: HashMap<Vec<u8>, Vec<u8>>,
 }
 
 /// The pcapng Decryption Secrets Block type for a TLS key log ("TLSK").
@@ -139,6 +147,15 @@ impl KeyLog {
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(parsed) = parse_session_id_line(line) {
+                match parsed {
+                    Ok((id, master)) => {
+                        log.by_session_id.insert(id, master);
+                    }
+                    Err(kind) => problems.push(ParseProblem { line: i + 1, kind }),
+                }
                 continue;
             }
             match parse_line(line) {
@@ -165,6 +182,7 @@ impl KeyLog {
     /// Adds every secret of `other`; on a clash `other`'s secret wins (it was read later).
     pub fn merge(&mut self, other: KeyLog) {
         self.index.extend(other.index);
+        self.by_session_id.extend(other.by_session_id);
     }
 
     /// Adds one secret (a live key-log callback uses this).
@@ -179,18 +197,22 @@ impl KeyLog {
 
     /// Number of secrets held.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() + self.by_session_id.len()
     }
 
     /// Whether no secret is held.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len() == 0
     }
 }
 
 impl SecretSource for KeyLog {
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>> {
         self.get(label, client_random).map(<[u8]>::to_vec)
+    }
+
+    fn master_by_session_id(&self, session_id: &[u8]) -> Option<Vec<u8>> {
+        self.by_session_id.get(session_id).cloned()
     }
 }
 
@@ -200,12 +222,39 @@ impl<T: SecretSource + ?Sized> SecretSource for std::sync::RwLock<T> {
         let guard = self.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.secret(label, client_random)
     }
+
+    fn master_by_session_id(&self, session_id: &[u8]) -> Option<Vec<u8>> {
+        self.read().unwrap_or_else(std::sync::PoisonError::into_inner).master_by_session_id(session_id)
+    }
 }
 
 impl<T: SecretSource + ?Sized> SecretSource for std::sync::Arc<T> {
     fn secret(&self, label: Label, client_random: &[u8; 32]) -> Option<Vec<u8>> {
         (**self).secret(label, client_random)
     }
+
+    fn master_by_session_id(&self, session_id: &[u8]) -> Option<Vec<u8>> {
+        (**self).master_by_session_id(session_id)
+    }
+}
+
+/// A session ID and its master secret.
+type SessionMaster = (Vec<u8>, Vec<u8>);
+
+/// `RSA Session-ID:<hex> Master-Key:<hex>`: `None` when the line is not of that form.
+fn parse_session_id_line(line: &str) -> Option<Result<SessionMaster, ProblemKind>> {
+    let mut fields = line.split_ascii_whitespace();
+    let (Some("RSA"), Some(id), Some(master), None) = (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return None;
+    };
+    let id = id.strip_prefix("Session-ID:")?;
+    let Some(master) = master.strip_prefix("Master-Key:") else { return Some(Err(ProblemKind::Fields)) };
+    let (Ok(id), Ok(master)) = (hex::decode(id), hex::decode(master)) else { return Some(Err(ProblemKind::Secret)) };
+    if id.is_empty() || id.len() > 32 || master.len() != 48 {
+        return Some(Err(ProblemKind::Secret));
+    }
+    Some(Ok((id, master)))
 }
 
 fn parse_line(line: &str) -> Result<(Label, [u8; 32], Vec<u8>), ProblemKind> {
@@ -247,14 +296,27 @@ pub enum KeyError {
     Rejected(String),
 }
 
+/// Smallest RSA modulus accepted (the export-grade keys of the 1990s were 512 bits).
+pub const MIN_RSA_BITS: usize = 512;
+/// Below this, a key is accepted for decrypting old captures only: [`RsaKey::is_legacy_size`].
+pub const LEGACY_RSA_BITS: usize = 2048;
+
 /// An RSA private key for TLS static-RSA key exchange (the server's key).
 pub struct RsaKey {
-    key: Pkcs1PrivateDecryptingKey,
+    key: RsaKeyImpl,
+}
+
+/// aws-lc-rs for the sizes it accepts (2048 bits and up); RustCrypto's `rsa` for the old, smaller keys that
+/// aws-lc-rs refuses. Constant time does not matter here: an offline analyzer decrypting a recorded premaster
+/// is not an oracle anyone can query.
+enum RsaKeyImpl {
+    AwsLc(Pkcs1PrivateDecryptingKey),
+    Small(Box<rsa::RsaPrivateKey>),
 }
 
 impl fmt::Debug for RsaKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaKey").field("bits", &self.key.key_size_bits()).finish_non_exhaustive()
+        f.debug_struct("RsaKey").field("bits", &self.bits()).finish_non_exhaustive()
     }
 }
 
@@ -286,21 +348,47 @@ impl RsaKey {
     /// Loads an RSA private key from DER: PKCS#1 `RSAPrivateKey` when `pkcs1`, else PKCS#8 `PrivateKeyInfo`.
     pub fn from_der(der: &[u8], pkcs1: bool) -> Result<RsaKey, KeyError> {
         let pkcs8 = if pkcs1 { wrap_pkcs1_in_pkcs8(der) } else { der.to_vec() };
-        let private = PrivateDecryptingKey::from_pkcs8(&pkcs8).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let key = Pkcs1PrivateDecryptingKey::new(private).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        Ok(RsaKey { key })
+        let aws = PrivateDecryptingKey::from_pkcs8(&pkcs8)
+            .map_err(|e| KeyError::Rejected(e.to_string()))
+            .and_then(|k| Pkcs1PrivateDecryptingKey::new(k).map_err(|e| KeyError::Rejected(e.to_string())));
+        match aws {
+            Ok(key) => Ok(RsaKey { key: RsaKeyImpl::AwsLc(key) }),
+            Err(refused) => {
+                use rsa::pkcs8::DecodePrivateKey as _;
+                use rsa::traits::PublicKeyParts as _;
+                // Only a well-formed key aws-lc-rs refused for its size is taken by the small-key path.
+                let Ok(small) = rsa::RsaPrivateKey::from_pkcs8_der(&pkcs8) else { return Err(refused) };
+                let bits = small.n().bits();
+                if !(MIN_RSA_BITS..LEGACY_RSA_BITS).contains(&bits) {
+                    return Err(refused);
+                }
+                small.validate().map_err(|e| KeyError::Rejected(e.to_string()))?;
+                Ok(RsaKey { key: RsaKeyImpl::Small(Box::new(small)) })
+            }
+        }
     }
 
     /// Key size in bits.
     pub fn bits(&self) -> usize {
-        self.key.key_size_bits()
+        match &self.key {
+            RsaKeyImpl::AwsLc(k) => k.key_size_bits(),
+            RsaKeyImpl::Small(k) => {
+                use rsa::traits::PublicKeyParts as _;
+                k.n().bits()
+            }
+        }
+    }
+
+    /// Below 2048 bits: usable to decrypt old captures, to be reported with a warning.
+    pub fn is_legacy_size(&self) -> bool {
+        self.bits() < LEGACY_RSA_BITS
     }
 
     /// Decrypts a ClientKeyExchange's EncryptedPreMasterSecret (PKCS#1 v1.5). Accepts the TLS form (2-byte length
     /// prefix) and the SSL 3.0 form (bare). `None` for a wrong key, bad padding or a premaster that is not 48
     /// bytes: the caller reports "wrong key" rather than decrypting garbage.
     pub fn decrypt_premaster(&self, encrypted: &[u8]) -> Option<[u8; 48]> {
-        let size = self.key.key_size_bytes();
+        let size = self.bits().div_ceil(8);
         let ciphertext = if encrypted.len() == size + 2 {
             crate::codec::Reader::new(encrypted).vec16().filter(|c| c.len() == size)?
         } else if encrypted.len() == size {
@@ -308,9 +396,17 @@ impl RsaKey {
         } else {
             return None;
         };
-        let mut out = vec![0u8; self.key.min_output_size()];
-        let plain = self.key.decrypt(ciphertext, &mut out).ok()?;
-        <[u8; 48]>::try_from(&*plain).ok()
+        match &self.key {
+            RsaKeyImpl::AwsLc(key) => {
+                let mut out = vec![0u8; key.min_output_size()];
+                let plain = key.decrypt(ciphertext, &mut out).ok()?;
+                <[u8; 48]>::try_from(&*plain).ok()
+            }
+            RsaKeyImpl::Small(key) => {
+                let plain = key.decrypt(rsa::Pkcs1v15Encrypt, ciphertext).ok()?;
+                <[u8; 48]>::try_from(&*plain).ok()
+            }
+        }
     }
 }
 
@@ -371,6 +467,19 @@ mod tests {
     use super::*;
 
     const CR: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    #[test]
+    fn session_id_lines_give_master_secrets() {
+        let id = "11".repeat(32);
+        let text = format!(
+            "RSA Session-ID:{id} Master-Key:{}\nRSA Session-ID:{id} Master-Key:abcd\nRSA Session-ID: Master-Key:{}\n",
+            "4e".repeat(48),
+            "4e".repeat(48)
+        );
+        let (log, problems) = KeyLog::parse(&text);
+        assert_eq!(log.master_by_session_id(&[0x11; 32]), Some(vec![0x4e; 48]));
+        assert_eq!(problems.iter().map(|p| p.line).collect::<Vec<_>>(), [2, 3]);
+    }
 
     #[test]
     fn parses_every_label_in_any_case_and_reports_bad_lines() {

@@ -5,7 +5,8 @@
 //! `tlskit get -v` feeds it bytes from a socket tap. One decoder, two sources.
 //!
 //! The modules follow the protocol, one per message family with its codec beside
-//! its types: [`record`], [`handshake`], [`extensions`], [`alert`], [`dtls`]. Every
+//! its types: [`record`], [`handshake`], [`extensions`], [`alert`], [`dtls`], and
+//! [`compression`] for the DEFLATE-compressed records of old servers. Every
 //! protocol number is typed ([`record::ProtocolVersion`], [`handshake::HandshakeType`],
 //! [`extensions::ExtensionType`], [`extensions::NamedGroup`], [`cipher::CipherSuiteId`], ...),
 //! with an `Unknown` arm for numbers the registry does not name and its name beside it.
@@ -59,12 +60,14 @@ pub mod alert;
 pub mod capture;
 pub mod cipher;
 pub mod codec;
+pub mod compression;
 pub mod dissect;
 pub mod dtls;
 pub mod extensions;
 pub mod fingerprint;
 pub mod h2frame;
 pub mod handshake;
+pub mod http;
 pub mod keys;
 pub mod record;
 pub mod render;

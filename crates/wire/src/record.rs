@@ -28,7 +28,7 @@ enum_builder! {
 
 enum_builder! {
     /// A protocol version as it appears on the wire: in record headers, hellos and supported_versions.
-    /// (TLS 1.3's drafts, `0x7fXX`, are `Unknown` here.)
+    /// TLS 1.3's drafts and the vendors' pre-RFC variants have their own values: [`ProtocolVersion::is_tls13_draft`].
     pub enum ProtocolVersion: u16 (unknown "unknown", grease) {
         /// SSL 2.0 (the version of an SSLv2-format ClientHello)
         SSLv2 = 0x0002 => "SSLv2",
@@ -42,6 +42,46 @@ enum_builder! {
         TLSv1_2 = 0x0303 => "TLSv1.2",
         /// TLS 1.3
         TLSv1_3 = 0x0304 => "TLSv1.3",
+        /// TLS 1.3 draft 14 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft14 = 0x7f0e => "TLSv1.3-draft14",
+        /// TLS 1.3 draft 15 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft15 = 0x7f0f => "TLSv1.3-draft15",
+        /// TLS 1.3 draft 16 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft16 = 0x7f10 => "TLSv1.3-draft16",
+        /// TLS 1.3 draft 17 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft17 = 0x7f11 => "TLSv1.3-draft17",
+        /// TLS 1.3 draft 18 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft18 = 0x7f12 => "TLSv1.3-draft18",
+        /// TLS 1.3 draft 19 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft19 = 0x7f13 => "TLSv1.3-draft19",
+        /// TLS 1.3 draft 20 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft20 = 0x7f14 => "TLSv1.3-draft20",
+        /// TLS 1.3 draft 21 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft21 = 0x7f15 => "TLSv1.3-draft21",
+        /// TLS 1.3 draft 22 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft22 = 0x7f16 => "TLSv1.3-draft22",
+        /// TLS 1.3 draft 23 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft23 = 0x7f17 => "TLSv1.3-draft23",
+        /// TLS 1.3 draft 24 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft24 = 0x7f18 => "TLSv1.3-draft24",
+        /// TLS 1.3 draft 25 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft25 = 0x7f19 => "TLSv1.3-draft25",
+        /// TLS 1.3 draft 26 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft26 = 0x7f1a => "TLSv1.3-draft26",
+        /// TLS 1.3 draft 27 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft27 = 0x7f1b => "TLSv1.3-draft27",
+        /// TLS 1.3 draft 28 (IETF drafts carried `0x7f00 | n`)
+        TLSv1_3Draft28 = 0x7f1c => "TLSv1.3-draft28",
+        /// TLS 1.3 draft 23 as Facebook's Fizz deployed it
+        TLSv1_3Fb23 = 0xfb17 => "TLSv1.3-fb23",
+        /// TLS 1.3 draft 26 as Facebook's Fizz deployed it
+        TLSv1_3Fb26 = 0xfb1a => "TLSv1.3-fb26",
+        /// TLS 1.3 Google experiment 1 (Chrome, 2017)
+        TLSv1_3Exp1 = 0x7e01 => "TLSv1.3-google-exp1",
+        /// TLS 1.3 Google experiment 2 (Chrome, 2017)
+        TLSv1_3Exp2 = 0x7e02 => "TLSv1.3-google-exp2",
+        /// DTLS 1.0 as OpenSSL before 0.9.8f sent it (`DTLS1_BAD_VER`, pre-RFC 4347)
+        DTLSv1_0OpenSsl = 0x0100 => "DTLSv1.0-OpenSSL-pre-0.9.8f",
         /// DTLS 1.0
         DTLSv1_0 = 0xfeff => "DTLSv1.0",
         /// DTLS 1.2
@@ -52,6 +92,24 @@ enum_builder! {
 }
 
 impl ProtocolVersion {
+    /// Whether this is a pre-RFC TLS 1.3 version: an IETF draft (`0x7fXX`), a Google experiment (`0x7eXX`) or
+    /// a Facebook draft (`0xfbXX`).
+    pub fn is_tls13_draft(self) -> bool {
+        matches!(self.value() >> 8, 0x7f | 0x7e | 0xfb)
+    }
+
+    /// Drafts before 22 sent their ServerHello without session ID and compression method, and the version in
+    /// the ServerHello itself.
+    pub fn has_draft_server_hello_layout(self) -> bool {
+        matches!(self.value() >> 8, 0x7f | 0x7e) && self.value() & 0xff < 22
+    }
+
+    /// Whether this is a DTLS version (including OpenSSL's pre-RFC one).
+    pub fn is_dtls(self) -> bool {
+        use ProtocolVersion::*;
+        matches!(self, DTLSv1_0OpenSsl | DTLSv1_0 | DTLSv1_2 | DTLSv1_3)
+    }
+
     /// Whether this is SSL 3.0 or a TLS version (what a TLS record header may carry).
     pub fn is_ssl3_or_tls(self) -> bool {
         use ProtocolVersion::*;
@@ -166,7 +224,13 @@ mod tests {
         assert_eq!(ProtocolVersion::from(0x0304), ProtocolVersion::TLSv1_3);
         assert_eq!(ProtocolVersion::TLSv1_3.name(), "TLSv1.3");
         assert_eq!(ProtocolVersion::from(0x7a7a).name(), "GREASE");
-        assert_eq!(ProtocolVersion::from(0x7f17).to_string(), "unknown");
+        assert_eq!(ProtocolVersion::from(0x7f17).to_string(), "TLSv1.3-draft23");
+        assert!(ProtocolVersion::from(0x7f12).has_draft_server_hello_layout());
+        assert!(
+            ProtocolVersion::from(0xfb17).is_tls13_draft()
+                && !ProtocolVersion::from(0xfb17).has_draft_server_hello_layout()
+        );
+        assert_eq!(ProtocolVersion::from(0x7f30).to_string(), "unknown");
         assert_eq!(u16::from(ProtocolVersion::DTLSv1_2), 0xfefd);
         assert_eq!(ContentType::from(23).name(), "application_data");
         assert_eq!(ContentType::Unknown(99).value(), 99);

@@ -53,6 +53,8 @@ pub struct LinkDecoder {
     /// The last reassembled datagram (the returned segment borrows from it).
     reassembled: Vec<u8>,
     tick: u64,
+    /// IP packets whose length field was 0 (segmentation offload): their captured length was used.
+    pub length_from_capture: u64,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -134,7 +136,13 @@ impl LinkDecoder {
             return Decoded::Malformed("short IPv4 header");
         }
         let ihl = ((ip[0] & 0x0f) as usize) * 4;
-        let total = (u16::from_be_bytes([ip[2], ip[3]]) as usize).min(ip.len());
+        let mut total = (u16::from_be_bytes([ip[2], ip[3]]) as usize).min(ip.len());
+        if total == 0 {
+            // Captured on the sending host before segmentation offload filled it in: the frame is the packet,
+            // as tshark reads it.
+            total = ip.len();
+            self.length_from_capture += 1;
+        }
         if ihl < 20 || total < ihl {
             return Decoded::Malformed("bad IPv4 header length");
         }
@@ -157,7 +165,13 @@ impl LinkDecoder {
             return Decoded::Malformed("short IPv6 header");
         }
         let plen = u16::from_be_bytes([ip[4], ip[5]]) as usize;
-        let end = (40 + plen).min(ip.len());
+        let end = if plen == 0 {
+            // Segmentation offload (or a jumbogram, RFC 2675, whose length is the frame's too): the frame's length.
+            self.length_from_capture += 1;
+            ip.len()
+        } else {
+            (40 + plen).min(ip.len())
+        };
         let addr = |b: &[u8]| -> IpAddr {
             let mut a = [0u8; 16];
             a.copy_from_slice(b);

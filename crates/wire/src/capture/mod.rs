@@ -27,7 +27,12 @@ pub trait Handler {
     fn event(&mut self, conn: &Connection, event: &Event<'_>);
     /// The connection closed, went idle, or the capture ended.
     fn connection_end(&mut self, conn: &Connection, summary: &Summary);
+    /// [`run`] has read this many frames (called every [`PROGRESS_EVERY`] frames: a progress display).
+    fn packets_read(&mut self, _packets: u64) {}
 }
+
+/// How often [`run`] reports progress to [`Handler::packets_read`], in frames.
+pub const PROGRESS_EVERY: u64 = 1024;
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
 struct FlowKey(SocketAddr, SocketAddr);
@@ -94,12 +99,18 @@ struct Flow {
     ignored: bool,
     last_ts: Timestamp,
     closed: [bool; 2],
+    /// When both sides closed (FIN each way, or a RST): the flow lingers until [`LINGER_NANOS`] later, so late
+    /// segments (retransmissions, reordered data, half-close data) still belong to it.
+    closed_at: Option<Timestamp>,
 }
 
 /// Bytes looked at per connection before deciding it is not TLS.
 const MAX_NON_TLS_BYTES: u64 = 64 * 1024;
 /// A connection quiet this long (capture time) is ended and its memory freed.
 const IDLE_NANOS: u64 = 600 * 1_000_000_000;
+/// How long (capture time) a closed connection keeps its state for late segments: longer than the
+/// retransmission timeouts that put segments after a FIN or RST.
+const LINGER_NANOS: u64 = 10 * 1_000_000_000;
 
 /// Turns frames into TLS events. Memory is bounded by the open connections.
 pub struct Analyzer {
@@ -109,6 +120,8 @@ pub struct Analyzer {
     sessions: crate::dissect::SessionCache,
     link: LinkDecoder,
     flows: FlowTable,
+    /// Closed flows in the order they closed, with the time they did: ended once they stop lingering.
+    lingering: std::collections::VecDeque<(Timestamp, FlowKey)>,
     /// DTLS associations (UDP), parse only.
     udp: HashMap<FlowKey, UdpFlow, std::hash::BuildHasherDefault<FlowHasher>>,
     next_id: u64,
@@ -127,6 +140,7 @@ impl Analyzer {
             sessions: Default::default(),
             link: LinkDecoder::default(),
             flows: FlowTable::default(),
+            lingering: Default::default(),
             udp: Default::default(),
             next_id: 1,
             packets: 0,
@@ -151,6 +165,12 @@ impl Analyzer {
         self.malformed
     }
 
+    /// IP packets whose total (IPv4) or payload (IPv6) length was 0, as captured on a sending host with
+    /// segmentation offload: read with their captured length instead.
+    pub fn length_from_capture(&self) -> u64 {
+        self.link.length_from_capture
+    }
+
     /// Connections currently held.
     pub fn open_connections(&self) -> usize {
         self.flows.len() + self.udp.len()
@@ -162,6 +182,7 @@ impl Analyzer {
         if self.packets.is_multiple_of(8192) {
             self.expire(ts, handler);
         }
+        self.end_lingering(ts, handler);
         let seg = match self.link.decode(linktype, frame) {
             Decoded::Segment(s) if s.udp => {
                 // UDP is rare in these captures: a copy frees the borrow of the link decoder.
@@ -179,6 +200,18 @@ impl Analyzer {
         let key = FlowKey::of(&seg);
         let syn = seg.flags & flags::SYN != 0;
         let fin_or_rst = seg.flags & (flags::FIN | flags::RST) != 0;
+        if let Some(flow) = self.flows.get(&key) {
+            // A closed connection takes its late segments; a new SYN, or a sequence number far from its
+            // sequence space, is another connection on the same addresses.
+            let dir = if seg.src == flow.info.client { Direction::ClientToServer } else { Direction::ServerToClient };
+            let other = flow.closed_at.is_some()
+                && ((syn && seg.flags & flags::ACK == 0) || !flow.reasm[dir.index()].is_near(seg.seq));
+            if other {
+                if let Some(flow) = self.flows.remove(&key) {
+                    end_flow(flow, &mut self.next_id, handler);
+                }
+            }
+        }
         if !self.flows.contains_key(&key) {
             if seg.payload.is_empty() && !syn {
                 return; // a bare ACK/FIN of a connection we never saw
@@ -202,6 +235,7 @@ impl Analyzer {
                 ignored: false,
                 last_ts: ts,
                 closed: [false; 2],
+                closed_at: None,
             };
             self.flows.insert(key, flow);
         }
@@ -232,9 +266,24 @@ impl Analyzer {
         if fin_or_rst {
             flow.closed[dir.index()] = true;
         }
-        if seg.flags & flags::RST != 0 || flow.closed == [true, true] {
-            if let Some(flow) = self.flows.remove(&key) {
-                self.end(flow, handler);
+        if (seg.flags & flags::RST != 0 || flow.closed == [true, true]) && flow.closed_at.is_none() {
+            flow.closed_at = Some(ts);
+            self.lingering.push_back((ts, key));
+        }
+    }
+
+    /// Ends the closed flows whose lingering time is over (in the order they closed).
+    fn end_lingering(&mut self, now: Timestamp, handler: &mut dyn Handler) {
+        while let Some(&(closed, key)) = self.lingering.front() {
+            if now.0.saturating_sub(closed.0) <= LINGER_NANOS {
+                break;
+            }
+            self.lingering.pop_front();
+            // The flow may be gone already (ended for a new connection on its addresses, or expired).
+            if self.flows.get(&key).is_some_and(|f| f.closed_at == Some(closed)) {
+                if let Some(flow) = self.flows.remove(&key) {
+                    self.end(flow, handler);
+                }
             }
         }
     }
@@ -275,6 +324,7 @@ impl Analyzer {
         for f in udp {
             handler.connection_end(&f.info, &f.dtls.summary());
         }
+        self.lingering.clear();
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by_key(|f| (f.info.id == 0, f.info.id, f.info.first_ts));
         for flow in flows {
@@ -303,18 +353,23 @@ impl Analyzer {
         }
     }
 
-    fn end(&mut self, mut flow: Flow, handler: &mut dyn Handler) {
-        if !flow.ignored {
-            let ts = flow.last_ts;
-            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-                let Flow { reasm, dissector, info, announced, skipped, .. } = &mut flow;
-                let mut conn = Conn { dissector, info, announced, skipped, next_id: &mut self.next_id };
-                reasm[dir.index()].flush(&mut |chunk| deliver(&mut conn, handler, dir, ts, chunk));
-            }
+    fn end(&mut self, flow: Flow, handler: &mut dyn Handler) {
+        end_flow(flow, &mut self.next_id, handler);
+    }
+}
+
+/// Flushes a flow's held segments and reports its end (if it was TLS).
+fn end_flow(mut flow: Flow, next_id: &mut u64, handler: &mut dyn Handler) {
+    if !flow.ignored {
+        let ts = flow.last_ts;
+        for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+            let Flow { reasm, dissector, info, announced, skipped, .. } = &mut flow;
+            let mut conn = Conn { dissector, info, announced, skipped, next_id };
+            reasm[dir.index()].flush(&mut |chunk| deliver(&mut conn, handler, dir, ts, chunk));
         }
-        if flow.announced {
-            handler.connection_end(&flow.info, &flow.dissector.summary());
-        }
+    }
+    if flow.announced {
+        handler.connection_end(&flow.info, &flow.dissector.summary());
     }
 }
 
@@ -381,6 +436,9 @@ pub fn run(
             Ok(Some(file::Block::Packet { linktype, ts, data })) => {
                 report.packets += 1;
                 analyzer.packet(linktype, ts, data, handler);
+                if report.packets.is_multiple_of(PROGRESS_EVERY) {
+                    handler.packets_read(report.packets);
+                }
             }
             Ok(Some(file::Block::TlsKeyLog(text))) => on_keylog(text),
             Ok(None) => break,
@@ -391,6 +449,7 @@ pub fn run(
         }
     }
     analyzer.finish(handler);
+    handler.packets_read(report.packets);
     report
 }
 

@@ -126,6 +126,17 @@ impl Reassembler {
         }
     }
 
+    /// Whether `seq` lies in or near this direction's sequence space (within a window of the next byte
+    /// expected): a late segment of this connection rather than the start of another on the same addresses.
+    pub fn is_near(&self, seq: u32) -> bool {
+        /// Far more than any receive window of a real connection (1 GiB scaled windows are theoretical).
+        const NEAR: u32 = 64 << 20;
+        match self.next {
+            None => true,
+            Some(next) => seq.wrapping_sub(next).min(next.wrapping_sub(seq)) < NEAR,
+        }
+    }
+
     /// Bytes held out of order.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes

@@ -1,5 +1,6 @@
-//! One direction's record decryption: AEAD (AES-GCM, AES-CCM, AES-CCM_8, ChaCha20-Poly1305; TLS 1.2 and 1.3 nonce
-//! rules), CBC (AES, Camellia, DES, 3DES; implicit and explicit IV; MAC-then-encrypt and encrypt-then-MAC) and NULL
+//! One direction's record decryption: AEAD (AES-GCM, AES-CCM, AES-CCM_8, ChaCha20-Poly1305, ARIA-GCM; TLS 1.2 and
+//! 1.3 nonce rules), CBC (AES, Camellia, ARIA, DES, 3DES, IDEA; implicit and explicit IV; MAC-then-encrypt and
+//! encrypt-then-MAC) and NULL
 //! suites, with HMAC or the SSL 3.0 MAC. Records are decrypted in place; nothing is allocated per record except
 //! for SSL 3.0's MAC.
 
@@ -10,6 +11,8 @@ mod tests;
 use std::ops::Range;
 
 use aes::{Aes128, Aes256};
+use aes_gcm::AesGcm;
+use aria::{Aria128, Aria256};
 use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{DecryptingKey, DecryptionContext, UnboundCipherKey};
 use aws_lc_rs::hmac;
@@ -108,6 +111,9 @@ enum BlockCipher {
     Camellia256(Box<Camellia256>),
     Des(des::Des),
     TripleDes(Box<des::TdesEde3>),
+    Idea(Box<idea::Idea>),
+    Aria128(Box<Aria128>),
+    Aria256(Box<Aria256>),
 }
 
 enum AeadCipher {
@@ -116,6 +122,8 @@ enum AeadCipher {
     Ccm256(Box<Ccm<Aes256, U16, U12>>),
     Ccm128Short(Box<Ccm<Aes128, U8, U12>>),
     Ccm256Short(Box<Ccm<Aes256, U8, U12>>),
+    AriaGcm128(Box<AesGcm<Aria128, U12>>),
+    AriaGcm256(Box<AesGcm<Aria256, U12>>),
 }
 
 impl RecordDecryptor {
@@ -305,6 +313,13 @@ fn build_protection(
                 BulkCipher::TripleDesEdeCbc => {
                     BlockCipher::TripleDes(Box::new(des::TdesEde3::new_from_slice(key).map_err(|_| bad())?))
                 }
+                BulkCipher::IdeaCbc => BlockCipher::Idea(Box::new(idea::Idea::new_from_slice(key).map_err(|_| bad())?)),
+                BulkCipher::Aria128Cbc => {
+                    BlockCipher::Aria128(Box::new(Aria128::new_from_slice(key).map_err(|_| bad())?))
+                }
+                BulkCipher::Aria256Cbc => {
+                    BlockCipher::Aria256(Box::new(Aria256::new_from_slice(key).map_err(|_| bad())?))
+                }
                 _ => return Err(CryptoError::Unsupported(suite.name)),
             };
             let implicit_iv = if matches!(version, SSLv3 | TLSv1_0) {
@@ -326,6 +341,12 @@ fn build_protection(
                 BulkCipher::ChaCha20Poly1305 => aws(&aead::CHACHA20_POLY1305)?,
                 BulkCipher::Aes128Ccm => AeadCipher::Ccm128(Box::new(Ccm::new_from_slice(key).map_err(|_| bad())?)),
                 BulkCipher::Aes256Ccm => AeadCipher::Ccm256(Box::new(Ccm::new_from_slice(key).map_err(|_| bad())?)),
+                BulkCipher::Aria128Gcm => {
+                    AeadCipher::AriaGcm128(Box::new(AesGcm::new_from_slice(key).map_err(|_| bad())?))
+                }
+                BulkCipher::Aria256Gcm => {
+                    AeadCipher::AriaGcm256(Box::new(AesGcm::new_from_slice(key).map_err(|_| bad())?))
+                }
                 BulkCipher::Aes128Ccm8 => {
                     AeadCipher::Ccm128Short(Box::new(Ccm::new_from_slice(key).map_err(|_| bad())?))
                 }
@@ -386,6 +407,8 @@ fn decrypt_aead(
         AeadCipher::Ccm256(c) => ccm_open(&**c, &nonce, aad, body, tag_len),
         AeadCipher::Ccm128Short(c) => ccm_open(&**c, &nonce, aad, body, tag_len),
         AeadCipher::Ccm256Short(c) => ccm_open(&**c, &nonce, aad, body, tag_len),
+        AeadCipher::AriaGcm128(c) => ccm_open(&**c, &nonce, aad, body, tag_len),
+        AeadCipher::AriaGcm256(c) => ccm_open(&**c, &nonce, aad, body, tag_len),
     };
     if !ok {
         return Err(DecryptError::BadRecordMac);
@@ -400,6 +423,7 @@ fn decrypt_aead(
     Ok(Plain { content_type: ContentType::new(plain[at]), range: start..start + at })
 }
 
+/// Opens an AEAD record with a RustCrypto cipher (CCM, and GCM over ARIA).
 fn ccm_open<C: AeadInPlace>(cipher: &C, nonce: &[u8; 12], aad: &[u8], body: &mut [u8], tag_len: usize) -> bool {
     let split = body.len() - tag_len;
     let (data, tag) = body.split_at_mut(split);
@@ -418,7 +442,7 @@ impl AeadCipher {
 impl BlockCipher {
     fn block_len(&self) -> usize {
         match self {
-            BlockCipher::Des(_) | BlockCipher::TripleDes(_) => 8,
+            BlockCipher::Des(_) | BlockCipher::TripleDes(_) | BlockCipher::Idea(_) => 8,
             _ => 16,
         }
     }
@@ -434,6 +458,9 @@ impl BlockCipher {
             BlockCipher::Camellia256(c) => cbc_in_place(&**c, iv, data),
             BlockCipher::Des(c) => cbc_in_place(c, iv, data),
             BlockCipher::TripleDes(c) => cbc_in_place(&**c, iv, data),
+            BlockCipher::Idea(c) => cbc_in_place(&**c, iv, data),
+            BlockCipher::Aria128(c) => cbc_in_place(&**c, iv, data),
+            BlockCipher::Aria256(c) => cbc_in_place(&**c, iv, data),
         }
     }
 }

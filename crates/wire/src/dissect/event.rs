@@ -209,6 +209,9 @@ pub enum UndecryptedReason {
         /// How many sequence numbers past the expected one were tried.
         tried: u64,
     },
+    /// A pre-RFC TLS 1.3 version (draft): its key schedule differs by draft and is not followed.
+    #[error("{0} (a pre-RFC TLS 1.3 draft) is not decrypted")]
+    Tls13Draft(ProtocolVersion),
     /// A protected record before the ServerHello said which keys protect it.
     #[error("protected record before the handshake keys are known")]
     BeforeHandshakeKeys,
@@ -301,13 +304,13 @@ pub enum Event<'a> {
         /// Time.
         ts: Timestamp,
     },
-    /// An alert (`None` when it could not be read).
+    /// An alert (`None`: an encrypted alert that could not be decrypted).
     Alert {
         /// Direction.
         dir: Direction,
         /// Time.
         ts: Timestamp,
-        /// The alert, if readable.
+        /// The alert, if it was plaintext or decrypted.
         alert: Option<crate::alert::Alert>,
     },
     /// Decrypted application data.

@@ -103,13 +103,14 @@ impl Dissector {
     fn client_hello(&mut self, ch: &ClientHello<'_>) -> HandshakeDetail {
         self.keying.client_hello(ch);
         self.server_name = ch.server_name().map(Cow::into_owned);
-        self.fingerprints.client_hello(ch);
+        self.fingerprints.client_hello(ch, 't');
         HandshakeDetail::client_hello(ch)
     }
 
     fn server_hello(&mut self, sh: &ServerHello<'_>) -> HandshakeDetail {
         let resumed = self.keying.server_hello(sh);
         if !sh.is_hello_retry_request() {
+            self.compression = sh.compression;
             self.fingerprints.server_hello(sh);
             if let Some(alpn) = sh.alpn() {
                 self.alpn = Some(alpn.into_owned());

@@ -14,8 +14,9 @@ use std::sync::Arc;
 pub use event::{Direction, Event, HandshakeDetail, Timestamp, UndecryptedReason};
 
 use crate::cipher::CipherSuiteId;
+use crate::compression::RecordInflater;
 use crate::fingerprint::Fingerprints;
-use crate::handshake::{self, HandshakeType};
+use crate::handshake::{self, CompressionMethod, HandshakeType};
 use crate::keys::{RsaKey, SecretSource};
 use crate::record::{self, ContentType, ProtocolVersion, RecordHeader, Sslv2ClientHello};
 use framing::{Frame, Framing};
@@ -24,10 +25,14 @@ use keying::Keying;
 /// TLS 1.2 master secrets by session ID and by session ticket, shared by the connections of one capture.
 pub type SessionCache = Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, [u8; 48]>>>;
 
+/// The key under which [`Stats::records`] counts SSLv2-format ClientHello records.
+pub const SSLV2_RECORD: &str = "sslv2";
+
 /// Counts kept per connection (what the summary and the tests compare).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Records by content type name (TLS 1.3: the inner type once decrypted).
+    /// Records by content type name (TLS 1.3: the inner type once decrypted), SSLv2-format ClientHellos under
+    /// [`SSLV2_RECORD`].
     pub records: BTreeMap<&'static str, u64>,
     /// Handshake messages by name (only those we could read).
     pub handshake: BTreeMap<&'static str, u64>,
@@ -57,6 +62,13 @@ pub struct Dissector {
     alpn: Option<String>,
     fingerprints: Fingerprints,
     stats: Stats,
+    /// The compression method the ServerHello chose.
+    compression: CompressionMethod,
+    /// Per direction, from its ChangeCipherSpec when DEFLATE was negotiated: records are inflated after
+    /// decryption.
+    inflaters: [Option<RecordInflater>; 2],
+    /// Scratch for inflated plaintext.
+    inflated: Vec<u8>,
 }
 
 /// What one connection negotiated, for summaries and `index.json`.
@@ -74,6 +86,8 @@ pub struct Summary {
     pub resumed: bool,
     /// 0-RTT data: offered and accepted.
     pub early_data: Option<bool>,
+    /// Record compression, when one other than null was negotiated (TLS 1.2 and older).
+    pub compression: Option<CompressionMethod>,
     /// Fingerprints.
     pub fingerprints: Fingerprints,
     /// Counts.
@@ -92,6 +106,9 @@ impl Dissector {
             alpn: None,
             fingerprints: Fingerprints::default(),
             stats: Stats::default(),
+            compression: CompressionMethod::Null,
+            inflaters: Default::default(),
+            inflated: Vec::new(),
         }
     }
 
@@ -133,6 +150,7 @@ impl Dissector {
             alpn: self.alpn.clone(),
             resumed: self.keying.resumed(),
             early_data: self.keying.early_data(),
+            compression: (self.compression != CompressionMethod::Null).then_some(self.compression),
             fingerprints: self.fingerprints.clone(),
             stats: self.stats.clone(),
         }
@@ -145,6 +163,9 @@ impl Dissector {
         f.handshake.clear();
         f.syncing = true;
         self.keying.lost(dir, bytes);
+        if let Some(inflater) = &mut self.inflaters[dir.index()] {
+            inflater.lose();
+        }
         sink(&Event::Gap { dir, bytes });
     }
 
@@ -203,8 +224,10 @@ impl Dissector {
 
     fn sslv2_client_hello(&mut self, dir: Direction, ts: Timestamp, rec: &[u8], sink: &mut dyn FnMut(&Event<'_>)) {
         self.tls = true;
-        // Counted apart from TLS records (tshark's `ssl2` protocol): not in `records`, no JA3 (its spec is TLS-only).
+        // A record of the connection, under its own key (SSLv2 framing has no content type); no JA3 (its spec
+        // is TLS-only).
         self.record_number += 1;
+        *self.stats.records.entry(SSLV2_RECORD).or_default() += 1;
         sink(&Event::Record {
             dir,
             ts,
@@ -275,9 +298,22 @@ impl Dissector {
                 *self.stats.records.entry(counted.name()).or_default() += 1;
                 sink(&event(tls13.then_some(inner_type), true, true));
                 let plain = scratch.get(range).unwrap_or(&[]);
-                self.content(dir, ts, inner_type, plain, true, sink);
+                match self.inflaters[i].as_mut() {
+                    None => self.content(dir, ts, inner_type, plain, true, sink),
+                    Some(inflater) => {
+                        let mut inflated = std::mem::take(&mut self.inflated);
+                        match inflater.inflate(plain, &mut inflated) {
+                            Ok(()) => self.content(dir, ts, inner_type, &inflated, true, sink),
+                            Err(e) => sink(&Event::Malformed { dir, ts, what: format!("record {number}: {e}") }),
+                        }
+                        self.inflated = inflated;
+                    }
+                }
             }
             Err(reason) => {
+                if let Some(inflater) = &mut self.inflaters[i] {
+                    inflater.lose();
+                }
                 *self.stats.records.entry(header.content_type.name()).or_default() += 1;
                 match &reason {
                     Some(r) if r.is_auth_failure() => self.stats.failed_records += 1,
@@ -286,6 +322,10 @@ impl Dissector {
                 sink(&event(None, true, false));
                 if let Some(reason) = reason {
                     sink(&Event::Undecrypted { dir, ts, number, reason });
+                }
+                if header.content_type == ContentType::Alert {
+                    // An encrypted alert: its level and description stay unknown (docs/dump-json.md: `level: null`).
+                    sink(&Event::Alert { dir, ts, alert: None });
                 }
             }
         }
@@ -307,8 +347,14 @@ impl Dissector {
             ContentType::ChangeCipherSpec => {
                 sink(&Event::ChangeCipherSpec { dir, ts });
                 self.keying.change_cipher_spec(dir);
+                if self.compression == CompressionMethod::Deflate && !self.keying.tls13() {
+                    self.inflaters[dir.index()] = Some(RecordInflater::new());
+                }
             }
-            ContentType::Alert => sink(&Event::Alert { dir, ts, alert: crate::alert::Alert::parse(data) }),
+            ContentType::Alert => match crate::alert::Alert::parse(data) {
+                Some(alert) => sink(&Event::Alert { dir, ts, alert: Some(alert) }),
+                None => sink(&Event::Malformed { dir, ts, what: format!("alert of {} byte(s)", data.len()) }),
+            },
             ContentType::ApplicationData if protected => {
                 let early = self.keying.in_early_data(dir);
                 self.stats.plaintext_bytes[dir.index()] += data.len() as u64;

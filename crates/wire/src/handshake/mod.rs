@@ -271,11 +271,17 @@ pub struct ServerHello<'a> {
 }
 
 impl<'a> ServerHello<'a> {
-    /// Parses a ServerHello body.
+    /// Parses a ServerHello body (TLS 1.3 drafts before 22 in their own layout).
     pub fn parse(body: &'a [u8]) -> Option<Self> {
         let mut r = Reader::new(body);
         let version = ProtocolVersion::new(r.u16()?);
         let random = r.array()?;
+        if version.has_draft_server_hello_layout() {
+            let cipher_suite = CipherSuiteId::new(r.u16()?);
+            let extensions = Extensions::read(&mut r)?;
+            let compression = CompressionMethod::Null;
+            return Some(Self { version, random, session_id: &[], cipher_suite, compression, extensions });
+        }
         let session_id = r.vec8()?;
         let cipher_suite = CipherSuiteId::new(r.u16()?);
         let compression = CompressionMethod::new(r.u8()?);

@@ -5,6 +5,7 @@ use super::handshake::handshake_line;
 use super::Connection;
 use crate::dissect::{Event, HandshakeDetail, Summary, Timestamp};
 use crate::handshake::HandshakeType;
+use crate::http::{frame_type_name, HttpEvent, StartLine};
 
 /// One JSON object for an event (schema: docs/dump-json.md), or `None` for events JSON does not carry.
 pub fn event_json(conn: &Connection, event: &Event<'_>, with_data: bool) -> Option<serde_json::Value> {
@@ -82,6 +83,52 @@ pub fn event_json(conn: &Connection, event: &Event<'_>, with_data: bool) -> Opti
     Some(v)
 }
 
+/// One JSON object for an HTTP event (`--http`; schema: docs/dump-json.md), or `None` for body bytes.
+/// Serialize it through [`crate::text::escape_json_controls`]: header values are the peer's.
+pub fn http_event_json(conn: &Connection, event: &HttpEvent<'_>) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let base = |kind: &str, dir: &str| json!({"conn": conn.id, "event": kind, "dir": dir, "ts": null});
+    Some(match event {
+        HttpEvent::Message { dir, head, body_len, complete } => {
+            let kind = match head.start {
+                StartLine::Request { .. } => "http_request",
+                StartLine::Response { .. } => "http_response",
+            };
+            let mut v = base(kind, dir.short());
+            v["stream"] = json!(head.stream);
+            v["version"] = json!(head.version.name());
+            match &head.start {
+                StartLine::Request { method, target } => {
+                    v["method"] = json!(method);
+                    v["target"] = json!(target);
+                }
+                StartLine::Response { status, reason } => {
+                    v["status"] = json!(status);
+                    v["reason"] = json!(reason);
+                }
+            }
+            v["headers"] = json!(head.headers.iter().map(|(n, v)| [n, v]).collect::<Vec<_>>());
+            v["body_length"] = json!(body_len);
+            v["complete"] = json!(complete);
+            v
+        }
+        HttpEvent::Frame { dir, frame_type, flags, stream, length } => {
+            let mut v = base("http2_frame", dir.short());
+            v["frame_type"] = json!(frame_type_name(*frame_type));
+            v["stream"] = json!(stream);
+            v["flags"] = json!(flags);
+            v["length"] = json!(length);
+            v
+        }
+        HttpEvent::Malformed { dir, what } => {
+            let mut v = base("malformed", dir.short());
+            v["reason"] = json!(format!("HTTP: {what}"));
+            v
+        }
+        HttpEvent::Body { .. } => return None,
+    })
+}
+
 /// The JSON objects of a connection's start and end.
 pub fn connection_json(conn: &Connection, summary: Option<&Summary>) -> serde_json::Value {
     use serde_json::json;
@@ -100,6 +147,7 @@ pub fn connection_json(conn: &Connection, summary: Option<&Summary>) -> serde_js
         v["sni"] = json!(s.server_name);
         v["alpn"] = json!(s.alpn);
         v["resumed"] = json!(s.resumed);
+        v["compression"] = json!(s.compression.map(|c| c.name()));
         v["ja3"] = json!(s.fingerprints.ja3);
         v["ja3s"] = json!(s.fingerprints.ja3s);
         v["ja4"] = json!(s.fingerprints.ja4);

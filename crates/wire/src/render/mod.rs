@@ -16,7 +16,7 @@ pub mod text;
 use std::net::SocketAddr;
 
 pub use handshake::handshake_line;
-pub use json::{connection_json, event_json};
+pub use json::{connection_json, event_json, http_event_json};
 pub use text::{summary_line, TextOptions, TextRenderer};
 
 use crate::dissect::Timestamp;

@@ -7,6 +7,7 @@ use super::dump::{data_dump, hex_dump};
 use super::handshake::handshake_text;
 use super::Connection;
 use crate::dissect::{Event, Summary, Timestamp};
+use crate::http::{frame_type_name, HttpEvent, StartLine};
 use crate::record::{ContentType, ProtocolVersion};
 use crate::text::escape_untrusted;
 
@@ -99,7 +100,7 @@ impl TextRenderer {
             Event::ChangeCipherSpec { .. } => writeln!(out, "    ChangeCipherSpec")?,
             Event::Alert { alert, .. } => match alert {
                 Some(a) => writeln!(out, "    Alert {} {}", a.level, a.description)?,
-                None => writeln!(out, "    Alert (unreadable)")?,
+                None => writeln!(out, "    Alert (encrypted)")?,
             },
             Event::ApplicationData { data, early, .. } => {
                 if self.options.data {
@@ -178,6 +179,42 @@ pub(super) fn type_label(t: ContentType) -> &'static str {
     }
 }
 
+impl TextRenderer {
+    /// One HTTP event (`tlskit dump --http`): a message's start line and header fields, with its body's
+    /// length, or an HTTP/2 frame header. Everything the peer chose is escaped.
+    pub fn http_event(&mut self, out: &mut dyn Write, event: &HttpEvent<'_>) -> io::Result<()> {
+        match event {
+            HttpEvent::Message { head, body_len, complete, .. } => {
+                let start = match &head.start {
+                    StartLine::Request { method, target } => {
+                        format!("request {}: {} {}", head.stream, escape_untrusted(method), escape_untrusted(target))
+                    }
+                    StartLine::Response { status, reason } if reason.is_empty() => {
+                        format!("response {}: {status}", head.stream)
+                    }
+                    StartLine::Response { status, reason } => {
+                        format!("response {}: {status} {}", head.stream, escape_untrusted(reason))
+                    }
+                };
+                let end = if *complete { "" } else { ", incomplete" };
+                writeln!(out, "    {} {start} (body {body_len} bytes{end})", head.version.name())?;
+                for (name, value) in &head.headers {
+                    writeln!(out, "        {}: {}", escape_untrusted(name), escape_untrusted(value))?;
+                }
+            }
+            HttpEvent::Frame { dir, frame_type, flags, stream, length } => writeln!(
+                out,
+                "    HTTP/2 {} {} stream={stream} flags=0x{flags:02x} len={length}",
+                dir.arrow(),
+                frame_type_name(*frame_type)
+            )?,
+            HttpEvent::Malformed { what, .. } => writeln!(out, "    HTTP: {what}")?,
+            HttpEvent::Body { .. } => {}
+        }
+        Ok(())
+    }
+}
+
 /// One line for a connection's summary.
 pub fn summary_line(s: &Summary) -> String {
     let mut line = format!(
@@ -192,6 +229,9 @@ pub fn summary_line(s: &Summary) -> String {
         line += &format!(" alpn={}", escape_untrusted(alpn));
     }
     line += if s.resumed { " resumed" } else { " full-handshake" };
+    if let Some(method) = s.compression {
+        line += &format!(" compression={}", method.name());
+    }
     if let Some(ja3) = &s.fingerprints.ja3 {
         line += &format!(" ja3={ja3}");
     }

@@ -324,8 +324,11 @@ impl Keying {
         if self.tls13() || (self.version.is_none() && self.in_early_data(dir)) {
             return self.decrypt_tls13(dir, header, fragment, buf);
         }
-        if self.version.is_none() {
-            return Err(None);
+        let Some(version) = self.version else { return Err(None) };
+        if version.is_tls13_draft() {
+            let first = !self.dirs[i].reported_missing;
+            self.dirs[i].reported_missing = true;
+            return Err(first.then_some(UndecryptedReason::Tls13Draft(version)));
         }
         if self.dirs[i].keys.is_none() {
             if let Err(reason) = self.tls12_keys() {

@@ -54,6 +54,8 @@ impl Keying {
             master_from_premaster(suite, version, pre, &cr, &sr, transcript)
         } else if let Some(master) = self.cached_master() {
             master
+        } else if let Some(ms) = self.master_by_session_id() {
+            ms
         } else {
             return Err(None);
         };
@@ -74,6 +76,15 @@ impl Keying {
             }
         }
         Ok(())
+    }
+
+    /// The master secret the key log gives for this connection's session ID (the server's; for a resumed
+    /// session it is the client's too).
+    fn master_by_session_id(&self) -> Option<[u8; 48]> {
+        if self.server_session_id.is_empty() {
+            return None;
+        }
+        self.secrets.master_by_session_id(&self.server_session_id)?.as_slice().try_into().ok()
     }
 
     /// A resumed session's master secret from an earlier connection of the capture (by ticket, then by ID).
