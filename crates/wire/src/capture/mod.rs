@@ -108,9 +108,10 @@ struct Flow {
 const MAX_NON_TLS_BYTES: u64 = 64 * 1024;
 /// A connection quiet this long (capture time) is ended and its memory freed.
 const IDLE_NANOS: u64 = 600 * 1_000_000_000;
-/// How long (capture time) a closed connection keeps its state for late segments: longer than the
-/// retransmission timeouts that put segments after a FIN or RST.
-const LINGER_NANOS: u64 = 10 * 1_000_000_000;
+/// How long (capture time) a closed connection keeps its state for late segments: past the first
+/// retransmission timeouts (200 ms, doubling) that put segments after a FIN or RST, and short, because closed
+/// connections held this long are what a busy capture's memory grows by.
+const LINGER_NANOS: u64 = 3 * 1_000_000_000;
 
 /// Turns frames into TLS events. Memory is bounded by the open connections.
 pub struct Analyzer {
@@ -268,6 +269,7 @@ impl Analyzer {
         }
         if (seg.flags & flags::RST != 0 || flow.closed == [true, true]) && flow.closed_at.is_none() {
             flow.closed_at = Some(ts);
+            flow.dissector.release_buffers();
             self.lingering.push_back((ts, key));
         }
     }

@@ -391,7 +391,8 @@ mod tests {
             for name in entry["cipher_suites"].as_array().into_iter().flatten() {
                 let name = name.as_str().expect("string");
                 let suite = CipherSuite::by_name(name).unwrap_or_else(|| panic!("{name} missing from the table"));
-                assert!(suite.can_decrypt(), "{name}");
+                // SEED (tlskit-made/seed-cbc.pcap) is the one suite there we name instead of decrypting.
+                assert_eq!(suite.can_decrypt(), !name.contains("SEED"), "{name}");
                 seen += 1;
             }
         }

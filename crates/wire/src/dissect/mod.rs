@@ -136,6 +136,15 @@ impl Dissector {
         self.framing[dir.index()].syncing = true;
     }
 
+    /// The connection closed: gives back the scratch buffers kept for speed (a late segment reallocates them),
+    /// so that closed connections kept for their late segments cost little memory.
+    pub fn release_buffers(&mut self) {
+        for f in &mut self.framing {
+            f.scratch = Vec::new();
+        }
+        self.inflated = Vec::new();
+    }
+
     /// Bytes fed in one direction so far.
     pub fn bytes_seen(&self, dir: Direction) -> u64 {
         self.framing[dir.index()].bytes_seen
