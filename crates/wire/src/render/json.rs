@@ -103,6 +103,7 @@ pub fn connection_json(conn: &Connection, summary: Option<&Summary>) -> serde_js
         v["ja3"] = json!(s.fingerprints.ja3);
         v["ja3s"] = json!(s.fingerprints.ja3s);
         v["ja4"] = json!(s.fingerprints.ja4);
+        v["ja4s"] = json!(s.fingerprints.ja4s);
         v["records"] = json!(s.stats.records);
         v["handshake_messages"] = json!(s.stats.handshake);
         v["plaintext_bytes_c2s"] = json!(s.stats.plaintext_bytes[0]);

@@ -339,8 +339,12 @@ fn write_row(h: &mut String, conn: &Connection, s: &Summary, tally: &Tally, has_
     }
     h.push_str("</td><td>");
     let fp = &s.fingerprints;
-    for (name, value, string) in
-        [("JA3", &fp.ja3, &fp.ja3_string), ("JA3S", &fp.ja3s, &fp.ja3s_string), ("JA4", &fp.ja4, &None)]
+    for (name, value, string) in [
+        ("JA3", &fp.ja3, &fp.ja3_string),
+        ("JA3S", &fp.ja3s, &fp.ja3s_string),
+        ("JA4", &fp.ja4, &None),
+        ("JA4S", &fp.ja4s, &None),
+    ]
     {
         let Some(value) = value else { continue };
         h.push_str("<span class=\"fp\"");
