@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use common::process::CommandExt as _;
 use common::capture::require_capture;
+use common::process::CommandExt as _;
 use common::{path, pki};
 
 /// A running `tlskit dump -i lo …`: its stdout lines as they come; killed on drop.

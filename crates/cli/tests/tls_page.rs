@@ -145,13 +145,8 @@ fn tshark_fingerprints(file: &Path) -> BTreeMap<String, (String, String)> {
 }
 
 fn page_by_curl(server: &Serve, ca: &Path) -> Value {
-    let (ok, body, err) = common::serve::curl(&[
-        "--cacert",
-        &path(ca),
-        "-H",
-        "Accept: application/json",
-        &server.url_for("/_tls"),
-    ]);
+    let (ok, body, err) =
+        common::serve::curl(&["--cacert", &path(ca), "-H", "Accept: application/json", &server.url_for("/_tls")]);
     assert!(ok, "curl: {err}");
     serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)))
 }
@@ -177,8 +172,7 @@ fn live_capture_of_curl_and_s_client_shows_what_tls_page_returned() {
     require_packages(&["tcpdump", "tshark"]);
     let (_pki_dir, pki) = pki();
     let www = tempfile::tempdir().unwrap();
-    let server =
-        Serve::start(www.path(), &["--cert", &path(&pki.server), "--key", &path(&pki.server_key), "--quiet"]);
+    let server = Serve::start(www.path(), &["--cert", &path(&pki.server), "--key", &path(&pki.server_key), "--quiet"]);
     let work = tempfile::tempdir().unwrap();
     let capture = work.path().join("tls.pcap");
     let tcpdump = tcpdump(&capture, server.port);

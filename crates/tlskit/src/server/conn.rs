@@ -105,7 +105,8 @@ pub(crate) async fn serve(
             return Err((Stage::Handshake, "timed out waiting for the session store".into()));
         };
         let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
-        let tap = Tap::new(tcp, Direction::ClientToServer, sink).keep_first_sent_message(MAX_HELLO, hellos.server.clone());
+        let tap =
+            Tap::new(tcp, Direction::ClientToServer, sink).keep_first_sent_message(MAX_HELLO, hellos.server.clone());
         let accept = resumption.clone().scope(shared.tls.accept(tap));
         match tokio::time::timeout_at(deadline, accept).await {
             Err(_) => Err((Stage::Handshake, "TLS handshake timed out".into())),

@@ -149,7 +149,9 @@ fn handshake_html(fields: &Map<String, Value>) -> String {
     };
     let mut html = String::from("<h2>What your client offered (its ClientHello)</h2>\n");
     if fields.get("client_hello_seen").and_then(Value::as_bool) != Some(true) {
-        html.push_str("<p>The ClientHello of this connection was not kept (not a whole ClientHello within 32 KiB).</p>\n");
+        html.push_str(
+            "<p>The ClientHello of this connection was not kept (not a whole ClientHello within 32 KiB).</p>\n",
+        );
     } else {
         let f = |k: &str| fields.get(k).cloned().unwrap_or(Value::Null);
         html.push_str(&rows(vec![

@@ -193,7 +193,14 @@ pub fn hello_fields(detail: &HandshakeDetail) -> Option<serde_json::Map<String, 
             "extensions": list(extensions, extension),
         }),
         HandshakeDetail::ServerHello {
-            legacy_version, version: chosen, cipher_suite, extensions, key_share, alpn, resumed, ..
+            legacy_version,
+            version: chosen,
+            cipher_suite,
+            extensions,
+            key_share,
+            alpn,
+            resumed,
+            ..
         } => {
             let selected = extensions.contains(&ExtensionType::SupportedVersions);
             json!({

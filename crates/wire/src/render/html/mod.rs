@@ -344,8 +344,7 @@ fn write_row(h: &mut String, conn: &Connection, s: &Summary, tally: &Tally, has_
         ("JA3S", &fp.ja3s, &fp.ja3s_string),
         ("JA4", &fp.ja4, &None),
         ("JA4S", &fp.ja4s, &None),
-    ]
-    {
+    ] {
         let Some(value) = value else { continue };
         h.push_str("<span class=\"fp\"");
         if let Some(string) = string {
