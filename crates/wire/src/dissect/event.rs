@@ -79,16 +79,16 @@ pub enum HandshakeDetail {
         versions: Vec<ProtocolVersion>,
         /// key_share groups.
         key_share: Vec<NamedGroup>,
-        /// supported_groups.
-        supported_groups: Vec<NamedGroup>,
+        /// supported_groups (a boxed slice, as the next: they keep [`Event`] small).
+        supported_groups: Box<[NamedGroup]>,
         /// signature_algorithms.
-        signature_algorithms: Vec<SignatureScheme>,
+        signature_algorithms: Box<[SignatureScheme]>,
         /// psk_key_exchange_modes.
         psk_modes: Vec<PskKeyExchangeMode>,
         /// The session_ticket extension's length, when present (0: asks for a ticket; more: offers one).
-        session_ticket: Option<usize>,
+        session_ticket: Option<u16>,
         /// Number of pre_shared_key identities (TLS 1.3 tickets offered).
-        psk_identities: usize,
+        psk_identities: u16,
         /// Whether 0-RTT data is offered.
         early_data: bool,
         /// Session ID length (non-zero: the client tries to resume, or TLS 1.3 compatibility mode).
@@ -171,13 +171,14 @@ impl HandshakeDetail {
             key_share: ch.key_share_groups().collect(),
             supported_groups: ch
                 .extension(ExtensionType::SupportedGroups)
-                .map_or_else(Vec::new, |e| crate::extensions::supported_groups(e).collect()),
+                .map_or_else(Box::default, |e| crate::extensions::supported_groups(e).collect()),
             signature_algorithms: ch
                 .extension(ExtensionType::SignatureAlgorithms)
-                .map_or_else(Vec::new, |e| crate::extensions::signature_algorithms(e).collect()),
+                .map_or_else(Box::default, |e| crate::extensions::signature_algorithms(e).collect()),
             psk_modes: ch.psk_modes().collect(),
-            session_ticket: ch.session_ticket().map(<[u8]>::len),
-            psk_identities: ch.psk_identities().count(),
+            // An extension body is at most 65535 bytes, and so holds fewer identities.
+            session_ticket: ch.session_ticket().map(|t| t.len() as u16),
+            psk_identities: ch.psk_identities().count() as u16,
             early_data: ch.offers_early_data(),
             session_id_len: ch.session_id.len(),
         }
@@ -194,8 +195,8 @@ impl HandshakeDetail {
             alpn: Vec::new(),
             versions: Vec::new(),
             key_share: Vec::new(),
-            supported_groups: Vec::new(),
-            signature_algorithms: Vec::new(),
+            supported_groups: Box::default(),
+            signature_algorithms: Box::default(),
             psk_modes: Vec::new(),
             session_ticket: None,
             psk_identities: 0,
