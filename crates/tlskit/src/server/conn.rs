@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::hello::{self, Hellos, MAX_HELLO};
+use super::hello::{self, Hellos, Start, MAX_HELLO};
 use super::io::{ConnIo, ConnSignals};
 use super::service::{ConnInfo, Handler};
 use super::stall::StreamExecutor;
@@ -84,21 +84,17 @@ pub(crate) async fn serve(
         Arc::new(ConnTracer::new(Direction::ClientToServer, trace, secrets.clone(), local, peer))
     });
     let handshake = async {
-        // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer.
-        let mut first = [0u8; 8];
-        let peeked = match tokio::time::timeout_at(deadline, tcp.peek(&mut first)).await {
+        // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer. The same peek
+        // keeps the ClientHello: the session prefetch reads it, `/_tls` shows it.
+        let client = match tokio::time::timeout_at(deadline, hello::peek_start(&tcp)).await {
             Err(_) => return Err((Stage::Handshake, "timed out waiting for a ClientHello".into())),
             Ok(Err(err)) => return Err((Stage::Handshake, err.to_string())),
-            Ok(Ok(0)) => return Err((Stage::Handshake, "closed before sending anything".into())),
-            Ok(Ok(n)) => first.get(..n).unwrap_or_default(),
-        };
-        if peeked.first() != Some(&0x16) {
-            refuse_non_tls(tcp, peeked, fail).await;
-            return Ok(None);
-        }
-        // The one capture of the ClientHello: the session prefetch reads it, `/_tls` shows it.
-        let Ok(client) = tokio::time::timeout_at(deadline, hello::peek_client_hello(&tcp)).await else {
-            return Err((Stage::Handshake, "timed out waiting for a ClientHello".into()));
+            Ok(Ok(Start::Closed)) => return Err((Stage::Handshake, "closed before sending anything".into())),
+            Ok(Ok(Start::NotTls(first))) => {
+                refuse_non_tls(tcp, &first, fail).await;
+                return Ok(None);
+            }
+            Ok(Ok(Start::Tls(client))) => client,
         };
         let hellos = Hellos { client, ..Hellos::default() };
         let Ok(resumption) = tokio::time::timeout_at(deadline, prepare_resumption(shared, &hellos)).await else {
