@@ -14,6 +14,7 @@ use tlskit_wire::keys::{KeyLog, RsaKey};
 use tlskit_wire::record::ProtocolVersion;
 use tlskit_wire::render::html::{HtmlOptions, HtmlReport, DEFAULT_LADDERS};
 use tlskit_wire::render::{self, Connection, TextOptions, TextRenderer};
+use tlskit_wire::text::escape_json_controls;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -163,7 +164,7 @@ impl Handler for Output {
             return;
         }
         let r = if self.json {
-            writeln!(self.out, "{}", render::connection_json(conn, None))
+            writeln!(self.out, "{}", escape_json_controls(&render::connection_json(conn, None).to_string()))
         } else {
             self.text.connection_start(&mut self.out, conn)
         };
@@ -205,7 +206,8 @@ impl Handler for Output {
         }
         let r = if self.json {
             match render::event_json(conn, event, self.data) {
-                Some(v) => writeln!(self.out, "{v}"),
+                // DEL and C1 controls a peer sent are escaped too, as in the text form.
+                Some(v) => writeln!(self.out, "{}", escape_json_controls(&v.to_string())),
                 None => Ok(()),
             }
         } else {
@@ -240,7 +242,7 @@ impl Handler for Output {
             return;
         }
         let r = if self.json {
-            writeln!(self.out, "{}", render::connection_json(conn, Some(summary)))
+            writeln!(self.out, "{}", escape_json_controls(&render::connection_json(conn, Some(summary)).to_string()))
         } else {
             self.text.connection_end(&mut self.out, conn, summary)
         };

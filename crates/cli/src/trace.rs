@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use tlskit::trace::{TraceEvent, TraceStep};
 use tlskit_wire::render::html::{HtmlOptions, HtmlReport};
 use tlskit_wire::render::{self, TextOptions, TextRenderer};
+use tlskit_wire::text::escape_json_controls;
 
 /// Connections whose end was never seen are forgotten beyond this many (their text state is small).
 const OPEN_CONNECTIONS_LIMIT: usize = 65_536;
@@ -41,7 +42,7 @@ impl TracePrinter {
                 TraceStep::End(summary) => Some(render::connection_json(conn, Some(summary))),
             };
             if let Some(value) = value {
-                line(&value.to_string());
+                line(&escape_json_controls(&value.to_string()));
             }
             return;
         }

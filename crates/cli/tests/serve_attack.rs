@@ -549,6 +549,32 @@ print(*answer(s, c, 1)[::2])
 }
 
 #[test]
+fn client_chosen_controls_are_escaped_in_the_json_trace() {
+    let root = docroot();
+    let server = Serve::start(root.path(), &["--trace", "--json-log"]);
+    // An 8-bit CSI (U+009B) and DEL in the SNI: serde_json would leave both raw.
+    let mut s_client = Command::new("openssl")
+        .args(["s_client", "-connect", &server.addr(), "-servername", "evil\u{9b}2J\x7fname"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The connection's end carries the SNI as a JSON string (the ClientHello's text is escaped as text).
+    let end = |l: &str| l.contains("\"sni\"") && l.contains("evil");
+    let hello = server.wait_for_stdout(end, Duration::from_secs(10));
+    let _ = s_client.kill();
+    let _ = s_client.wait();
+    let hello = hello.expect("connection traced as JSON");
+    assert!(hello.contains("evil\\u009b2J\\u007fname"), "{hello}");
+    let value: serde_json::Value = serde_json::from_str(&hello).expect("still one JSON object");
+    assert!(value.to_string().contains("evil\u{9b}2J\u{7f}name"), "the value is unchanged: {value}");
+    for line in server.stdout_lines() {
+        assert!(!line.chars().any(|c| c.is_control()), "raw control character in {line:?}");
+    }
+}
+
+#[test]
 fn warnings_go_through_the_log_and_quiet_silences_them() {
     let root = docroot();
     for quiet in [false, true] {

@@ -9,7 +9,7 @@ use common::pki;
 use std::path::Path;
 use std::time::Duration;
 
-use common::serve::{curl, for_each_model, python, Serve};
+use common::serve::{curl, for_each_model, python, Serve, PY_HTTPS_CLIENT};
 
 fn docroot() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -26,24 +26,8 @@ fn p(path: &Path) -> &str {
 }
 
 /// One socket: `/_reneg_/hello.txt`, then `/hello.txt` and `/_tls` on the same connection; prints JSON.
+/// After [`PY_HTTPS_CLIENT`].
 const PY_MAGIC: &str = r#"
-import socket, ssl, sys, json
-port, ca, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.create_default_context(cafile=ca)
-ctx.maximum_version = ctx.minimum_version = getattr(ssl.TLSVersion, version)
-def response(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        assert chunk, "connection closed in the header"
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(body) < length:
-        chunk = s.recv(65536)
-        assert chunk, "connection closed in the body"
-        body += chunk
-    return head.split(b"\r\n")[0].decode(), body.decode()
 out = {}
 with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
     with ctx.wrap_socket(raw, server_hostname="localhost") as s:
@@ -51,7 +35,8 @@ with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
         for name, path, accept in [("magic", "/_reneg_/hello.txt", "*/*"), ("after", "/hello.txt", "*/*"),
                                    ("tls", "/_tls", "application/json")]:
             s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nAccept: %s\r\n\r\n" % (path, accept)).encode())
-            out[name] = response(s)
+            status, body = response(s)
+            out[name] = (status, body.decode())
 print(json.dumps(out))
 "#;
 
@@ -62,7 +47,8 @@ fn python_gets_the_file_after_the_key_update_and_the_log_shows_the_session_befor
     for_each_model(|model| {
         let cert = ["--cert", p(&pki.server), "--key", p(&pki.server_key)];
         let server = Serve::start(root.path(), &[&["--model", model, "--trace"][..], &cert[..]].concat());
-        let (ok, out, err) = python(PY_MAGIC, &[&server.port.to_string(), p(&pki.ca), "TLSv1_3"]);
+        let (ok, out, err) =
+            python(&format!("{PY_HTTPS_CLIENT}{PY_MAGIC}"), &[&server.port.to_string(), p(&pki.ca), "TLSv1_3"]);
         assert!(ok, "{model}: {err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["magic"][0], "HTTP/1.1 200 OK", "{model}: {v}");
@@ -103,7 +89,8 @@ fn python_gets_the_file_after_the_key_update_and_the_log_shows_the_session_befor
         assert!(trace[asked + answer - 1].contains(" C>S "), "{}", trace[asked + answer - 1]);
 
         // TLS 1.2: no renegotiation, no file; the 501 says why, and the log carries no KeyUpdate.
-        let (ok, out, err) = python(PY_MAGIC, &[&server.port.to_string(), p(&pki.ca), "TLSv1_2"]);
+        let (ok, out, err) =
+            python(&format!("{PY_HTTPS_CLIENT}{PY_MAGIC}"), &[&server.port.to_string(), p(&pki.ca), "TLSv1_2"]);
         assert!(ok, "{model}: {err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["magic"][0], "HTTP/1.1 501 Not Implemented");

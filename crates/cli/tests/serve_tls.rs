@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::process::{CommandExt as _, LIMIT};
-use common::serve::{curl, for_each_model, python, Serve};
+use common::serve::{curl, for_each_model, python, Serve, PY_HTTPS_CLIENT};
 
 fn docroot() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -206,24 +206,8 @@ fn client_auth_optional_protects_only_the_prefix() {
 }
 
 /// One socket: `/_reneg_now` (the server sends a KeyUpdate), then a file on the same connection.
+/// After [`PY_HTTPS_CLIENT`].
 const PY_KEY_UPDATE: &str = r#"
-import socket, ssl, sys, json
-port, ca, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.create_default_context(cafile=ca)
-ctx.maximum_version = ctx.minimum_version = getattr(ssl.TLSVersion, version)
-def response(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        assert chunk, "connection closed in the header"
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(body) < length:
-        chunk = s.recv(65536)
-        assert chunk, "connection closed in the body"
-        body += chunk
-    return head.split(b"\r\n")[0].decode(), body
 with socket.create_connection(("127.0.0.1", port)) as raw:
     with ctx.wrap_socket(raw, server_hostname="localhost") as s:
         s.sendall(b"GET /_reneg_now HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n")
@@ -243,7 +227,8 @@ fn magic_url_key_update_is_survived_on_the_same_connection() {
     for_each_model(|model| {
         let server =
             Serve::start(root.path(), &["--model", model, "--cert", p(&pki.server), "--key", p(&pki.server_key)]);
-        let (ok, out, err) = python(PY_KEY_UPDATE, &[&server.port.to_string(), p(&pki.ca), "TLSv1_3"]);
+        let (ok, out, err) =
+            python(&format!("{PY_HTTPS_CLIENT}{PY_KEY_UPDATE}"), &[&server.port.to_string(), p(&pki.ca), "TLSv1_3"]);
         assert!(ok, "{model}: {err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["status1"], "HTTP/1.1 200 OK", "{v}");
@@ -255,7 +240,8 @@ fn magic_url_key_update_is_survived_on_the_same_connection() {
         assert_eq!(v["tls"]["key_updates_sent"], 1, "{v}");
 
         // TLS 1.2: no renegotiation, and the answer says why.
-        let (ok, out, err) = python(PY_KEY_UPDATE, &[&server.port.to_string(), p(&pki.ca), "TLSv1_2"]);
+        let (ok, out, err) =
+            python(&format!("{PY_HTTPS_CLIENT}{PY_KEY_UPDATE}"), &[&server.port.to_string(), p(&pki.ca), "TLSv1_2"]);
         assert!(ok, "{model}: {err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["status1"], "HTTP/1.1 501 Not Implemented");

@@ -228,6 +228,29 @@ pub fn curl(args: &[&str]) -> (bool, Vec<u8>, String) {
     (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// The start of a Python client over one TLS connection: `port, ca, version` from argv (version as
+/// `ssl.TLSVersion` names it, e.g. `TLSv1_3`), a context trusting `ca` at exactly that version, and
+/// `response(s)`: one HTTP/1.1 response read by its Content-Length, as (status line, body bytes).
+pub const PY_HTTPS_CLIENT: &str = r#"
+import socket, ssl, sys, json
+port, ca, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.maximum_version = ctx.minimum_version = getattr(ssl.TLSVersion, version)
+def response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed in the header"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(body) < length:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed in the body"
+        body += chunk
+    return head.split(b"\r\n")[0].decode(), body
+"#;
+
 /// Run a Python program with arguments: (exit success, stdout, stderr).
 pub fn python(program: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new("python3").arg("-c").arg(program).args(args).output_checked();

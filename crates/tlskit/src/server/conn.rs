@@ -23,7 +23,7 @@ use super::{Limits, Model, ServerEvent, Shared, Stage};
 use crate::context::ClientAuth;
 use crate::session::SessionInfo;
 use crate::store::Handshake;
-use crate::trace::tracer::ConnTracer;
+use crate::trace::tracer::{ConnTracer, FinishOnDrop};
 use crate::trace::{Tap, TapSink, TraceSink};
 use tlskit_wire::dissect::Direction;
 
@@ -83,6 +83,8 @@ pub(crate) async fn serve(
         let trace: TraceSink = Arc::new(move |event| events.emit(ServerEvent::Trace { peer, event: Box::new(event) }));
         Arc::new(ConnTracer::new(Direction::ClientToServer, trace, secrets.clone(), local, peer))
     });
+    // However the connection ends (a failed or abandoned handshake too), its trace ends and its secrets go.
+    let _finish = FinishOnDrop(tracer.clone());
     let handshake = async {
         // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer. The same peek
         // keeps the ClientHello: the session prefetch reads it, `/_tls` shows it.
@@ -185,9 +187,6 @@ pub(crate) async fn serve(
         }
     }
     signals.key_update_log.connection_done(&signals, &shared.events);
-    if let Some(tracer) = tracer {
-        tracer.finish();
-    }
 }
 
 /// The one step before the TLS accept: with a shared session cache, the

@@ -6,24 +6,25 @@
 //! queue to a printer thread, warnings and errors through stderr's (output.rs),
 //! and what a client chose (target, SNI, ALPN, names) is printed escaped.
 
+mod fleet;
+mod printer;
+
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use tlskit::context::{ClientAuth, Context, TlsVersion};
 use tlskit::files::{FileOptions, FileService};
-use tlskit::server::{AccessRecord, Limits, Model, Server, ServerEvent, ServerOptions};
-use tlskit::store::{StoreEventSink, StoreOptions, Stores};
-use tlskit_wire::text::{escape_json_controls, escape_untrusted};
-use tlskit_wire::time::rfc3339_of;
+use tlskit::server::{Limits, Model, Server, ServerEvent, ServerOptions};
+use tlskit::store::{StoreEventSink, Stores};
 
-use crate::output::{dropped_line, Lines, TracingWriter};
-use crate::trace::TracePrinter;
+use crate::output::{Lines, TracingWriter};
+use fleet::{reload_on_hangup, store_options, store_summary};
+use printer::Printer;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -389,67 +390,6 @@ fn connection_caps(args: &Args) -> (Limits, Option<String>) {
     (limits, note)
 }
 
-/// The stores' settings from the flags; the default server id is HOSTNAME:PORT.
-fn store_options(args: &Args, listen: SocketAddr) -> anyhow::Result<StoreOptions> {
-    let session_store = args.session_store.clone().filter(|url| url != "memory");
-    if !(args.store_timeout.is_finite() && args.store_timeout >= 0.0) {
-        bail!("--store-timeout: {} is not a number of milliseconds", args.store_timeout);
-    }
-    let server_id = match &args.server_id {
-        Some(id) => id.clone(),
-        None => default_server_id(listen),
-    };
-    if server_id.is_empty() || server_id.len() > 64 || !server_id.chars().all(|c| c.is_ascii_graphic()) {
-        bail!("--server-id {server_id:?}: 1 to 64 printable characters, no spaces");
-    }
-    Ok(StoreOptions {
-        session_store,
-        store_cacert: args.store_cacert.clone(),
-        prefix: args.store_prefix.clone(),
-        ticket_rotation: Duration::from_secs(args.ticket_rotation),
-        ticket_key_files: args.ticket_key_file.clone(),
-        store_timeout: Duration::from_secs_f64(args.store_timeout / 1000.0),
-        server_id,
-    })
-}
-
-/// HOSTNAME:PORT, or HOSTNAME-RANDOM when the port is picked at start-up.
-fn default_server_id(listen: SocketAddr) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or_else(|| "tlskit".into());
-    if listen.port() != 0 {
-        return format!("{host}:{}", listen.port());
-    }
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("{host}-{:06x}", (nanos ^ std::process::id()) & 0xff_ffff)
-}
-
-/// `session store: …` for the start-up line (no password).
-fn store_summary(options: &StoreOptions) -> String {
-    match &options.session_store {
-        Some(url) => {
-            let shown = match (url.find("://"), url.rfind('@')) {
-                (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
-                _ => url.clone(),
-            };
-            format!("session store: {shown} (prefix {})", options.prefix)
-        }
-        None => "session store: memory".into(),
-    }
-}
-
-/// SIGHUP re-reads the ticket key files (as nginx reloads); the stores report the outcome.
-async fn reload_on_hangup(stores: Arc<Stores>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
-    while hangup.recv().await.is_some() {
-        let _ = stores.reload_key_files();
-    }
-}
-
 /// glibc keeps memory freed on worker threads in their arenas: after an attack
 /// that held many responses, the process would stay at its peak. Every 10 s the
 /// free pages go back to the system (cheap when there is little to give back).
@@ -502,231 +442,6 @@ async fn shutdown_signal(errors: Arc<Lines>) {
         std::process::exit(code);
     });
 }
-
-/// How events look: access lines and trace lines (text, or JSON with `--json-log`) on stdout, errors on stderr.
-#[derive(Clone)]
-struct Printer {
-    json: bool,
-    quiet: bool,
-    errors: Arc<Lines>,
-}
-
-/// What the printer thread receives.
-enum LogMessage {
-    Event(ServerEvent),
-    Line(String),
-    /// Everything before this is written: say so.
-    Flush(std::sync::mpsc::Sender<()>),
-}
-
-/// The sending side of the printer's queue.
-struct EventQueue {
-    tx: std::sync::mpsc::SyncSender<LogMessage>,
-    dropped: Arc<AtomicU64>,
-}
-
-impl EventQueue {
-    fn send(&self, message: LogMessage) {
-        if self.tx.try_send(message).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Queue a line for stdout.
-    fn line(&self, line: String) {
-        self.send(LogMessage::Line(line));
-    }
-
-    /// Wait up to `timeout` until the printer has written everything sent before.
-    fn flush(&self, timeout: Duration) {
-        let (ack_tx, ack_rx) = std::sync::mpsc::channel();
-        if self.tx.try_send(LogMessage::Flush(ack_tx)).is_ok() {
-            let _ = ack_rx.recv_timeout(timeout);
-        }
-    }
-}
-
-impl Printer {
-    /// The printer runs on its own thread so no connection ever waits on the
-    /// terminal: events are queued without blocking (dropped and counted when
-    /// the queue is full because stdout does not drain). A lone line is written
-    /// as soon as it arrives; under load lines gather and leave in one write.
-    fn spawn(self, capacity: usize) -> anyhow::Result<(tlskit::server::EventSink, Arc<EventQueue>)> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(capacity);
-        let dropped = Arc::new(AtomicU64::new(0));
-        let lost = dropped.clone();
-        std::thread::Builder::new().name("tlskit log".into()).spawn(move || {
-            let mut batch = String::with_capacity(64 * 1024);
-            let mut trace = TracePrinter::new(self.json, true);
-            while let Ok(first) = rx.recv() {
-                let mut acks = Vec::new();
-                let mut next = Some(first);
-                let mut count = 0usize;
-                while let Some(message) = next.take() {
-                    count += 1;
-                    match message {
-                        LogMessage::Event(event) => self.format(event, &mut trace, &mut batch),
-                        LogMessage::Line(line) => {
-                            batch.push_str(&line);
-                            batch.push('\n');
-                        }
-                        LogMessage::Flush(ack) => acks.push(ack),
-                    }
-                    if batch.len() < 60 * 1024 {
-                        next = rx.try_recv().ok();
-                    }
-                }
-                if !batch.is_empty() {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(batch.as_bytes());
-                    let _ = out.flush();
-                    batch.clear();
-                }
-                // stdout moved again: say what was dropped while it did not.
-                let n = lost.swap(0, Ordering::Relaxed);
-                if n > 0 {
-                    self.errors.line(dropped_line(n));
-                }
-                for ack in acks {
-                    let _ = ack.send(());
-                }
-                if count > 1 {
-                    // Under load: let lines gather for a moment instead of being woken for each one.
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
-        })?;
-        let queue = Arc::new(EventQueue { tx, dropped });
-        let sender = queue.clone();
-        let sink: tlskit::server::EventSink = Arc::new(move |event| sender.send(LogMessage::Event(event)));
-        Ok((sink, queue))
-    }
-
-    /// Append the event's stdout lines to `batch`; errors go to stderr's queue.
-    fn format(&self, event: ServerEvent, trace: &mut TracePrinter, batch: &mut String) {
-        match event {
-            ServerEvent::Access(record) => {
-                if !self.quiet {
-                    batch.push_str(&if self.json { access_json(&record) } else { access_line(&record) });
-                    batch.push('\n');
-                }
-            }
-            ServerEvent::Trace { peer, event } => {
-                // Text lines say whose connection they are about; JSON objects stand alone, as in `dump --json`.
-                let prefix = if self.json { String::new() } else { format!("trace {peer} ") };
-                trace.render(&event, &mut |line| {
-                    batch.push_str(&prefix);
-                    batch.push_str(line);
-                    batch.push('\n');
-                });
-            }
-            ServerEvent::Connection { peer, stage, error } => {
-                self.errors.warn(format!("tlskit serve: {peer}: {stage}: {}", escape_untrusted(&error)));
-            }
-            ServerEvent::Store(event) => {
-                eprintln!("tlskit serve: store: {event}");
-            }
-        }
-    }
-}
-
-fn access_line(r: &AccessRecord) -> String {
-    let s = &r.session;
-    let dash = |o: &Option<String>| o.as_deref().map_or_else(|| "-".into(), escape_untrusted).into_owned();
-    let mut line = format!(
-        "{} {} \"{} {} {}\" {} {} {:.3}ms {} {} {} sni={} alpn={} {}",
-        rfc3339_of(r.time),
-        r.peer,
-        escape_untrusted(&r.method),
-        escape_untrusted(&r.target),
-        r.http_version,
-        r.status,
-        r.bytes,
-        r.duration.as_secs_f64() * 1000.0,
-        s.version,
-        s.cipher_suite,
-        s.key_exchange_group.as_deref().unwrap_or("-"),
-        dash(&s.sni),
-        dash(&s.alpn),
-        if s.resumed { "resumed" } else { "full" },
-    );
-    if let Some(issuer) = &s.issued_by {
-        line.push_str(" issued-by=");
-        line.push_str(issuer);
-    }
-    if let Some(subject) = r.client_subject() {
-        line.push_str(&format!(
-            " client=\"{}\" issuer=\"{}\"",
-            escape_untrusted(subject),
-            escape_untrusted(r.client_issuer().unwrap_or(""))
-        ));
-    }
-    // The magic URL: the session before and after the KeyUpdate, as the HOWTO's server printed it.
-    if let Some(k) = &r.key_update {
-        line.push_str(&format!(" key_update={}->{}", k.generation_before, k.generation_after));
-        line.push_str(&format!(
-            "\n  session before KeyUpdate: {}, server traffic keys generation {}",
-            session_brief(&k.before),
-            k.generation_before
-        ));
-        match &k.after {
-            Some(after) => line.push_str(&format!(
-                "\n  session after KeyUpdate: {}, server traffic keys generation {}",
-                session_brief(after),
-                k.generation_after
-            )),
-            None => line.push_str("\n  session after KeyUpdate: none sent (the connection ended first)"),
-        }
-    }
-    line
-}
-
-/// A session on one line: `TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 sni=localhost alpn=h2 full`.
-fn session_brief(s: &tlskit::session::SessionInfo) -> String {
-    format!(
-        "{} {} {} sni={} alpn={} {}",
-        s.version,
-        s.cipher_suite,
-        s.key_exchange_group.as_deref().unwrap_or("-"),
-        escape_untrusted(s.sni.as_deref().unwrap_or("-")),
-        escape_untrusted(s.alpn.as_deref().unwrap_or("-")),
-        if s.resumed { "resumed" } else { "full" }
-    )
-}
-
-fn access_json(r: &AccessRecord) -> String {
-    let s = &r.session;
-    let mut v = serde_json::json!({
-        "time": rfc3339_of(r.time),
-        "client": r.peer.to_string(),
-        "method": r.method,
-        "target": r.target,
-        "http_version": r.http_version,
-        "status": r.status,
-        "bytes": r.bytes,
-        "duration_ms": r.duration.as_secs_f64() * 1000.0,
-        "tls_version": s.version,
-        "cipher_suite": s.cipher_suite,
-        "group": s.key_exchange_group,
-        "sni": s.sni,
-        "alpn": s.alpn,
-        "resumed": s.resumed,
-        "issued_by": s.issued_by,
-        "client_subject": r.client_subject(),
-        "client_issuer": r.client_issuer(),
-    });
-    // Only the magic URL's lines carry it: the session before and after the KeyUpdate.
-    if let Some(k) = &r.key_update {
-        v["key_update"] = serde_json::json!({
-            "generation_before": k.generation_before,
-            "generation_after": k.generation_after,
-            "before": &*k.before,
-            "after": k.after.as_deref(),
-        });
-    }
-    escape_json_controls(&v.to_string()).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
