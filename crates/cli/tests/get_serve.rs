@@ -174,4 +174,10 @@ fn html_draws_each_connections_ladder_also_when_the_transfer_fails() {
     let html = std::fs::read_to_string(&failed).expect("the --html file of a failed transfer");
     let ladder = ladder_of(&html, 1);
     assert!(ladder.contains("Certificate<span class=\"badge dec\">decrypted</span>"), "{ladder}");
+
+    // A file that cannot be written is an error before anything is fetched.
+    let run = tlskit(["get", "--cacert", &ca, "--html", "/nonexistent-dir/x.html", &url]);
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("--html: writing /nonexistent-dir/x.html"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing fetched: {}", run.stdout);
 }

@@ -270,6 +270,10 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("SSLKEYLOGFILE {}", PathBuf::from(&path).display()))?;
         builder = builder.key_log(Arc::new(writer));
     }
+    if let Some(path) = &args.html {
+        // A path that cannot be written fails now, before any transfer, as curl's -o does.
+        std::fs::File::create(path).with_context(|| format!("--html: writing {}", path.display()))?;
+    }
     let ladders = args.html.as_ref().map(|path| {
         let title = format!("tlskit get {}", args.urls.join(" "));
         Arc::new(Mutex::new(TraceLadders::new(title, path.clone())))
