@@ -83,7 +83,7 @@ pub struct TraceLadders {
 impl TraceLadders {
     /// A report titled `title`, to be written to `path`.
     pub fn new(title: String, path: PathBuf) -> Self {
-        let report = HtmlReport::new(HtmlOptions { title, ..HtmlOptions::default() });
+        let report = HtmlReport::new(HtmlOptions { title, command: "tlskit get --html", ..HtmlOptions::default() });
         TraceLadders { report, rows: Vec::new(), ladders: Vec::new(), path }
     }
 

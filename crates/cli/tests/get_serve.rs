@@ -156,6 +156,7 @@ fn html_draws_each_connections_ladder_also_when_the_transfer_fails() {
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("http-equiv=\"Content-Security-Policy\""));
     assert!(!html.contains("<script") && !html.contains("src=\"http"), "self-contained");
     assert!(html.contains(&format!("tlskit get {url} {url}")), "titled by the command");
+    assert!(html.contains("(<code>tlskit get --html</code>)"), "the footer names it too");
     assert_eq!(html.matches("<section class=\"ladder\"").count(), 2, "one ladder per connection");
     // The first: a full handshake, the server's flight decrypted live with the client's own secrets.
     let full = ladder_of(&html, 1);
