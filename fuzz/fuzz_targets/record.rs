@@ -7,9 +7,11 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use tlskit_wire::dissect::{Direction, Dissector, Timestamp};
+use tlskit_wire::dissect::{Direction, Dissector, HandshakeDetail, Timestamp};
+use tlskit_wire::fingerprint::Fingerprints;
 use tlskit_wire::handshake::{first_message, Certificates, ClientHello, FirstMessage, NewSessionTicket, ServerHello};
 use tlskit_wire::keys::KeyLog;
+use tlskit_wire::render::json::hello_fields;
 
 /// Client random 0x41 * 32 has a TLS 1.2 master secret and TLS 1.3 secrets (SHA-256 and SHA-384 sized).
 fn secrets() -> Arc<KeyLog> {
@@ -48,11 +50,21 @@ fuzz_target!(|data: &[u8]| {
         let _ = (ch.key_share_groups().count(), ch.psk_modes().count(), ch.extensions.len());
         let _ = ch.psk_identities().count();
     }
-    // What a server peeks before its handshake (the fleet's session lookup): records -> first message -> hello.
+    // What a server peeks before its handshake (the fleet's session lookup, and `/_tls`): records -> first
+    // message -> hello -> its fields and fingerprints.
+    let mut fingerprints = Fingerprints::default();
     if let FirstMessage::Complete(message) = first_message(data, 1 << 16) {
-        let _ = ClientHello::parse(&message[4..]).map(|ch| (ch.psk_identities().count(), ch.session_ticket(), ch.session_id));
+        if let Some(ch) = ClientHello::parse(&message[4..]) {
+            let _ = (ch.psk_identities().count(), ch.session_ticket(), ch.session_id);
+            fingerprints.client_hello(&ch);
+            let _ = hello_fields(&HandshakeDetail::client_hello(&ch));
+        }
     }
-    let _ = ServerHello::parse(data).map(|sh| (sh.negotiated_version(), sh.key_share_group(), sh.alpn()));
+    if let Some(sh) = ServerHello::parse(data) {
+        let _ = (sh.negotiated_version(), sh.key_share_group(), sh.alpn());
+        fingerprints.server_hello(&sh);
+        let _ = hello_fields(&HandshakeDetail::server_hello(&sh, false));
+    }
     let _ = Certificates::parse(data, true).map(|c| c.iter().count());
     let _ = Certificates::parse(data, false).map(|c| c.iter().count());
     let _ = NewSessionTicket::parse(data, true);

@@ -1,9 +1,13 @@
-//! How the binary shows the library's live trace events (`serve --trace`, `get -v`): as `tlskit dump`
-//! shows a capture, in its text lines or its JSON objects (docs/dump-json.md), with wire's renderers.
+//! How the binary shows the library's live trace events (`serve --trace`, `get -v`, `get --html`): as
+//! `tlskit dump` shows a capture, in its text lines or its JSON objects (docs/dump-json.md), or drawn as
+//! its HTML report's ladders, with wire's renderers.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
+use anyhow::Context as _;
 use tlskit::trace::{TraceEvent, TraceStep};
+use tlskit_wire::render::html::{HtmlOptions, HtmlReport};
 use tlskit_wire::render::{self, TextOptions, TextRenderer};
 use tlskit_wire::text::escape_json_controls;
 
@@ -64,5 +68,47 @@ impl TracePrinter {
         for text in String::from_utf8_lossy(out).lines().filter(|l| !l.is_empty()) {
             line(text);
         }
+    }
+}
+
+/// The ladders of a client's traced connections (`get --html FILE`): wire's HTML report fed the trace's
+/// events, written as one page once the connections are over.
+pub struct TraceLadders {
+    report: HtmlReport,
+    rows: Vec<u8>,
+    ladders: Vec<u8>,
+    path: PathBuf,
+}
+
+impl TraceLadders {
+    /// A report titled `title`, to be written to `path`.
+    pub fn new(title: String, path: PathBuf) -> Self {
+        let report = HtmlReport::new(HtmlOptions { title, command: "tlskit get --html", ..HtmlOptions::default() });
+        TraceLadders { report, rows: Vec::new(), ladders: Vec::new(), path }
+    }
+
+    /// One trace event: a connection's row and ladder are drawn when it ends.
+    pub fn add(&mut self, event: &TraceEvent) {
+        let conn = &event.conn;
+        match &event.step {
+            TraceStep::Start => self.report.connection_start(conn),
+            TraceStep::Event(e) => self.report.event(conn, e),
+            TraceStep::End(summary) => {
+                // Writing to a Vec does not fail.
+                let _ = self.report.connection_end(&mut self.rows, &mut self.ladders, conn, summary);
+            }
+        }
+    }
+
+    /// The page of the connections ended so far, written to its file.
+    pub fn write(&self) -> anyhow::Result<()> {
+        let path = &self.path;
+        let mut page = Vec::with_capacity(self.rows.len() + self.ladders.len() + 8192);
+        self.report.head(&mut page)?;
+        page.extend_from_slice(&self.rows);
+        self.report.middle(&mut page)?;
+        page.extend_from_slice(&self.ladders);
+        self.report.tail(&mut page)?;
+        std::fs::write(path, page).with_context(|| format!("--html: writing {}", path.display()))
     }
 }

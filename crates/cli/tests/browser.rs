@@ -1,6 +1,7 @@
 //! The pages in a real browser: headless Chromium (Debian package `chromium`, installed by this suite)
 //! loads the listing (and follows one of its sort links), `/_tls`, the `/_reneg_` explanation, the error
-//! pages (404, the 403 of a client-certificate prefix, 405) and a `tlskit dump --html` report, each with no
+//! pages (404, the 403 of a client-certificate prefix, 405), a `tlskit dump --html` report and the ladder
+//! `tlskit get --html` draws, each with no
 //! console message and no Content-Security-Policy violation in Chromium's log; `--dump-dom` has the
 //! expected elements; and a screenshot of each (light, dark, phone width) is written under
 //! `target/tmp/browser-screenshots/` for a person to look at.
@@ -250,6 +251,12 @@ fn served_pages_load_clean_look_right_and_sort() {
     let tls = chromium.dom(&server.url_for("_tls"));
     assert!(tls.contains("<h1>This connection</h1>") && tls.contains("<td>TLSv1.3</td>"), "{tls}");
     assert!(tls.contains("<td>localhost</td>"), "Chromium sent SNI: {tls}");
+    // ... and what Chromium offered in its ClientHello: GREASE among its suites, and its fingerprints.
+    assert!(tls.contains("What your client offered (its ClientHello)"), "{tls}");
+    assert!(tls.contains("<th>cipher suites</th><td><ol><li><em>GREASE</em>"), "Chromium's GREASE first: {tls}");
+    assert!(tls.contains("TLS_AES_128_GCM_SHA256 <small>0x1301</small>"), "{tls}");
+    assert!(tls.contains("<th>JA4</th><td><code>t13d"), "{tls}");
+    assert!(tls.contains("<th>JA4S</th><td><code>t13"), "{tls}");
     chromium.screenshots(&server.url_for("_tls"), "tls");
 
     // The magic URL: the explanation, and a listing served after the KeyUpdate.
@@ -352,4 +359,23 @@ fn a_dump_report_loads_clean_with_a_ladder_per_connection() {
         }
         chromium.screenshots(&url, name);
     }
+}
+
+#[test]
+fn a_get_ladder_loads_clean() {
+    let (_d, pki) = common::pki();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("hello.txt"), "hello\n").unwrap();
+    let server = Serve::start(root.path(), &["--cert", p(&pki.server), "--key", p(&pki.server_key), "--quiet"]);
+    let chromium = Chromium::new(&pki.ca);
+    let out = tempfile::tempdir().unwrap();
+    let ladder = out.path().join("get.html");
+    let url = server.url_for("hello.txt");
+    let run = tlskit(["get", "-v", "--cacert", p(&pki.ca), "--html", p(&ladder), &url]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let file = format!("file://{}", ladder.display());
+    let dom = chromium.dom(&file);
+    assert_eq!(dom.matches("<section class=\"ladder\"").count(), 1, "{dom}");
+    assert!(dom.contains("Certificate<span class=\"badge dec\">decrypted</span>"), "{dom}");
+    chromium.screenshots(&file, "get-ladder");
 }

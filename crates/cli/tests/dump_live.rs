@@ -13,36 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
+use common::capture::require_capture;
 use common::process::CommandExt as _;
 use common::{path, pki};
-
-/// CAP_NET_RAW's bit in the capability masks of /proc/self/status.
-const CAP_NET_RAW: u32 = 13;
-
-/// Whether a process we start may capture: root keeps its effective capabilities across exec, anyone else
-/// only the ambient ones (what `setpriv --ambient-caps +net_raw` or a CI container grants).
-fn may_capture() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let mask = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-            .unwrap_or(0)
-    };
-    let has = |m: u64| m & (1 << CAP_NET_RAW) != 0;
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root {
-        has(mask("CapEff:"))
-    } else {
-        has(mask("CapAmb:"))
-    }
-}
-
-fn require_capture() {
-    assert!(may_capture(), "live capture needs root or CAP_NET_RAW (scripts/test skips it and says so)");
-}
 
 /// A running `tlskit dump -i lo …`: its stdout lines as they come; killed on drop.
 struct LiveDump {

@@ -132,3 +132,53 @@ fn large_download_streams_to_the_output_file() {
     assert_eq!(run.json_docs()[0]["size_download"], data.len());
     assert!(std::fs::read(&out).expect("output") == data, "the file arrived intact");
 }
+
+/// The `<section class="ladder" id="conn-ID">` of a report, up to its end.
+fn ladder_of(html: &str, id: u64) -> &str {
+    let start =
+        html.find(&format!("<section class=\"ladder\" id=\"conn-{id}\">")).unwrap_or_else(|| panic!("no ladder {id}"));
+    let section = &html[start..];
+    &section[..section.find("</section>").expect("ladder ends")]
+}
+
+#[test]
+fn html_draws_each_connections_ladder_also_when_the_transfer_fails() {
+    let (dir, pki) = pki();
+    let server = serve(&pki, "async", &[]);
+    let ca = path(&pki.ca);
+    let file = dir.path().join("ladder.html");
+    let url = server.url_for("/hello.txt");
+    let run = tlskit(["get", "-v", "--http1.1", "--cacert", &ca, "--html", &path(&file), &url, &url]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "hello\nhello\n");
+    assert!(run.stderr.contains("ServerHello"), "-v still prints the trace: {}", run.stderr);
+    let html = std::fs::read_to_string(&file).expect("the --html file");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("http-equiv=\"Content-Security-Policy\""));
+    assert!(!html.contains("<script") && !html.contains("src=\"http"), "self-contained");
+    assert!(html.contains(&format!("tlskit get {url} {url}")), "titled by the command");
+    assert!(html.contains("(<code>tlskit get --html</code>)"), "the footer names it too");
+    assert_eq!(html.matches("<section class=\"ladder\"").count(), 2, "one ladder per connection");
+    // The first: a full handshake, the server's flight decrypted live with the client's own secrets.
+    let full = ladder_of(&html, 1);
+    for message in ["ClientHello", "ServerHello", "EncryptedExtensions", "CertificateVerify", "Finished"] {
+        assert!(full.contains(&format!("class=\"label\">{message}")), "{message} in {full}");
+    }
+    assert!(full.contains("Certificate<span class=\"badge dec\">decrypted</span>"), "{full}");
+    // The second resumed the first's session: no certificate was sent.
+    let resumed = ladder_of(&html, 2);
+    assert!(resumed.contains("class=\"label\">ServerHello") && !resumed.contains("class=\"label\">Certificate<"));
+
+    // A handshake that fails (no trust in the server's CA) is drawn too, and get still fails as curl does.
+    let failed = dir.path().join("failed.html");
+    let run = tlskit(["get", "--html", &path(&failed), &url]);
+    assert_eq!(run.code, Some(60), "{}", run.stderr);
+    let html = std::fs::read_to_string(&failed).expect("the --html file of a failed transfer");
+    let ladder = ladder_of(&html, 1);
+    assert!(ladder.contains("Certificate<span class=\"badge dec\">decrypted</span>"), "{ladder}");
+
+    // A file that cannot be written is an error before anything is fetched.
+    let run = tlskit(["get", "--cacert", &ca, "--html", "/nonexistent-dir/x.html", &url]);
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("--html: writing /nonexistent-dir/x.html"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing fetched: {}", run.stdout);
+}

@@ -1,4 +1,4 @@
-//! TLS fingerprints: JA3 and JA3S (Salesforce), JA4 (FoxIO) of a ClientHello.
+//! TLS fingerprints: JA3 and JA3S (Salesforce) of the hellos, JA4 of a ClientHello and JA4S of a ServerHello (FoxIO).
 
 use md5::{Digest, Md5};
 
@@ -19,6 +19,8 @@ pub struct Fingerprints {
     pub ja3s: Option<String>,
     /// JA4 of the ClientHello (`t13d1516h2_8daaf6152771_e5627efa2ab1`).
     pub ja4: Option<String>,
+    /// JA4S of the ServerHello (`t130200_1301_234ea6891581`).
+    pub ja4s: Option<String>,
 }
 
 /// Appends `values` in decimal joined by `-` (one string, no allocation per value).
@@ -80,7 +82,7 @@ impl Fingerprints {
         self.ja4 = Some(ja4(ch, transport));
     }
 
-    /// JA3S of the connection's first ServerHello (not a HelloRetryRequest's: the caller skips those).
+    /// JA3S and JA4S of a ServerHello.
     pub fn server_hello(&mut self, sh: &ServerHello<'_>) {
         if self.ja3s.is_some() {
             return;
@@ -89,15 +91,14 @@ impl Fingerprints {
         push_joined(&mut s, sh.extensions.types().map(u16::from));
         self.ja3s = Some(md5_hex(&s));
         self.ja3s_string = Some(s);
+        self.ja4s = Some(ja4s(sh, 't'));
     }
 }
 
-/// JA4 of a ClientHello; `transport` is `t` (TCP), `q` (QUIC) or `d` (DTLS).
-pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
-    // The highest version offered, by number (as the JA4 specification says).
-    let highest = ch.versions().filter(|v| !v.is_grease()).max_by_key(|v| v.value()).unwrap_or(ch.version);
+/// JA4's two-digit version code of a protocol version.
+fn version_code(version: ProtocolVersion) -> &'static str {
     use ProtocolVersion::*;
-    let version = match highest {
+    match version {
         TLSv1_3 => "13",
         TLSv1_2 => "12",
         TLSv1_1 => "11",
@@ -108,7 +109,43 @@ pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
         DTLSv1_2 => "d2",
         DTLSv1_3 => "d3",
         _ => "00",
-    };
+    }
+}
+
+/// JA4S of a ServerHello; `transport` is `t` (TCP) or `q` (QUIC). Unlike JA4 nothing is sorted or left out:
+/// a server's extensions are hashed in the order sent.
+///
+/// ```
+/// use tlskit_wire::fingerprint::ja4s;
+/// use tlskit_wire::handshake::ServerHello;
+///
+/// // TLS 1.2, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, extensions 0005,0017,ff01,0000 (FoxIO's example).
+/// let mut body = vec![3, 3];
+/// body.extend([1u8; 32]);
+/// body.extend([0, 0xc0, 0x30, 0]);
+/// body.extend([0, 17, 0, 5, 0, 0, 0, 0x17, 0, 0, 0xff, 1, 0, 1, 0, 0, 0, 0, 0]);
+/// let hello = ServerHello::parse(&body).expect("well formed");
+/// assert_eq!(ja4s(&hello, 't'), "t120400_c030_4e8089b08790");
+/// ```
+pub fn ja4s(sh: &ServerHello<'_>, transport: char) -> String {
+    let exts: Vec<u16> = sh.extensions.types().map(u16::from).collect();
+    let alpn = ja4_alpn(extensions::alpn(sh.extension(ExtensionType::Alpn).unwrap_or_default()).next());
+    let mut list = String::with_capacity(exts.len() * 5);
+    push_hex_list(&mut list, &exts);
+    let c = if exts.is_empty() { "000000000000".to_string() } else { sha256_12(&list) };
+    format!(
+        "{transport}{}{:02}{alpn}_{:04x}_{c}",
+        version_code(sh.negotiated_version()),
+        exts.len().min(99),
+        sh.cipher_suite.value()
+    )
+}
+
+/// JA4 of a ClientHello; `transport` is `t` (TCP), `q` (QUIC) or `d` (DTLS).
+pub fn ja4(ch: &ClientHello<'_>, transport: char) -> String {
+    // The highest version offered, by number (as the JA4 specification says).
+    let highest = ch.versions().filter(|v| !v.is_grease()).max_by_key(|v| v.value()).unwrap_or(ch.version);
+    let version = version_code(highest);
     let sni = if ch.extension(ExtensionType::ServerName).is_some() { 'd' } else { 'i' };
     let mut suites: Vec<u16> = ch.cipher_suites().filter(|s| !s.is_grease()).map(u16::from).collect();
     let mut exts: Vec<u16> = ch.extensions.types().filter(|t| !t.is_grease()).map(u16::from).collect();
@@ -194,5 +231,20 @@ mod tests {
         assert_eq!(f.ja3_string.as_deref(), Some("771,47,10,,"));
         assert_eq!(f.ja3.as_deref(), Some(md5_hex("771,47,10,,").as_str()));
         assert!(f.ja4.as_deref().unwrap().starts_with("t12i010100_"));
+    }
+
+    #[test]
+    fn ja4s_reads_the_negotiated_version_and_the_chosen_alpn() {
+        let mut body = vec![3, 3];
+        body.extend([2u8; 32]);
+        body.extend([0, 0x13, 0x01, 0]);
+        // supported_versions TLS 1.3, ALPN h2.
+        body.extend([0, 15, 0, 43, 0, 2, 3, 4, 0, 16, 0, 5, 0, 3, 2, b'h', b'2']);
+        let sh = ServerHello::parse(&body).unwrap();
+        let mut f = Fingerprints::default();
+        f.server_hello(&sh);
+        let expected = format!("t1302h2_1301_{}", sha256_12("002b,0010"));
+        assert_eq!(f.ja4s.as_deref(), Some(expected.as_str()));
+        assert_eq!(f.ja3s_string.as_deref(), Some("771,4865,43-16"));
     }
 }

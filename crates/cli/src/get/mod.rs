@@ -6,7 +6,7 @@ mod output;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -15,7 +15,7 @@ use tlskit::context::Context;
 
 use crate::tls_args::TlsArgs;
 
-use crate::trace::TracePrinter;
+use crate::trace::{TraceLadders, TracePrinter};
 
 /// Flags shared by `get` and `post`.
 #[derive(clap::Args, Debug)]
@@ -79,6 +79,10 @@ pub struct Args {
     /// Show each connection's handshake, peer chain and session, and the headers, on stderr
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
+    /// Write each connection's handshake as a ladder diagram to FILE (one self-contained HTML page, as
+    /// `tlskit dump --html` draws a capture's), also when a transfer fails
+    #[arg(long = "html", value_name = "FILE")]
+    html: Option<PathBuf>,
     /// After each transfer print "json": the response facts and the TLS session as one JSON document
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     write_out: Option<String>,
@@ -266,26 +270,51 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("SSLKEYLOGFILE {}", PathBuf::from(&path).display()))?;
         builder = builder.key_log(Arc::new(writer));
     }
-    if args.verbose {
-        // The handshake trace, live, in `tlskit dump`'s format.
-        let printer = std::sync::Mutex::new(TracePrinter::new(false, false));
+    if let Some(path) = &args.html {
+        // A path that cannot be written fails now, before any transfer, as curl's -o does.
+        std::fs::File::create(path).with_context(|| format!("--html: writing {}", path.display()))?;
+    }
+    let ladders = args.html.as_ref().map(|path| {
+        let title = format!("tlskit get {}", args.urls.join(" "));
+        Arc::new(Mutex::new(TraceLadders::new(title, path.clone())))
+    });
+    if args.verbose || ladders.is_some() {
+        // The handshake trace, live, in `tlskit dump`'s format (-v) and drawn (--html).
+        let printer = args.verbose.then(|| Mutex::new(TracePrinter::new(false, false)));
+        let ladders = ladders.clone();
         builder = builder.trace(Arc::new(move |event| {
-            let mut printer = printer.lock().unwrap_or_else(|e| e.into_inner());
-            printer.render(&event, &mut |line| eprintln!("{line}"));
+            if let Some(printer) = &printer {
+                let mut printer = printer.lock().unwrap_or_else(|e| e.into_inner());
+                printer.render(&event, &mut |line| eprintln!("{line}"));
+            }
+            if let Some(ladders) = &ladders {
+                ladders.lock().unwrap_or_else(|e| e.into_inner()).add(&event);
+            }
         }));
     }
     let client = client::blocking::Client::from_builder(builder)?;
-    let body = body(&args)?;
+    let result = transfers(&args, &method, &client);
+    // Closing the connections ends their traces: then the ladders are whole.
+    drop(client);
+    if let Some(ladders) = ladders {
+        ladders.lock().unwrap_or_else(|e| e.into_inner()).write()?;
+    }
+    result
+}
+
+/// Every URL in turn over one client; the exit code of the first failure, or success.
+fn transfers(args: &Args, method: &Method, client: &client::blocking::Client) -> anyhow::Result<ExitCode> {
+    let body = body(args)?;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
 
     for (index, url) in args.urls.iter().enumerate() {
-        let mut req = request(&args, &method, url, &body)?;
+        let mut req = request(args, method, url, &body)?;
         let mut redirects = 0;
         let mut reader = loop {
             let reader = match client.send_streaming(req.clone()) {
                 Ok(r) => r,
-                Err(err) => return Ok(failed(&args, url, &req.url, &err)),
+                Err(err) => return Ok(failed(args, url, &req.url, &err)),
             };
             let head = reader.head();
             if args.verbose {
@@ -337,7 +366,7 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
                 Ok(None) => break,
                 Err(err) => {
                     out.flush()?;
-                    return Ok(failed(&args, url, &req.url, &err));
+                    return Ok(failed(args, url, &req.url, &err));
                 }
             };
             size += chunk.len();

@@ -14,6 +14,7 @@
 //!   long something took, except that a timeout fired within a generous multiple of its setting.
 #![allow(dead_code)]
 pub mod bench;
+pub mod capture;
 pub mod fleet;
 pub mod nginx;
 pub mod peers;

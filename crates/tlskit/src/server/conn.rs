@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::hello::{self, Hellos, Start, MAX_HELLO};
 use super::io::{ConnIo, ConnSignals};
 use super::service::{ConnInfo, Handler};
 use super::stall::StreamExecutor;
@@ -85,31 +86,34 @@ pub(crate) async fn serve(
     // However the connection ends (a failed or abandoned handshake too), its trace ends and its secrets go.
     let _finish = FinishOnDrop(tracer.clone());
     let handshake = async {
-        // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer.
-        let mut first = [0u8; 8];
-        let peeked = match tokio::time::timeout_at(deadline, tcp.peek(&mut first)).await {
+        // Look at the first bytes before TLS reads them: plain HTTP gets a plain answer. The same peek
+        // keeps the ClientHello: the session prefetch reads it, `/_tls` shows it.
+        let client = match tokio::time::timeout_at(deadline, hello::peek_start(&tcp)).await {
             Err(_) => return Err((Stage::Handshake, "timed out waiting for a ClientHello".into())),
             Ok(Err(err)) => return Err((Stage::Handshake, err.to_string())),
-            Ok(Ok(0)) => return Err((Stage::Handshake, "closed before sending anything".into())),
-            Ok(Ok(n)) => first.get(..n).unwrap_or_default(),
+            Ok(Ok(Start::Closed)) => return Err((Stage::Handshake, "closed before sending anything".into())),
+            Ok(Ok(Start::NotTls(first))) => {
+                refuse_non_tls(tcp, &first, fail).await;
+                return Ok(None);
+            }
+            Ok(Ok(Start::Tls(client))) => client,
         };
-        if peeked.first() != Some(&0x16) {
-            refuse_non_tls(tcp, peeked, fail).await;
-            return Ok(None);
-        }
-        let Ok(resumption) = tokio::time::timeout_at(deadline, prepare_resumption(shared, &tcp)).await else {
-            return Err((Stage::Handshake, "timed out waiting for a ClientHello".into()));
+        let hellos = Hellos { client, ..Hellos::default() };
+        let Ok(resumption) = tokio::time::timeout_at(deadline, prepare_resumption(shared, &hellos)).await else {
+            return Err((Stage::Handshake, "timed out waiting for the session store".into()));
         };
         let sink = tracer.clone().map(|t| t as Arc<dyn TapSink>);
-        let accept = resumption.clone().scope(shared.tls.accept(Tap::new(tcp, Direction::ClientToServer, sink)));
+        let tap =
+            Tap::new(tcp, Direction::ClientToServer, sink).keep_first_sent_message(MAX_HELLO, hellos.server.clone());
+        let accept = resumption.clone().scope(shared.tls.accept(tap));
         match tokio::time::timeout_at(deadline, accept).await {
             Err(_) => Err((Stage::Handshake, "TLS handshake timed out".into())),
             Ok(Err(err)) => Err((Stage::Handshake, format!("TLS handshake failed: {err}"))),
-            Ok(Ok(tls)) => Ok(Some((tls, resumption))),
+            Ok(Ok(tls)) => Ok(Some((tls, resumption, hellos))),
         }
     };
     // A handshake ends early when the handshake cap needs its place or the server stops.
-    let (tls, resumption) = tokio::select! {
+    let (tls, resumption, hellos) = tokio::select! {
         done = handshake => match done {
             Ok(Some(done)) => done,
             Ok(None) => return,
@@ -137,7 +141,7 @@ pub(crate) async fn serve(
     let server_id = shared.stores.as_ref().map(|s| s.server_id().to_string());
     let handler = Handler::new(
         shared.clone(),
-        Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone(), server_id }),
+        Arc::new(ConnInfo { peer, session, client_verified, signals: signals.clone(), server_id, hellos }),
     );
 
     let engine = if http2 { &shared.http2 } else { &shared.http1 };
@@ -188,9 +192,9 @@ pub(crate) async fn serve(
 /// The one step before the TLS accept: with a shared session cache, the
 /// session this ClientHello names is fetched (bounded by the store timeout)
 /// and handed to the handshake's scope (store/ says why this is safe).
-async fn prepare_resumption(shared: &Shared, tcp: &TcpStream) -> Arc<Handshake> {
+async fn prepare_resumption(shared: &Shared, hellos: &Hellos) -> Arc<Handshake> {
     match &shared.stores {
-        Some(stores) => stores.before_handshake(tcp).await,
+        Some(stores) => stores.before_handshake(hellos.client.as_deref()).await,
         None => Arc::new(Handshake::default()),
     }
 }

@@ -39,6 +39,7 @@
 
 mod body;
 mod conn;
+mod hello;
 mod io;
 mod key_update;
 mod limits;

@@ -4,7 +4,11 @@
 use std::sync::atomic::Ordering;
 
 use http::{Response, StatusCode, Version};
-use serde_json::json;
+use serde_json::{json, Map, Value};
+use tlskit_wire::dissect::HandshakeDetail;
+use tlskit_wire::fingerprint::Fingerprints;
+use tlskit_wire::handshake::{ClientHello, HandshakeType, ServerHello, HEADER_LEN};
+use tlskit_wire::render::json::hello_fields;
 
 use super::service::ConnInfo;
 use crate::files::{self, escape_html, html_page, Body, HTML_CONTENT_TYPE, JSON_CONTENT_TYPE};
@@ -30,8 +34,9 @@ fn html_response(status: StatusCode, title: &str, body: &str, head_only: bool) -
 /// `/_tls`: the requesting connection's own session, HTML or JSON.
 pub(crate) fn tls_info(conn: &ConnInfo, version: Version, json: bool, head_only: bool) -> Response<Body> {
     let key_updates = conn.signals.key_updates_sent.load(Ordering::Relaxed);
+    let offered = handshake_fields(conn);
     if json {
-        let value = json!({
+        let mut value = json!({
             "client": conn.peer.to_string(),
             "http_version": http_version(version),
             "client_certificate_verified": conn.client_verified,
@@ -39,6 +44,9 @@ pub(crate) fn tls_info(conn: &ConnInfo, version: Version, json: bool, head_only:
             "server_id": conn.server_id,
             "session": &*conn.session,
         });
+        if let Some(object) = value.as_object_mut() {
+            object.extend(offered);
+        }
         return json_response(StatusCode::OK, value, head_only);
     }
     let mut body = String::from("<h1>This connection</h1>\n");
@@ -52,7 +60,143 @@ pub(crate) fn tls_info(conn: &ConnInfo, version: Version, json: bool, head_only:
         ],
     ));
     body.push_str(&chain_html(&conn.session));
+    body.push_str(&handshake_html(&offered));
     html_response(StatusCode::OK, "TLS session", &body, head_only)
+}
+
+/// What the handshake of this connection carried, decoded by wire as `tlskit dump` decodes a capture: the
+/// ClientHello's fields (docs/dump-json.md, "Hello fields") at the top level, the ServerHello's as
+/// `server_hello`, and the fingerprints.
+fn handshake_fields(conn: &ConnInfo) -> Map<String, Value> {
+    let client = conn.hellos.client.as_deref().and_then(ClientHello::parse);
+    let server = conn
+        .hellos
+        .server
+        .get()
+        .filter(|m| m.first() == Some(&u8::from(HandshakeType::ServerHello)))
+        .and_then(|m| ServerHello::parse(m.get(HEADER_LEN..)?));
+    let mut fingerprints = Fingerprints::default();
+    let mut fields = Map::new();
+    if let Some(hello) = &client {
+        fingerprints.client_hello(hello, 't');
+        fields = hello_fields(&HandshakeDetail::client_hello(hello)).unwrap_or_default();
+    }
+    fields.insert("client_hello_seen".into(), json!(client.is_some()));
+    let server_fields = server.as_ref().and_then(|sh| {
+        if !sh.is_hello_retry_request() {
+            fingerprints.server_hello(sh);
+        }
+        let mut fields = hello_fields(&HandshakeDetail::server_hello(sh, conn.session.resumed))?;
+        fields.insert("hello_retry_request".into(), json!(sh.is_hello_retry_request()));
+        Some(Value::Object(fields))
+    });
+    fields.insert("server_hello".into(), server_fields.unwrap_or(Value::Null));
+    fields.insert("ja3".into(), json!(fingerprints.ja3));
+    fields.insert("ja3_string".into(), json!(fingerprints.ja3_string));
+    fields.insert("ja3s".into(), json!(fingerprints.ja3s));
+    fields.insert("ja3s_string".into(), json!(fingerprints.ja3s_string));
+    fields.insert("ja4".into(), json!(fingerprints.ja4));
+    fields.insert("ja4s".into(), json!(fingerprints.ja4s));
+    fields
+}
+
+/// One typed number of the hello fields (`{"id", "name", "grease"}`), GREASE marked.
+fn typed_html(v: &Value) -> String {
+    let id = v["id"].as_u64().unwrap_or_default();
+    let name = v["name"].as_str().unwrap_or("?");
+    if v["grease"].as_bool() == Some(true) {
+        return format!("<em>GREASE</em> <small>0x{id:04x}</small>");
+    }
+    format!("{} <small>0x{id:04x}</small>", escape_html(name))
+}
+
+/// A list of the hello fields as HTML: typed numbers or strings, in order; `none` when empty.
+fn list_html(v: &Value) -> String {
+    let items: Vec<String> = v
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| match i.as_str() {
+                    Some(s) => escape_html(s),
+                    None => typed_html(i),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if items.is_empty() {
+        return "none".into();
+    }
+    let mut html = String::from("<ol>");
+    for item in items {
+        html.push_str(&format!("<li>{item}</li>"));
+    }
+    html.push_str("</ol>");
+    html
+}
+
+/// The offered and chosen hellos and the fingerprints, as sections of the `/_tls` page.
+fn handshake_html(fields: &Map<String, Value>) -> String {
+    let yes_no = |v: &Value| if v.as_bool() == Some(true) { "yes" } else { "no" }.to_string();
+    let text = |v: &Value| v.as_str().map(escape_html).unwrap_or_else(|| "-".into());
+    let rows = |rows: Vec<(&str, String)>| {
+        let mut html = String::from("<table>\n");
+        for (name, value) in rows {
+            html.push_str(&format!("<tr><th>{}</th><td>{value}</td></tr>\n", escape_html(name)));
+        }
+        html.push_str("</table>\n");
+        html
+    };
+    let mut html = String::from("<h2>What your client offered (its ClientHello)</h2>\n");
+    if fields.get("client_hello_seen").and_then(Value::as_bool) != Some(true) {
+        html.push_str(
+            "<p>The ClientHello of this connection was not kept (not a whole ClientHello within 32 KiB).</p>\n",
+        );
+    } else {
+        let f = |k: &str| fields.get(k).cloned().unwrap_or(Value::Null);
+        html.push_str(&rows(vec![
+            ("legacy version", typed_html(&f("legacy_version"))),
+            ("supported versions", list_html(&f("versions"))),
+            ("cipher suites", list_html(&f("cipher_suites"))),
+            ("supported groups", list_html(&f("supported_groups"))),
+            ("key shares", list_html(&f("key_shares"))),
+            ("signature algorithms", list_html(&f("signature_algorithms"))),
+            ("ALPN", list_html(&f("alpn"))),
+            ("server name (SNI)", text(&f("sni"))),
+            ("PSK key exchange modes", list_html(&f("psk_modes"))),
+            ("session ticket or PSK offered", yes_no(&f("ticket_offered"))),
+            ("early data (0-RTT) offered", yes_no(&f("early_data"))),
+            ("extensions, in the order sent", list_html(&f("extensions"))),
+        ]));
+    }
+    html.push_str("<h2>What the server chose (its ServerHello)</h2>\n");
+    match fields.get("server_hello").filter(|v| v.is_object()) {
+        None => html.push_str("<p>The ServerHello of this connection was not kept.</p>\n"),
+        Some(sh) => html.push_str(&rows(vec![
+            ("HelloRetryRequest", yes_no(&sh["hello_retry_request"])),
+            ("legacy version", typed_html(&sh["legacy_version"])),
+            ("selected version", list_html(&sh["versions"])),
+            ("cipher suite", list_html(&sh["cipher_suites"])),
+            ("key share", list_html(&sh["key_shares"])),
+            ("ALPN", list_html(&sh["alpn"])),
+            ("extensions, in the order sent", list_html(&sh["extensions"])),
+        ])),
+    }
+    html.push_str("<h2>Fingerprints</h2>\n");
+    let fingerprint = |hash: &str, string: Option<&str>| {
+        let value = fields.get(hash).and_then(Value::as_str).map(escape_html).unwrap_or_else(|| "-".into());
+        match string.and_then(|s| fields.get(s)).and_then(Value::as_str) {
+            Some(s) => format!("<code>{value}</code><br><small>{}</small>", escape_html(s)),
+            None => format!("<code>{value}</code>"),
+        }
+    };
+    html.push_str(&rows(vec![
+        ("JA3", fingerprint("ja3", Some("ja3_string"))),
+        ("JA3S", fingerprint("ja3s", Some("ja3s_string"))),
+        ("JA4", fingerprint("ja4", None)),
+        ("JA4S", fingerprint("ja4s", None)),
+    ]));
+    html
 }
 
 /// Asks the connection's IO wrapper for a KeyUpdate before the next response byte, on TLS 1.3.

@@ -37,6 +37,8 @@ pub(crate) struct ConnInfo {
     pub(crate) signals: Arc<ConnSignals>,
     /// This server's id, with stores.
     pub(crate) server_id: Option<String>,
+    /// The hellos of this connection's handshake, for `/_tls`.
+    pub(crate) hellos: super::hello::Hellos,
 }
 
 /// The hyper service of one connection.

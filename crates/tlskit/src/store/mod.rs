@@ -51,7 +51,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rustls::server::{ProducesTickets, StoresServerSessions};
-use tokio::net::TcpStream;
 
 pub use envelope::PolicyTag;
 pub use health::{StoreStats, REPORT_INTERVAL};
@@ -402,15 +401,14 @@ impl Stores {
     }
 
     /// The step before a connection's TLS accept: with a shared session cache,
-    /// peek at its ClientHello and fetch the session it names (at most the
+    /// fetch the session its ClientHello (the body the server peeked) names (at most the
     /// store timeout, and not at all while the store is away). Run the accept
     /// inside the returned [`Handshake::scope`]. The caller bounds the whole
     /// step with its handshake deadline.
-    pub async fn before_handshake(&self, tcp: &TcpStream) -> Arc<Handshake> {
+    pub async fn before_handshake(&self, client_hello: Option<&[u8]>) -> Arc<Handshake> {
         let handshake = Arc::new(Handshake::default());
         let (Some(redis), Some(_)) = (&self.redis, &self.sessions) else { return handshake };
-        let Some(body) = prefetch::peek_client_hello(tcp).await else { return handshake };
-        let Some(hello) = tlskit_wire::handshake::ClientHello::parse(&body) else { return handshake };
+        let Some(hello) = client_hello.and_then(tlskit_wire::handshake::ClientHello::parse) else { return handshake };
         let wanted = prefetch::lookups(&hello, self.resumption);
         if wanted.is_empty() {
             return handshake;

@@ -1,19 +1,11 @@
-//! Before the TLS accept: peek at the ClientHello without consuming it, and
-//! fetch from the shared store the session it names, so rustls's synchronous
-//! `get`/`take` find it in memory ([`super::sessions`] says why this is safe).
+//! Before the TLS accept: from the ClientHello the server peeked (without consuming it), the entries of
+//! the shared store it names, fetched so that rustls's synchronous `get`/`take` find them in memory
+//! ([`super::sessions`] says why this is safe).
 
-use std::io;
-use std::os::fd::AsRawFd;
-
-use tlskit_wire::handshake::{first_message, ClientHello, FirstMessage, HEADER_LEN};
+use tlskit_wire::handshake::ClientHello;
 use tlskit_wire::record::ProtocolVersion;
-use tokio::io::Interest;
-use tokio::net::TcpStream;
 
 use super::redis::Fetch;
-
-/// The largest ClientHello we wait for (ECH, many PSKs and post-quantum shares fit well within).
-const MAX_HELLO: usize = 32 * 1024;
 /// At most this many PSK identities are looked up (clients offer one).
 const MAX_IDENTITIES: usize = 4;
 /// The length of the ids rustls makes: TLS 1.2 session IDs and TLS 1.3 stateful tickets.
@@ -50,54 +42,6 @@ pub(crate) fn lookups(hello: &ClientHello<'_>, server: Resumption) -> Vec<(Vec<u
         return vec![(hello.session_id.to_vec(), Fetch::Get)];
     }
     Vec::new()
-}
-
-/// What one peek saw.
-enum Peeked {
-    Hello(Vec<u8>),
-    Unusable,
-    BufferFull,
-}
-
-/// One `recv(MSG_PEEK)`: the bytes waiting in the socket, left there for rustls.
-fn peek(tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is a valid, writable buffer of `buf.len()` bytes for the duration of the call.
-    let n = unsafe { libc::recv(tcp.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-/// The ClientHello's body, once all of it has arrived (it may span records
-/// and TCP segments). `None` if the bytes are not a ClientHello or the peer
-/// stops: the TLS accept that follows reports why. The caller bounds the wait.
-pub(crate) async fn peek_client_hello(tcp: &TcpStream) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        tcp.readable().await.ok()?;
-        // The peek runs inside try_io so that "not all there yet" clears only the readiness it saw:
-        // the next segment wakes us again, and no busy loop spins on bytes already peeked.
-        let peeked = tcp.try_io(Interest::READABLE, || {
-            let n = peek(tcp, &mut buf)?;
-            if n == 0 {
-                return Ok(Peeked::Unusable);
-            }
-            match first_message(&buf[..n], MAX_HELLO) {
-                FirstMessage::Complete(message) => Ok(Peeked::Hello(message)),
-                FirstMessage::Invalid => Ok(Peeked::Unusable),
-                FirstMessage::Incomplete if n == buf.len() => Ok(Peeked::BufferFull),
-                FirstMessage::Incomplete => Err(io::ErrorKind::WouldBlock.into()),
-            }
-        });
-        match peeked {
-            Ok(Peeked::Hello(message)) if message.first() == Some(&1) => return Some(message[HEADER_LEN..].to_vec()),
-            Ok(Peeked::BufferFull) if buf.len() < MAX_HELLO + 1024 => buf.resize(buf.len() * 2, 0),
-            Ok(_) => return None,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(_) => return None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! The socket tap: a wrapper that copies every byte read and written, in order and with its direction, to
-//! a per-connection [`TapSink`]. With no sink it is a plain pass-through: nothing is copied when tracing is off.
+//! a per-connection [`TapSink`], and can keep the first handshake message it writes (a server's
+//! ServerHello, for its `/_tls` page). With neither it is a plain pass-through: nothing is copied when
+//! tracing is off, and the recording stops once that one message is whole.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use tlskit_wire::dissect::Direction;
+use tlskit_wire::handshake::{first_message, FirstMessage};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Receives a connection's bytes as they cross the socket.
@@ -22,6 +25,15 @@ pub struct Tap<S> {
     /// The direction of the bytes read (the peer's); those written go the other way.
     incoming: Direction,
     outgoing: Direction,
+    /// While the first handshake message written is being gathered.
+    first_sent: Option<FirstSent>,
+}
+
+/// The bytes written so far, until they hold the first handshake message (or prove not to).
+struct FirstSent {
+    bytes: Vec<u8>,
+    max: usize,
+    into: Arc<OnceLock<Vec<u8>>>,
 }
 
 impl<S> Tap<S> {
@@ -33,7 +45,27 @@ impl<S> Tap<S> {
             Direction::ClientToServer => Direction::ServerToClient,
             Direction::ServerToClient => Direction::ClientToServer,
         };
-        Tap { inner, sink, incoming, outgoing }
+        Tap { inner, sink, incoming, outgoing, first_sent: None }
+    }
+
+    /// Also keep the first handshake message this side writes, header included, in `into`: at most `max`
+    /// bytes are gathered, and a stream that does not start with a handshake record leaves `into` unset.
+    pub fn keep_first_sent_message(mut self, max: usize, into: Arc<OnceLock<Vec<u8>>>) -> Self {
+        self.first_sent = Some(FirstSent { bytes: Vec::new(), max, into });
+        self
+    }
+
+    fn record_sent(&mut self, sent: &[u8]) {
+        let Some(first) = &mut self.first_sent else { return };
+        first.bytes.extend_from_slice(sent);
+        match first_message(&first.bytes, first.max) {
+            FirstMessage::Incomplete => return,
+            FirstMessage::Complete(message) => {
+                let _ = first.into.set(message);
+            }
+            FirstMessage::Invalid => {}
+        }
+        self.first_sent = None;
     }
 }
 
@@ -55,12 +87,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
 impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if let (Poll::Ready(Ok(n)), Some(sink)) = (&polled, &self.sink) {
-            if let Some(sent) = data.get(..*n) {
-                if !sent.is_empty() {
-                    sink.bytes(self.outgoing, sent);
-                }
+        if let Poll::Ready(Ok(n)) = &polled {
+            let sent = data.get(..*n).unwrap_or_default();
+            if let (Some(sink), false) = (&self.sink, sent.is_empty()) {
+                sink.bytes(self.outgoing, sent);
             }
+            self.record_sent(sent);
         }
         polled
     }
@@ -70,10 +102,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.sink.is_none() {
+        if self.sink.is_none() && self.first_sent.is_none() {
             return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         }
-        // Traced: write the first non-empty slice only, so the copy matches what was sent.
+        // Copied: write the first non-empty slice only, so the copy matches what was sent.
         match bufs.iter().find(|b| !b.is_empty()) {
             Some(first) => self.poll_write(cx, first),
             None => Poll::Ready(Ok(0)),
@@ -123,5 +155,27 @@ mod tests {
             seen,
             [(Direction::ClientToServer, b"hello".to_vec()), (Direction::ServerToClient, b"world".to_vec())]
         );
+    }
+
+    #[tokio::test]
+    async fn the_first_handshake_message_written_is_kept_across_writes() {
+        let (ours, mut theirs) = tokio::io::duplex(256);
+        let kept = Arc::new(OnceLock::new());
+        let mut tap = Tap::new(ours, Direction::ClientToServer, None).keep_first_sent_message(64, kept.clone());
+        // A 6-byte ServerHello body in one record, written in two pieces, then more records.
+        let record = [22u8, 3, 3, 0, 10, 2, 0, 0, 6, 3, 3, 1, 2, 3, 4];
+        tap.write_all(&record[..7]).await.unwrap();
+        assert!(kept.get().is_none());
+        tap.write_all(&record[7..]).await.unwrap();
+        tap.write_all(&[23, 3, 3, 0, 1, 0]).await.unwrap();
+        assert_eq!(kept.get().map(Vec::as_slice), Some(&record[5..]));
+        let mut buf = [0u8; 21];
+        theirs.read_exact(&mut buf).await.unwrap();
+        // Not a handshake record: nothing kept, and the tap stops looking.
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let none = Arc::new(OnceLock::new());
+        let mut tap = Tap::new(ours, Direction::ClientToServer, None).keep_first_sent_message(64, none.clone());
+        tap.write_all(&[23, 3, 3, 0, 1, 0]).await.unwrap();
+        assert!(none.get().is_none() && tap.first_sent.is_none());
     }
 }

@@ -79,8 +79,16 @@ pub enum HandshakeDetail {
         versions: Vec<ProtocolVersion>,
         /// key_share groups.
         key_share: Vec<NamedGroup>,
+        /// supported_groups (a boxed slice, as the next: they keep [`Event`] small).
+        supported_groups: Box<[NamedGroup]>,
+        /// signature_algorithms.
+        signature_algorithms: Box<[SignatureScheme]>,
         /// psk_key_exchange_modes.
         psk_modes: Vec<PskKeyExchangeMode>,
+        /// The session_ticket extension's length, when present (0: asks for a ticket; more: offers one).
+        session_ticket: Option<u16>,
+        /// Number of pre_shared_key identities (TLS 1.3 tickets offered).
+        psk_identities: u16,
         /// Whether 0-RTT data is offered.
         early_data: bool,
         /// Session ID length (non-zero: the client tries to resume, or TLS 1.3 compatibility mode).
@@ -90,6 +98,8 @@ pub enum HandshakeDetail {
     ServerHello {
         /// Whether it is a HelloRetryRequest.
         retry: bool,
+        /// legacy_version.
+        legacy_version: ProtocolVersion,
         /// The negotiated version.
         version: ProtocolVersion,
         /// The chosen suite.
@@ -159,7 +169,16 @@ impl HandshakeDetail {
             alpn: ch.alpn().map(|p| String::from_utf8_lossy(p).into_owned()).collect(),
             versions: ch.versions().collect(),
             key_share: ch.key_share_groups().collect(),
+            supported_groups: ch
+                .extension(ExtensionType::SupportedGroups)
+                .map_or_else(Box::default, |e| crate::extensions::supported_groups(e).collect()),
+            signature_algorithms: ch
+                .extension(ExtensionType::SignatureAlgorithms)
+                .map_or_else(Box::default, |e| crate::extensions::signature_algorithms(e).collect()),
             psk_modes: ch.psk_modes().collect(),
+            // An extension body is at most 65535 bytes, and so holds fewer identities.
+            session_ticket: ch.session_ticket().map(|t| t.len() as u16),
+            psk_identities: ch.psk_identities().count() as u16,
             early_data: ch.offers_early_data(),
             session_id_len: ch.session_id.len(),
         }
@@ -176,7 +195,11 @@ impl HandshakeDetail {
             alpn: Vec::new(),
             versions: Vec::new(),
             key_share: Vec::new(),
+            supported_groups: Box::default(),
+            signature_algorithms: Box::default(),
             psk_modes: Vec::new(),
+            session_ticket: None,
+            psk_identities: 0,
             early_data: false,
             session_id_len: ch.session_id.len(),
         }
@@ -186,6 +209,7 @@ impl HandshakeDetail {
     pub fn server_hello(sh: &ServerHello<'_>, resumed: bool) -> Self {
         HandshakeDetail::ServerHello {
             retry: sh.is_hello_retry_request(),
+            legacy_version: sh.version,
             version: sh.negotiated_version(),
             cipher_suite: sh.cipher_suite,
             extensions: sh.extensions.types().collect(),

@@ -99,7 +99,7 @@ pub(super) fn handshake_text(
             push_names(&mut s, " extensions=", extensions, ExtensionType::name);
             s
         }
-        HandshakeDetail::ServerHello { retry, version, cipher_suite, extensions, key_share, alpn, resumed } => {
+        HandshakeDetail::ServerHello { retry, version, cipher_suite, extensions, key_share, alpn, resumed, .. } => {
             let message = if *retry { HandshakeType::HelloRetryRequest } else { HandshakeType::ServerHello };
             let mut s = format!("{message} {version} {cipher_suite}");
             if let Some(g) = key_share {

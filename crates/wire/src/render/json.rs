@@ -3,9 +3,12 @@
 
 use super::handshake::handshake_line;
 use super::Connection;
+use crate::cipher::CipherSuiteId;
 use crate::dissect::{Event, HandshakeDetail, Summary, Timestamp};
+use crate::extensions::{ExtensionType, NamedGroup, PskKeyExchangeMode, SignatureScheme};
 use crate::handshake::HandshakeType;
 use crate::http::{frame_type_name, HttpEvent, StartLine};
+use crate::record::ProtocolVersion;
 
 /// One JSON object for an event (schema: docs/dump-json.md), or `None` for events JSON does not carry.
 pub fn event_json(conn: &Connection, event: &Event<'_>, with_data: bool) -> Option<serde_json::Value> {
@@ -32,6 +35,9 @@ pub fn event_json(conn: &Connection, event: &Event<'_>, with_data: bool) -> Opti
             v["length"] = json!(length);
             v["encrypted"] = json!(encrypted);
             v["text"] = json!(handshake_line(*msg_type, *length, detail));
+            if let Some(fields) = hello_fields(detail) {
+                v["hello"] = serde_json::Value::Object(fields);
+            }
             v
         }
         Event::ChangeCipherSpec { dir, ts } => base("change_cipher_spec", Some(dir.short()), Some(*ts)),
@@ -151,6 +157,7 @@ pub fn connection_json(conn: &Connection, summary: Option<&Summary>) -> serde_js
         v["ja3"] = json!(s.fingerprints.ja3);
         v["ja3s"] = json!(s.fingerprints.ja3s);
         v["ja4"] = json!(s.fingerprints.ja4);
+        v["ja4s"] = json!(s.fingerprints.ja4s);
         v["records"] = json!(s.stats.records);
         v["handshake_messages"] = json!(s.stats.handshake);
         v["plaintext_bytes_c2s"] = json!(s.stats.plaintext_bytes[0]);
@@ -159,4 +166,112 @@ pub fn connection_json(conn: &Connection, summary: Option<&Summary>) -> serde_js
         v["undecrypted_records"] = json!(s.stats.undecrypted_records);
     }
     v
+}
+
+/// The structured fields of a ClientHello or ServerHello (docs/dump-json.md, "Hello fields"): what
+/// `dump --json` puts beside a hello's `text` (as `hello`) and what the server's `/_tls` page shows of this
+/// connection's hellos. Typed numbers are `{"id", "name", "grease"}` objects, lists in the order sent; `None` for other messages.
+///
+/// ```
+/// use tlskit_wire::dissect::HandshakeDetail;
+/// use tlskit_wire::handshake::ClientHello;
+/// use tlskit_wire::render::json::hello_fields;
+///
+/// let mut body = vec![3, 3];
+/// body.extend([7u8; 32]);
+/// body.push(0);
+/// body.extend([0, 4, 0x1a, 0x1a, 0x13, 0x01, 1, 0]); // GREASE, TLS_AES_128_GCM_SHA256
+/// body.extend([0, 7, 0, 43, 0, 3, 2, 3, 4]); // supported_versions: TLS 1.3
+/// let detail = HandshakeDetail::client_hello(&ClientHello::parse(&body).unwrap());
+/// let fields = hello_fields(&detail).unwrap();
+/// assert_eq!(fields["cipher_suites"][0]["grease"], true);
+/// assert_eq!(fields["cipher_suites"][1]["name"], "TLS_AES_128_GCM_SHA256");
+/// assert_eq!(fields["versions"][0]["name"], "TLSv1.3");
+/// assert_eq!(fields["extensions"][0]["name"], "supported_versions");
+/// ```
+pub fn hello_fields(detail: &HandshakeDetail) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::{json, Value};
+    fn typed(id: u16, name: &str, grease: bool) -> Value {
+        json!({"id": id, "name": name, "grease": grease})
+    }
+    fn list<T: Copy>(items: &[T], one: impl Fn(T) -> Value) -> Value {
+        Value::Array(items.iter().map(|&i| one(i)).collect())
+    }
+    let suite = |s: CipherSuiteId| {
+        let name = match s {
+            CipherSuiteId::Unknown(_) if !s.is_grease() => s.to_string(),
+            known => known.name().to_string(),
+        };
+        typed(s.value(), &name, s.is_grease())
+    };
+    let version = |v: ProtocolVersion| typed(v.value(), v.name(), v.is_grease());
+    let group = |g: NamedGroup| typed(g.value(), g.name(), g.is_grease());
+    let extension = |e: ExtensionType| typed(e.value(), e.name(), e.is_grease());
+    let scheme = |s: SignatureScheme| typed(s.value(), s.name(), s.is_grease());
+    let mode = |m: PskKeyExchangeMode| typed(u16::from(m.value()), m.name(), false);
+    let v = match detail {
+        HandshakeDetail::ClientHello {
+            version: legacy,
+            cipher_suites,
+            extensions,
+            server_name,
+            alpn,
+            versions,
+            key_share,
+            supported_groups,
+            signature_algorithms,
+            psk_modes,
+            session_ticket,
+            psk_identities,
+            early_data,
+            ..
+        } => json!({
+            "legacy_version": version(*legacy),
+            "versions": list(versions, version),
+            "cipher_suites": list(cipher_suites, suite),
+            "supported_groups": list(supported_groups, group),
+            "key_shares": list(key_share, group),
+            "signature_algorithms": list(signature_algorithms, scheme),
+            "alpn": alpn,
+            "sni": server_name,
+            "psk_modes": list(psk_modes, mode),
+            "ticket_offered": session_ticket.is_some_and(|len| len > 0) || *psk_identities > 0,
+            "psk_identities": psk_identities,
+            "early_data": early_data,
+            "extensions": list(extensions, extension),
+        }),
+        HandshakeDetail::ServerHello {
+            legacy_version,
+            version: chosen,
+            cipher_suite,
+            extensions,
+            key_share,
+            alpn,
+            resumed,
+            ..
+        } => {
+            let selected = extensions.contains(&ExtensionType::SupportedVersions);
+            json!({
+                "legacy_version": version(*legacy_version),
+                "versions": if selected { vec![version(*chosen)] } else { Vec::new() },
+                "cipher_suites": [suite(*cipher_suite)],
+                "supported_groups": [],
+                "key_shares": key_share.map(group).into_iter().collect::<Vec<_>>(),
+                "signature_algorithms": [],
+                "alpn": alpn.iter().collect::<Vec<_>>(),
+                "sni": null,
+                "psk_modes": [],
+                "ticket_offered": false,
+                "psk_identities": 0,
+                "early_data": false,
+                "resumed": resumed,
+                "extensions": list(extensions, extension),
+            })
+        }
+        _ => return None,
+    };
+    match v {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
 }

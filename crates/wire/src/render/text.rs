@@ -241,6 +241,9 @@ pub fn summary_line(s: &Summary) -> String {
     if let Some(ja4) = &s.fingerprints.ja4 {
         line += &format!(" ja4={ja4}");
     }
+    if let Some(ja4s) = &s.fingerprints.ja4s {
+        line += &format!(" ja4s={ja4s}");
+    }
     line += &format!(
         " decrypted={}+{} bytes failed={} undecrypted={}",
         s.stats.plaintext_bytes[0], s.stats.plaintext_bytes[1], s.stats.failed_records, s.stats.undecrypted_records

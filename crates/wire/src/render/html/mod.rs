@@ -59,11 +59,18 @@ pub struct HtmlOptions {
     pub ladders: usize,
     /// Arrows per ladder before the rest is counted instead of drawn.
     pub steps_per_ladder: usize,
+    /// The command that wrote the report, named in its footer.
+    pub command: &'static str,
 }
 
 impl Default for HtmlOptions {
     fn default() -> Self {
-        Self { title: String::new(), ladders: DEFAULT_LADDERS, steps_per_ladder: DEFAULT_STEPS_PER_LADDER }
+        Self {
+            title: String::new(),
+            ladders: DEFAULT_LADDERS,
+            steps_per_ladder: DEFAULT_STEPS_PER_LADDER,
+            command: "tlskit dump --html",
+        }
     }
 }
 
@@ -280,11 +287,12 @@ impl HtmlReport {
     /// The end of the page.
     pub fn tail(&self, out: &mut dyn Write) -> io::Result<()> {
         let footer = format!(
-            "</main>\n<footer>Written by tlskit {} (<code>tlskit dump --html</code>). Times are seconds from \
+            "</main>\n<footer>Written by tlskit {} (<code>{}</code>). Times are seconds from \
              each connection's first packet; arrows marked <span class=\"badge dec\">decrypted</span> were \
              read with the key log, <span class=\"badge enc\">encrypted</span> ones could not be.</footer>\n\
              </body>\n</html>\n",
-            env!("CARGO_PKG_VERSION")
+            env!("CARGO_PKG_VERSION"),
+            escape_html(self.options.command)
         );
         out.write_all(footer.as_bytes())
     }
@@ -339,9 +347,12 @@ fn write_row(h: &mut String, conn: &Connection, s: &Summary, tally: &Tally, has_
     }
     h.push_str("</td><td>");
     let fp = &s.fingerprints;
-    for (name, value, string) in
-        [("JA3", &fp.ja3, &fp.ja3_string), ("JA3S", &fp.ja3s, &fp.ja3s_string), ("JA4", &fp.ja4, &None)]
-    {
+    for (name, value, string) in [
+        ("JA3", &fp.ja3, &fp.ja3_string),
+        ("JA3S", &fp.ja3s, &fp.ja3s_string),
+        ("JA4", &fp.ja4, &None),
+        ("JA4S", &fp.ja4s, &None),
+    ] {
         let Some(value) = value else { continue };
         h.push_str("<span class=\"fp\"");
         if let Some(string) = string {
