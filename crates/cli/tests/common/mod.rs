@@ -15,6 +15,7 @@
 #![allow(dead_code)]
 pub mod bench;
 pub mod fleet;
+pub mod howto;
 pub mod nginx;
 pub mod peers;
 pub mod pki;
