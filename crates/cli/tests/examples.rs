@@ -45,6 +45,7 @@ const OUTPUTS: &[&str] = &[
     "key_update",
     "key_update-serve",
     "key_log",
+    "fleet_sessions",
 ];
 
 /// The `tlskit serve` every client section talks to, as the document shows it.
@@ -498,4 +499,23 @@ fn key_log() {
         assert!(out.contains(&format!("{label} client random ")), "{out}");
     }
     check_output("key_log", &transcript, Some(server.port), &[]);
+}
+
+#[test]
+fn fleet_sessions() {
+    common::require_packages(&["redis-server"]);
+    let howto = Howto::new();
+    let port = common::fleet::free_port();
+    let _redis = common::fleet::redis(port);
+    let store = format!("redis://127.0.0.1:{port}");
+    let (transcript, out) =
+        howto.example("fleet_sessions", &[&store, "pki/server.pem", "pki/server-key.pem", "pki/ca.pem"]);
+    let expected = "\
+TLSv1.2 web-1: 200 full
+TLSv1.2 web-2: 200 resumed
+TLSv1.3 web-1: 200 full
+TLSv1.3 web-2: 200 resumed
+";
+    assert_eq!(out, expected);
+    check_output("fleet_sessions", &transcript.replace(&format!(":{port}"), ":6379"), None, &[]);
 }
