@@ -194,6 +194,15 @@ fn howto_serve() {
         .expect("access line");
     check_output("serve-get", &get, Some(server.port), &[]);
     check_output("serve", &server_transcript(&howto, SERVE, &server.stdout_lines()), Some(server.port), &[]);
+
+    // The README's samples name the suite today's defaults negotiate.
+    let access = server.access_line("/hello.txt").expect("access line");
+    let suite = regex::Regex::new(r"TLSv1\.3[ /]+(TLS_[A-Z0-9_]+)").expect("pattern");
+    let real = &suite.captures(&access).expect("suite in the access line")[1];
+    let readme = std::fs::read_to_string(common::howto::root().join("README.md")).expect("README.md");
+    for shown in suite.captures_iter(&readme) {
+        assert_eq!(&shown[1], real, "README.md shows {} where tlskit serve and get now agree on {real}", &shown[1]);
+    }
 }
 
 /// target/debug/examples/NAME of the library; built if missing or older than its source.
