@@ -177,9 +177,21 @@ pub enum ServerEvent {
     /// One step of a connection's live handshake trace (with [`ServerOptions::trace`]): owned
     /// values for the caller to render, e.g. with `tlskit_wire::render` as `tlskit dump` does
     /// (boxed: a decoded message is large beside the other events).
-    Trace { peer: SocketAddr, event: Box<TraceEvent> },
+    Trace {
+        /// The client.
+        peer: SocketAddr,
+        /// The step.
+        event: Box<TraceEvent>,
+    },
     /// A connection was refused or failed before or while it was served.
-    Connection { peer: SocketAddr, stage: Stage, error: String },
+    Connection {
+        /// The client.
+        peer: SocketAddr,
+        /// How far the connection got.
+        stage: Stage,
+        /// What went wrong.
+        error: String,
+    },
     /// The session store or the ticket keys changed state (never one per connection).
     Store(StoreEvent),
 }
@@ -245,20 +257,37 @@ impl AccessRecord {
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// An execution model that is neither async nor threads.
     #[error("unknown execution model {0:?} (known: async, threads)")]
     UnknownModel(String),
+    /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The context could not become a server configuration.
     #[error(transparent)]
     Tls(#[from] ContextError),
     #[error(
         "ServerOptions::require_client_cert needs client authentication (Context::trust with Context::client_auth optional)"
     )]
+    /// Paths that need a client certificate, on a server that asks for none.
     RequireWithoutClientAuth,
+    /// A client-certificate path prefix that no request can reach.
     #[error("ServerOptions::require_client_cert: {prefix:?} is a path no request reaches ({reason})")]
-    BadPrefix { prefix: String, reason: &'static str },
+    BadPrefix {
+        /// The prefix as given.
+        prefix: String,
+        /// Why no request reaches it.
+        reason: &'static str,
+    },
+    /// An HSTS max-age out of range.
     #[error("bad ServerOptions::hsts value: {0}")]
     Hsts(u64),
+    /// Accepting or serving failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
