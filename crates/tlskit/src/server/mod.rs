@@ -321,7 +321,37 @@ impl Shared {
     }
 }
 
-/// A bound server, ready to [`run`](Server::run).
+/// A bound server, ready to [`run`](Server::run) until its shutdown future completes (then it drains).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("tlskit-doc-server-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// use std::sync::Arc;
+///
+/// use tlskit::context::Context;
+/// use tlskit::files::{FileOptions, FileService};
+/// use tlskit::server::{Model, Server, ServerEvent, ServerOptions};
+///
+/// let pki = tlskit::pki::ephemeral_server(&[])?;
+/// let context = Context::new().identity(pki.identity).session_cache(1024).tickets(true);
+/// let files = FileService::new(&dir, FileOptions::default())?;
+/// // The library never prints: access records and failures come here.
+/// let events = Arc::new(|event: ServerEvent| {
+///     if let ServerEvent::Access(record) = event {
+///         eprintln!("{} {} {}", record.method, record.target, record.status);
+///     }
+/// });
+/// let mut options = ServerOptions::new("127.0.0.1:0".parse()?, context, files, events);
+/// options.model = Model::Async;
+/// let server = Server::bind(options)?;
+/// assert_ne!(server.local_addr().port(), 0);
+/// server.run(async {}).await?; // a shutdown that is already due: it stops at once
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Server {
     listener: std::net::TcpListener,
     local_addr: SocketAddr,
