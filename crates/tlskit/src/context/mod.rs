@@ -130,6 +130,7 @@ impl Clone for Identity {
 
 /// Why a [`Context`] could not become a rustls configuration.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContextError {
     /// A version name that is neither 1.2 nor 1.3.
     #[error("unknown TLS version {0:?} (known: 1.2, 1.3)")]

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 
 /// Why a certificate, key or CRL could not be loaded, made or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PkiError {
     /// A file could not be read or written.
     #[error("{path}: {source}")]

@@ -33,6 +33,7 @@ pub struct Trust {
 
 /// Why a chain did not verify.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The chain is empty.
     #[error("no certificate to verify")]

@@ -256,6 +256,7 @@ impl AccessRecord {
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
     /// An execution model that is neither async nor threads.
     #[error("unknown execution model {0:?} (known: async, threads)")]

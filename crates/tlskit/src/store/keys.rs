@@ -50,6 +50,7 @@ impl fmt::Debug for TicketKey {
 
 /// Why keys could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// A key file whose length is neither of nginx's formats.
     #[error("{path}: a ticket key file holds exactly 80 bytes (or 48), not {len}")]

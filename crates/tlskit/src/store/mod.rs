@@ -99,6 +99,7 @@ impl Default for StoreOptions {
 
 /// Why the stores could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The session store URL is not one we can use.
     #[error("--session-store {url}: {error}")]
