@@ -15,6 +15,38 @@ use crate::names;
 use crate::pki::{self, CertificateSummary};
 
 /// The negotiated parameters of one TLS connection.
+///
+/// Every client [`Response`](crate::client::Response) and server access record carries one; its
+/// `Display` is the text form (what M2Crypto's `Session.as_text()` printed), one `name: value` line per
+/// fact:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let pki = tlskit::pki::ephemeral_server(&[])?;
+/// # let dir = std::env::temp_dir().join(format!("tlskit-doc-{}-{}", line!(), std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::fs::write(dir.join("ca.pem"), &pki.ca_pem)?;
+/// # let files = tlskit::files::FileService::new(&dir, Default::default())?;
+/// # let context = tlskit::context::Context::new().identity(pki.identity.clone());
+/// # let options = tlskit::server::ServerOptions::new("127.0.0.1:0".parse()?, context, files, std::sync::Arc::new(|_| {}));
+/// # let server = tlskit::server::Server::bind(options)?;
+/// # let url = format!("https://localhost:{}/ca.pem", server.local_addr().port());
+/// # tokio::spawn(server.run(std::future::pending()));
+/// # let ca_file = dir.join("ca.pem");
+/// use tlskit::client::Client;
+/// use tlskit::context::Context;
+///
+/// let client = Client::new(&Context::new().trust(tlskit::pki::load_certs(&ca_file)?))?;
+/// let session = client.get(&url).await?.session;
+/// assert_eq!((session.version.as_str(), session.resumed), ("TLSv1.3", false));
+/// let text = session.to_string();
+/// assert!(text.starts_with("version: TLSv1.3\ncipher suite: TLS_"), "{text}");
+/// assert!(text.contains("peer certificate 0: subject "), "{text}");
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SessionInfo {
     /// `TLSv1.2` or `TLSv1.3`.

@@ -16,6 +16,7 @@
 pub mod bench;
 pub mod capture;
 pub mod fleet;
+pub mod howto;
 pub mod nginx;
 pub mod peers;
 pub mod pki;

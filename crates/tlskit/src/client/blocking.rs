@@ -10,7 +10,41 @@ use bytes::Bytes;
 use super::{ClientBuilder, ClientError, Request, Response, ResponseStream};
 use crate::context::Context;
 
-/// A blocking HTTPS client.
+/// A blocking HTTPS client: the shape of M2Crypto's `httpslib`, each call returns with the response.
+///
+/// It runs a small runtime of its own, so it is for programs (and threads) without one; [`Client::try_clone`]
+/// gives another thread a client that shares the session cache.
+///
+/// ```
+/// # let pki = tlskit::pki::ephemeral_server(&[])?;
+/// # let dir = std::env::temp_dir().join(format!("tlskit-doc-blocking-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::fs::write(dir.join("ca.pem"), &pki.ca_pem)?;
+/// # let ca_file = dir.join("ca.pem");
+/// # let runtime = tokio::runtime::Runtime::new()?;
+/// # let server = runtime.block_on(async {
+/// #     let files = tlskit::files::FileService::new(&dir, Default::default())?;
+/// #     let context = tlskit::context::Context::new().identity(pki.identity.clone());
+/// #     let options = tlskit::server::ServerOptions::new("127.0.0.1:0".parse()?, context, files, std::sync::Arc::new(|_| {}));
+/// #     let server = tlskit::server::Server::bind(options)?;
+/// #     Ok::<_, Box<dyn std::error::Error>>(server)
+/// # })?;
+/// # let url = format!("https://localhost:{}/ca.pem", server.local_addr().port());
+/// # runtime.spawn(server.run(std::future::pending()));
+/// use tlskit::client::blocking::Client;
+/// use tlskit::context::Context;
+///
+/// let client = Client::new(&Context::new().trust(tlskit::pki::load_certs(&ca_file)?))?;
+/// let response = client.get(&url)?;
+/// assert_eq!(response.status.as_u16(), 200);
+/// assert!(response.text().starts_with("-----BEGIN CERTIFICATE-----"));
+/// // A clone for another thread shares the session cache: its first connection resumes.
+/// let other = client.try_clone()?;
+/// let resumed = std::thread::spawn(move || other.get(&url).map(|r| r.session.resumed)).join().unwrap()?;
+/// assert!(resumed);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Client {
     inner: super::Client,

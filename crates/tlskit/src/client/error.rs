@@ -34,10 +34,20 @@ impl std::fmt::Display for Phase {
 pub enum ClientError {
     /// The URL is not an `https://` URL we can use.
     #[error("bad URL {url:?}: {reason}")]
-    Url { url: String, reason: String },
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A `--pinnedpubkey` value that is not `sha256//BASE64` of 32 bytes.
     #[error("bad pinned public key {pin:?}: {reason}")]
-    BadPin { pin: String, reason: String },
+    BadPin {
+        /// The pin as given.
+        pin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The [`crate::context::Context`] could not become a rustls configuration.
     #[error("TLS configuration: {0}")]
     Context(#[from] ContextError),
@@ -46,40 +56,88 @@ pub enum ClientError {
     Runtime(io::Error),
     /// Name resolution failed.
     #[error("could not resolve host {host}: {reason}")]
-    Dns { host: String, reason: String },
+    Dns {
+        /// The host name.
+        host: String,
+        /// The resolver's answer.
+        reason: String,
+    },
     /// TCP connect failed (refused, unreachable, …).
     #[error("could not connect to {addr}: {source}")]
-    Connect { addr: SocketAddr, source: io::Error },
+    Connect {
+        /// The address tried.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
     /// A time limit ran out.
     #[error("timed out after {:.1} s during {phase}", after.as_secs_f64())]
-    Timeout { phase: Phase, after: Duration },
+    Timeout {
+        /// What the request was doing.
+        phase: Phase,
+        /// The limit that ran out.
+        after: Duration,
+    },
     /// The server's chain does not lead to a trusted CA.
     #[error("certificate for {host} is not signed by a trusted CA (unknown issuer)")]
-    UnknownIssuer { host: String },
+    UnknownIssuer {
+        /// The host asked for.
+        host: String,
+    },
     /// The server's certificate is past its notAfter time.
     #[error("certificate for {host} has expired{}", not_after.as_ref().map(|t| format!(" (not after {t})")).unwrap_or_default())]
-    Expired { host: String, not_after: Option<String> },
+    Expired {
+        /// The host asked for.
+        host: String,
+        /// The certificate's notAfter time, when it could be read.
+        not_after: Option<String>,
+    },
     /// The server's certificate is for other names than the host asked for.
     #[error("certificate for {} does not match host {host}", if presented.is_empty() { "(no names)".to_string() } else { presented.join(", ") })]
-    NameMismatch { host: String, presented: Vec<String> },
+    NameMismatch {
+        /// The host asked for.
+        host: String,
+        /// The names the certificate is for.
+        presented: Vec<String>,
+    },
     /// The server's certificate is on a CRL we were given.
     #[error("certificate for {host} has been revoked")]
-    Revoked { host: String },
+    Revoked {
+        /// The host asked for.
+        host: String,
+    },
     /// The server's key does not match a pinned key.
     #[error("public key of the certificate for {host} does not match the pinned key")]
-    PinMismatch { host: String },
+    PinMismatch {
+        /// The host asked for.
+        host: String,
+    },
     /// The server's certificate was refused for another reason.
     #[error("certificate for {host} rejected: {error}")]
-    BadCertificate { host: String, error: CertificateError },
+    BadCertificate {
+        /// The host asked for.
+        host: String,
+        /// Why the certificate was refused.
+        error: CertificateError,
+    },
     /// The server wants a client certificate and we have none.
     #[error("the server requires a client certificate and none was given ({})", how(alert))]
-    ClientCertificateRequired { alert: Option<String> },
+    ClientCertificateRequired {
+        /// The alert the server sent, if it arrived.
+        alert: Option<String>,
+    },
     /// The server refused the client certificate we sent.
     #[error("the server rejected our client certificate ({})", how(alert))]
-    ClientCertificateRejected { alert: Option<String> },
+    ClientCertificateRejected {
+        /// The alert the server sent, if it arrived.
+        alert: Option<String>,
+    },
     /// The server ended the handshake with an alert (named, e.g. `handshake_failure`).
     #[error("the server aborted the TLS handshake with alert {alert}")]
-    PeerAlert { alert: String },
+    PeerAlert {
+        /// The alert's name.
+        alert: String,
+    },
     /// The server closed the connection before the handshake finished.
     #[error("the server closed the connection during the TLS handshake")]
     HandshakeEof,

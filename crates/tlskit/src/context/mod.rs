@@ -46,7 +46,9 @@ use verify::{NoVerification, PinnedKey};
 /// A TLS protocol version tlskit can negotiate (rustls offers no other).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
     Tls12,
+    /// TLS 1.3 (RFC 8446).
     Tls13,
 }
 
@@ -114,7 +116,9 @@ impl FromStr for ClientAuth {
 /// A certificate chain (leaf first) and the leaf's private key.
 #[derive(Debug)]
 pub struct Identity {
+    /// The certificates, leaf first, then the intermediates.
     pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key.
     pub key: PrivateKeyDer<'static>,
 }
 
@@ -126,31 +130,55 @@ impl Clone for Identity {
 
 /// Why a [`Context`] could not become a rustls configuration.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContextError {
+    /// A version name that is neither 1.2 nor 1.3.
     #[error("unknown TLS version {0:?} (known: 1.2, 1.3)")]
     UnknownVersion(String),
+    /// A client-auth mode that is not off, optional or required.
     #[error("unknown client-auth mode {0:?} (known: off, optional, required)")]
     UnknownClientAuth(String),
+    /// A cipher suite rustls does not have.
     #[error("unknown cipher suite {name:?}; known: {}", known.join(", "))]
-    UnknownCipherSuite { name: String, known: Vec<String> },
+    UnknownCipherSuite {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
+    /// A key exchange group rustls does not have.
     #[error("unknown key exchange group {name:?}; known: {}", known.join(", "))]
-    UnknownGroup { name: String, known: Vec<String> },
+    UnknownGroup {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
+    /// The chosen suites and versions have nothing in common.
     #[error("no cipher suite left for the chosen TLS versions")]
     NoUsableCipherSuite,
+    /// A server configuration was asked for without an identity.
     #[error("a server needs a certificate and key")]
     NoServerIdentity,
+    /// Client authentication without a CA to verify clients against.
     #[error("client authentication needs a CA to verify clients against (Context::trust)")]
     NoClientCa,
+    /// A trusted CA certificate rustls cannot use.
     #[error("bad CA certificate: {0}")]
     BadCa(String),
+    /// The operating system's trust store could not be read.
     #[error("could not load the system trust store: {0}")]
     SystemRoots(String),
+    /// The private key is not the certificate's.
     #[error("certificate and private key do not match")]
     KeyMismatch,
+    /// rustls refused the certificate or the key.
     #[error("certificate or key rejected: {0}")]
     Identity(rustls::Error),
+    /// The certificate verifier could not be built.
     #[error("verifier: {0}")]
     Verifier(String),
+    /// Any other refusal of the configuration by rustls.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
 }

@@ -17,10 +17,13 @@ pub struct CrlSummary {
     pub this_update: String,
     /// RFC 3339, UTC; absent if the CRL names none.
     pub next_update: Option<String>,
+    /// `next_update` in Unix seconds, for arithmetic.
     pub next_update_unix: Option<i64>,
     /// Decimal, as `openssl crl -text` prints `X509v3 CRL Number`.
     pub crl_number: Option<String>,
+    /// The issuer's signature algorithm, e.g. `ecdsa-with-SHA256`.
     pub signature_algorithm: String,
+    /// The certificates it revokes.
     pub revoked: Vec<RevokedEntry>,
 }
 
@@ -31,6 +34,7 @@ pub struct RevokedEntry {
     pub serial: String,
     /// RFC 3339, UTC.
     pub revoked_at: String,
+    /// The reason code, when the CRL gives one (e.g. `keyCompromise`).
     pub reason: Option<String>,
 }
 

@@ -31,12 +31,17 @@ pub struct CertificateSummary {
     pub serial: String,
     /// Unix seconds, for arithmetic (time to expiry).
     pub not_before_unix: i64,
+    /// notAfter in Unix seconds.
     pub not_after_unix: i64,
     /// e.g. `ECDSA P-256`, `RSA 2048`, `Ed25519`.
     pub key: String,
+    /// The issuer's signature algorithm, e.g. `ecdsa-with-SHA256`.
     pub signature_algorithm: String,
+    /// Key usage bits, by name (`digitalSignature`, …).
     pub key_usage: Vec<String>,
+    /// Extended key usages, by name (`serverAuth`, …).
     pub extended_key_usage: Vec<String>,
+    /// Basic constraints say this is a CA.
     pub is_ca: bool,
     /// SHA-256 of the DER, uppercase hex with colons (as `openssl x509 -fingerprint -sha256`).
     pub sha256_fingerprint: String,

@@ -36,24 +36,43 @@ impl Default for InitOptions {
 /// Where [`init`] put each file.
 #[derive(Clone, Debug)]
 pub struct PkiFiles {
+    /// The directory itself.
     pub dir: PathBuf,
+    /// The CA certificate (`ca.pem`): what clients and servers trust.
     pub ca: PathBuf,
+    /// The CA's private key.
     pub ca_key: PathBuf,
+    /// A server certificate for localhost, 127.0.0.1 and ::1.
     pub server: PathBuf,
+    /// The server certificate's key.
     pub server_key: PathBuf,
+    /// A client certificate signed by the CA.
     pub client: PathBuf,
+    /// The client certificate's key.
     pub client_key: PathBuf,
+    /// A CRL of the CA revoking `revoked_client`.
     pub crl: PathBuf,
+    /// A server certificate that has expired.
     pub expired: PathBuf,
+    /// The expired certificate's key.
     pub expired_key: PathBuf,
+    /// A server certificate for another name.
     pub wrong_name: PathBuf,
+    /// The wrong-name certificate's key.
     pub wrong_name_key: PathBuf,
+    /// A second CA, trusted by nobody.
     pub other_ca: PathBuf,
+    /// The second CA's key.
     pub other_ca_key: PathBuf,
+    /// A client certificate signed by the second CA.
     pub other_client: PathBuf,
+    /// Its key.
     pub other_client_key: PathBuf,
+    /// A client certificate the CRL revokes.
     pub revoked_client: PathBuf,
+    /// Its key.
     pub revoked_client_key: PathBuf,
+    /// `README.txt`: which file is which.
     pub readme: PathBuf,
     /// `client.p12`, when asked for.
     pub client_p12: Option<PathBuf>,

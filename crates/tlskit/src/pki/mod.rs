@@ -32,17 +32,43 @@ use std::path::PathBuf;
 
 /// Why a certificate, key or CRL could not be loaded, made or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PkiError {
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A file holds no certificate.
     #[error("{path}: no certificate found (expected PEM \"BEGIN CERTIFICATE\" or DER)")]
-    NoCertificate { path: PathBuf },
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file holds no private key.
     #[error("{path}: no private key found (expected PEM PKCS#8, PKCS#1 or SEC1)")]
-    NoKey { path: PathBuf },
+    NoKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file holds no CRL.
     #[error("{path}: no CRL found (expected PEM \"BEGIN X509 CRL\" or DER)")]
-    NoCrl { path: PathBuf },
+    NoCrl {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file is not well-formed PEM.
     #[error("{path}: bad PEM: {reason}")]
-    Pem { path: PathBuf, reason: String },
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// DER that is not an X.509 certificate.
     #[error("not a valid X.509 certificate: {0}")]
     Parse(String),
     /// A key, certificate or CRL could not be made (or an option for one is bad).
@@ -50,5 +76,10 @@ pub enum PkiError {
     Generate(String),
     /// Connecting to a server or handshaking with it failed.
     #[error("{target}: {reason}")]
-    Fetch { target: String, reason: String },
+    Fetch {
+        /// The `HOST:PORT` asked for.
+        target: String,
+        /// What failed.
+        reason: String,
+    },
 }

@@ -33,15 +33,21 @@ pub struct Trust {
 
 /// Why a chain did not verify.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
+    /// The chain is empty.
     #[error("no certificate to verify")]
     Empty,
+    /// Nothing to verify against.
     #[error("no trusted roots: none in Trust::roots and none from the system store")]
     NoRoots,
+    /// A trusted root rustls cannot use.
     #[error("bad trusted root: {0}")]
     BadRoot(String),
+    /// The name to verify for is neither a DNS name nor an IP address.
     #[error("{0:?} is not a DNS name or IP address")]
     BadName(String),
+    /// The verifier refused the chain, and why.
     #[error("{}", reason(.0))]
     Rejected(rustls::Error),
 }

@@ -178,9 +178,21 @@ pub enum ServerEvent {
     /// One step of a connection's live handshake trace (with [`ServerOptions::trace`]): owned
     /// values for the caller to render, e.g. with `tlskit_wire::render` as `tlskit dump` does
     /// (boxed: a decoded message is large beside the other events).
-    Trace { peer: SocketAddr, event: Box<TraceEvent> },
+    Trace {
+        /// The client.
+        peer: SocketAddr,
+        /// The step.
+        event: Box<TraceEvent>,
+    },
     /// A connection was refused or failed before or while it was served.
-    Connection { peer: SocketAddr, stage: Stage, error: String },
+    Connection {
+        /// The client.
+        peer: SocketAddr,
+        /// How far the connection got.
+        stage: Stage,
+        /// What went wrong.
+        error: String,
+    },
     /// The session store or the ticket keys changed state (never one per connection).
     Store(StoreEvent),
 }
@@ -245,21 +257,39 @@ impl AccessRecord {
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
+    /// An execution model that is neither async nor threads.
     #[error("unknown execution model {0:?} (known: async, threads)")]
     UnknownModel(String),
+    /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The context could not become a server configuration.
     #[error(transparent)]
     Tls(#[from] ContextError),
     #[error(
         "ServerOptions::require_client_cert needs client authentication (Context::trust with Context::client_auth optional)"
     )]
+    /// Paths that need a client certificate, on a server that asks for none.
     RequireWithoutClientAuth,
+    /// A client-certificate path prefix that no request can reach.
     #[error("ServerOptions::require_client_cert: {prefix:?} is a path no request reaches ({reason})")]
-    BadPrefix { prefix: String, reason: &'static str },
+    BadPrefix {
+        /// The prefix as given.
+        prefix: String,
+        /// Why no request reaches it.
+        reason: &'static str,
+    },
+    /// An HSTS max-age out of range.
     #[error("bad ServerOptions::hsts value: {0}")]
     Hsts(u64),
+    /// Accepting or serving failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -293,7 +323,37 @@ impl Shared {
     }
 }
 
-/// A bound server, ready to [`run`](Server::run).
+/// A bound server, ready to [`run`](Server::run) until its shutdown future completes (then it drains).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("tlskit-doc-server-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// use std::sync::Arc;
+///
+/// use tlskit::context::Context;
+/// use tlskit::files::{FileOptions, FileService};
+/// use tlskit::server::{Model, Server, ServerEvent, ServerOptions};
+///
+/// let pki = tlskit::pki::ephemeral_server(&[])?;
+/// let context = Context::new().identity(pki.identity).session_cache(1024).tickets(true);
+/// let files = FileService::new(&dir, FileOptions::default())?;
+/// // The library never prints: access records and failures come here.
+/// let events = Arc::new(|event: ServerEvent| {
+///     if let ServerEvent::Access(record) = event {
+///         eprintln!("{} {} {}", record.method, record.target, record.status);
+///     }
+/// });
+/// let mut options = ServerOptions::new("127.0.0.1:0".parse()?, context, files, events);
+/// options.model = Model::Async;
+/// let server = Server::bind(options)?;
+/// assert_ne!(server.local_addr().port(), 0);
+/// server.run(async {}).await?; // a shutdown that is already due: it stops at once
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Server {
     listener: std::net::TcpListener,
     local_addr: SocketAddr,

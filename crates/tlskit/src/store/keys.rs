@@ -50,13 +50,24 @@ impl fmt::Debug for TicketKey {
 
 /// Why keys could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// A key file whose length is neither of nginx's formats.
     #[error("{path}: a ticket key file holds exactly 80 bytes (or 48), not {len}")]
-    FileLength { path: String, len: usize },
+    FileLength {
+        /// The file.
+        path: String,
+        /// Its length in bytes.
+        len: usize,
+    },
     /// A key file that could not be read.
     #[error("{path}: {source}")]
-    FileRead { path: String, source: std::io::Error },
+    FileRead {
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// The Redis record of the key set does not parse.
     #[error("the ticket key record in the store is malformed: {0}")]
     Record(String),

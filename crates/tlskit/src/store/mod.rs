@@ -98,10 +98,16 @@ impl Default for StoreOptions {
 
 /// Why the stores could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The session store URL is not one we can use.
     #[error("--session-store {url}: {error}")]
-    Url { url: String, error: String },
+    Url {
+        /// The URL as given (with its password).
+        url: String,
+        /// What is wrong with it.
+        error: String,
+    },
     /// A ticket key file could not be read.
     #[error(transparent)]
     Keys(#[from] KeyError),
@@ -114,25 +120,67 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub enum StoreEvent {
     /// The store stopped answering: handshakes are full ones until it is back.
-    Unreachable { error: String },
+    Unreachable {
+        /// The client's error.
+        error: String,
+    },
     /// Still away (at most one per [`REPORT_INTERVAL`]), with the failures since the last report.
-    StillUnreachable { since: Duration, failures: u64, stats: StoreStats },
+    StillUnreachable {
+        /// How long it has been away.
+        since: Duration,
+        /// Failed operations since the last report.
+        failures: u64,
+        /// The counters so far.
+        stats: StoreStats,
+    },
     /// Lookups went unanswered within the store timeout (at most one per interval).
-    Slow { timeouts: u64 },
+    Slow {
+        /// Lookups that timed out since the last report.
+        timeouts: u64,
+    },
     /// The store answers again.
-    Reachable { after: Duration, stats: StoreStats },
+    Reachable {
+        /// How long it was away.
+        after: Duration,
+        /// The counters so far.
+        stats: StoreStats,
+    },
     /// This server rotated the fleet's ticket keys (names shortened, never the secrets).
-    KeysRotated { current: String, next_activates: Option<u64> },
+    KeysRotated {
+        /// The encrypting key's shortened name.
+        current: String,
+        /// When the next key starts encrypting (Unix seconds).
+        next_activates: Option<u64>,
+    },
     /// The fleet's keys ran out while the store was away: this server uses keys of its own.
-    LocalKeys { current: String },
+    LocalKeys {
+        /// The encrypting key's shortened name.
+        current: String,
+    },
     /// Ticket key files (re)loaded.
-    KeysLoaded { files: usize, current: String },
+    KeysLoaded {
+        /// How many files.
+        files: usize,
+        /// The encrypting key's shortened name.
+        current: String,
+    },
     /// A ticket key file could not be used; the keys in use stay.
-    KeyFileError { error: String },
+    KeyFileError {
+        /// What went wrong.
+        error: String,
+    },
     /// The key record in the store does not parse (it is replaced at the next rotation).
-    BadKeyRecord { error: String },
+    BadKeyRecord {
+        /// What does not parse.
+        error: String,
+    },
     /// The fleet's keys were made with another rotation period than ours.
-    PeriodMismatch { ours: u64, fleet: u64 },
+    PeriodMismatch {
+        /// Our rotation period, in seconds.
+        ours: u64,
+        /// The fleet's, in seconds.
+        fleet: u64,
+    },
 }
 
 impl fmt::Display for StoreEvent {

@@ -48,7 +48,7 @@ pub struct Stats {
 
 /// Decodes one TLS connection. Feed it each direction's bytes in order.
 ///
-/// Its state is split by concern: [`Framing`] finds records and holds partial ones per direction, [`Keying`]
+/// Its state is split by concern: `Framing` finds records and holds partial ones per direction, `Keying`
 /// follows the key schedule and decrypts, and the dissector itself reads the messages (`messages.rs`) and
 /// keeps what the connection negotiated. Secrets are looked up when first needed and again later while
 /// absent, so a key log that is still being written (a live tap) works as well as a file.
