@@ -170,11 +170,16 @@ fn html_draws_each_connections_ladder_also_when_the_transfer_fails() {
 
     // A handshake that fails (no trust in the server's CA) is drawn too, and get still fails as curl does.
     let failed = dir.path().join("failed.html");
-    let run = tlskit(["get", "--html", &path(&failed), &url]);
+    let run = tlskit(["get", "-v", "--html", &path(&failed), &url]);
     assert_eq!(run.code, Some(60), "{}", run.stderr);
     let html = std::fs::read_to_string(&failed).expect("the --html file of a failed transfer");
     let ladder = ladder_of(&html, 1);
     assert!(ladder.contains("Certificate<span class=\"badge dec\">decrypted</span>"), "{ladder}");
+    // The client's own fatal alert ends the ladder and the trace: the tap sends and copies all of the
+    // handshake's last write (change_cipher_spec and the alert together).
+    assert!(ladder.contains("<li class=\"step c2s alert fatal dec\">"), "the client's alert is drawn: {ladder}");
+    assert!(ladder.contains("class=\"label\">Alert unknown_ca"), "{ladder}");
+    assert!(run.stderr.contains("Alert fatal unknown_ca"), "-v shows the client's alert: {}", run.stderr);
 
     // A file that cannot be written is an error before anything is fetched.
     let run = tlskit(["get", "--cacert", &ca, "--html", "/nonexistent-dir/x.html", &url]);

@@ -102,14 +102,27 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.sink.is_none() && self.first_sent.is_none() {
-            return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &polled {
+            // Copy what was sent, slice by slice: a failing handshake's last write (rustls's change_cipher_spec
+            // and its fatal alert together) must reach the peer whole, whether or not it is traced.
+            let mut left = *n;
+            for buf in bufs {
+                if left == 0 {
+                    break;
+                }
+                let sent = &buf[..buf.len().min(left)];
+                left -= sent.len();
+                if sent.is_empty() {
+                    continue;
+                }
+                if let Some(sink) = &self.sink {
+                    sink.bytes(self.outgoing, sent);
+                }
+                self.record_sent(sent);
+            }
         }
-        // Copied: write the first non-empty slice only, so the copy matches what was sent.
-        match bufs.iter().find(|b| !b.is_empty()) {
-            Some(first) => self.poll_write(cx, first),
-            None => Poll::Ready(Ok(0)),
-        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -155,6 +168,63 @@ mod tests {
             seen,
             [(Direction::ClientToServer, b"hello".to_vec()), (Direction::ServerToClient, b"world".to_vec())]
         );
+    }
+
+    /// A writer that takes every slice of a vectored write, as a TCP socket does.
+    struct Gather(Vec<u8>);
+
+    impl AsyncRead for Gather {
+        fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Gather {
+        fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+            self.0.extend_from_slice(data);
+            Poll::Ready(Ok(data.len()))
+        }
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let before = self.0.len();
+            bufs.iter().for_each(|b| self.0.extend_from_slice(b));
+            Poll::Ready(Ok(self.0.len() - before))
+        }
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_traced_vectored_write_sends_every_slice_and_copies_what_was_sent() {
+        // rustls's last write of a failed handshake: change_cipher_spec and the fatal alert in one call.
+        let ccs: &[u8] = &[20, 3, 3, 0, 1, 1];
+        let alert: &[u8] = &[23, 3, 3, 0, 2, 9, 9];
+        let seen = Arc::new(Seen::default());
+        let mut tap = Tap::new(Gather(Vec::new()), Direction::ServerToClient, Some(seen.clone() as Arc<dyn TapSink>));
+        let n = tap.write_vectored(&[io::IoSlice::new(ccs), io::IoSlice::new(&[]), io::IoSlice::new(alert)]).await;
+        assert_eq!(n.unwrap(), ccs.len() + alert.len());
+        assert_eq!(tap.inner.0, [ccs, alert].concat());
+        let copied: Vec<u8> = seen
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|(d, b)| {
+                assert_eq!(*d, Direction::ClientToServer);
+                b.clone()
+            })
+            .collect();
+        assert_eq!(copied, tap.inner.0);
     }
 
     #[tokio::test]
