@@ -163,6 +163,18 @@ enum_builder! {
         RsaPssPssSha384 = 0x080a => "rsa_pss_pss_sha384",
         /// rsa_pss_pss_sha512
         RsaPssPssSha512 = 0x080b => "rsa_pss_pss_sha512",
+        /// ecdsa_brainpoolP256r1tls13_sha256 (RFC 8734)
+        EcdsaBrainpoolP256r1Tls13Sha256 = 0x081a => "ecdsa_brainpoolP256r1tls13_sha256",
+        /// ecdsa_brainpoolP384r1tls13_sha384 (RFC 8734)
+        EcdsaBrainpoolP384r1Tls13Sha384 = 0x081b => "ecdsa_brainpoolP384r1tls13_sha384",
+        /// ecdsa_brainpoolP512r1tls13_sha512 (RFC 8734)
+        EcdsaBrainpoolP512r1Tls13Sha512 = 0x081c => "ecdsa_brainpoolP512r1tls13_sha512",
+        /// mldsa44 (ML-DSA, draft-ietf-tls-mldsa; offered by today's Chromium)
+        MlDsa44 = 0x0904 => "mldsa44",
+        /// mldsa65
+        MlDsa65 = 0x0905 => "mldsa65",
+        /// mldsa87
+        MlDsa87 = 0x0906 => "mldsa87",
     }
 }
 

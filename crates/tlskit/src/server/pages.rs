@@ -127,7 +127,7 @@ fn list_html(v: &Value) -> String {
     if items.is_empty() {
         return "none".into();
     }
-    let mut html = String::from("<ol>");
+    let mut html = String::from("<ol class=\"offered\">");
     for item in items {
         html.push_str(&format!("<li>{item}</li>"));
     }
