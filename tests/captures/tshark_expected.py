@@ -43,7 +43,7 @@ def main():
         opts += ["-o", "tls.keylog_file:" + a.keylog]
         keys["keylog"] = a.keylog
     if a.rsa_key:
-        opts += ["-o", "tls.keys_list:0.0.0.0,0,http," + a.rsa_key]
+        opts += ["-o", ("dtls" if a.udp else "tls") + ".keys_list:0.0.0.0,0,data," + a.rsa_key]
         keys["rsa_private_key"] = a.rsa_key
     if a.psk:
         opts += ["-o", "tls.psk:" + a.psk]
@@ -72,12 +72,42 @@ def main():
             suites.add(suite.split(",")[-1])
         if j and s not in ja3:
             ja3[s] = j.split(",")[0]
+    if a.udp:
+        # DTLS: a handshake message counts once, however many fragments carry it and however often it is
+        # retransmitted: once per (stream, sender, message_seq, type).
+        hs, seen = Counter(), set()
+        rows = tshark(a.path, opts, "-Y", "dtls", "-T", "fields", "-E", "separator=|", "-e", stream, "-e", "udp.srcport",
+                      "-e", "dtls.handshake.type", "-e", "dtls.handshake.message_seq").splitlines()
+        for row in rows:
+            s, port, types, seqs = (row.split("|") + [""] * 4)[:4]
+            for t, q in zip(filter(None, types.split(",")), filter(None, seqs.split(","))):
+                if (s, port, q, t) not in seen:
+                    seen.add((s, port, q, t))
+                    hs[HANDSHAKE.get(int(t), t)] += 1
     # Suite names as tshark prints them (IANA names), from the ServerHellos' detail.
     detail = tshark(a.path, opts, "-Y", proto + ".handshake.type == 2", "-V")
     names = {"0x%04x" % int(h, 16): n for n, h in re.findall(r"Cipher Suite: (\S+) \((0x[0-9a-fA-F]{4})\)", detail)}
     suites = {names.get(s, s) for s in suites}
-    plain, first = 0, None
-    if not a.udp:
+    plain, first, alerts = 0, None, None
+    if a.udp:
+        # DTLS: tshark hands decrypted application data to the data dissector, one chunk per record; alerts
+        # (decrypted or plaintext) as level and description numbers, in capture order.
+        alerts = []
+        rows = tshark(a.path, opts, "-Y", "dtls", "-T", "fields", "-E", "separator=|", "-e", stream,
+                      "-e", "data.data", "-e", "dtls.alert_message.level", "-e", "dtls.alert_message.desc")
+        chunks = {}
+        for row in rows.splitlines():
+            s, data, levels, descs = (row.split("|") + [""] * 4)[:4]
+            for chunk in filter(None, data.split(",")):
+                chunks.setdefault(s, []).append(bytes.fromhex(chunk))
+            for level, desc in zip(filter(None, levels.split(",")), filter(None, descs.split(","))):
+                alerts.append(OrderedDict(level=int(level), description=int(desc)))
+        for s in sorted(chunks, key=int):
+            for data in chunks[s]:
+                plain += len(data)
+                if first is None:
+                    first = data.split(b"\r\n")[0].split(b"\n")[0].decode("latin-1")
+    else:
         for s in sorted(streams, key=int):
             out = tshark(a.path, opts, "-q", "-z", "follow,tls,raw," + s)
             for line in out.splitlines():
@@ -92,6 +122,7 @@ def main():
         negotiated_versions=sorted(versions), cipher_suites=sorted(suites), connections=len(streams),
         tls_records=sum(records.values()), records_by_content_type={k: v for k, v in records.items() if v}, handshake_messages=dict(hs),
         ja3=list(ja3.values()), tshark_plaintext_bytes=plain, first_plaintext_line=first,
+        **({} if alerts is None else {"alerts": alerts}),
         snet_expected_decrypted_records=None, ssldump_1_4_decrypted_app_records=None,
         ssldump_head_decrypted_app_records=None, note=a.note,
     )

@@ -110,6 +110,19 @@ impl ProtocolVersion {
         matches!(self, DTLSv1_0OpenSsl | DTLSv1_0 | DTLSv1_2 | DTLSv1_3)
     }
 
+    /// The TLS version whose key schedule and record protection a DTLS version uses: TLS 1.1's for DTLS 1.0
+    /// and OpenSSL's pre-RFC version (RFC 4347 1), TLS 1.2's for DTLS 1.2 (RFC 6347 1), TLS 1.3's for DTLS
+    /// 1.3. Any other version is its own.
+    pub const fn tls_counterpart(self) -> Self {
+        use ProtocolVersion::*;
+        match self {
+            DTLSv1_0OpenSsl | DTLSv1_0 => TLSv1_1,
+            DTLSv1_2 => TLSv1_2,
+            DTLSv1_3 => TLSv1_3,
+            other => other,
+        }
+    }
+
     /// Whether this is SSL 3.0 or a TLS version (what a TLS record header may carry).
     pub fn is_ssl3_or_tls(self) -> bool {
         use ProtocolVersion::*;
@@ -232,6 +245,9 @@ mod tests {
         );
         assert_eq!(ProtocolVersion::from(0x7f30).to_string(), "unknown");
         assert_eq!(u16::from(ProtocolVersion::DTLSv1_2), 0xfefd);
+        use ProtocolVersion::*;
+        let pairs = [(DTLSv1_0OpenSsl, TLSv1_1), (DTLSv1_0, TLSv1_1), (DTLSv1_2, TLSv1_2), (TLSv1_0, TLSv1_0)];
+        assert!(pairs.iter().all(|&(d, t)| d.tls_counterpart() == t), "{pairs:?}");
         assert_eq!(ContentType::from(23).name(), "application_data");
         assert_eq!(ContentType::Unknown(99).value(), 99);
     }

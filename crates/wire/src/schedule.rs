@@ -102,9 +102,10 @@ pub enum Prf {
 }
 
 impl Prf {
-    /// The PRF for a protocol version and (for TLS 1.2) the suite's PRF hash.
+    /// The PRF for a protocol version and (for TLS 1.2) the suite's PRF hash; a DTLS version has its TLS
+    /// counterpart's ([`ProtocolVersion::tls_counterpart`]).
     pub fn for_version(version: ProtocolVersion, suite_prf_hash: HashAlg) -> Prf {
-        match version {
+        match version.tls_counterpart() {
             ProtocolVersion::SSLv3 => Prf::Ssl3,
             ProtocolVersion::TLSv1_0 | ProtocolVersion::TLSv1_1 => Prf::Md5Sha1,
             _ => Prf::Tls12(suite_prf_hash),

@@ -33,24 +33,6 @@ const KNOWN_DIFFERENCES: &[(&str, &[&str], &str)] = &[
         "tshark counts 2 TCP streams; the first is a refused connection (SYN, RST) without a TLS byte, which we \
          do not count as a TLS connection",
     ),
-    (
-        "openssl-dtls/dtls1_0.pcap",
-        &[
-            "handshake Finished 0 != 2",
-            "plaintext 0 != 66",
-            "first plaintext line None != Some(\"hello over dtls1_0 from s_client\")",
-        ],
-        "DTLS is parsed, not decrypted (yet): the encrypted Finished messages and the data stay unread",
-    ),
-    (
-        "openssl-dtls/dtls1_2.pcap",
-        &[
-            "handshake Finished 0 != 2",
-            "plaintext 0 != 66",
-            "first plaintext line None != Some(\"hello over dtls1_2 from s_client\")",
-        ],
-        "DTLS is parsed, not decrypted (yet): the encrypted Finished messages and the data stay unread",
-    ),
 ];
 
 /// `NAME KEY got != want` for each key whose count differs between two tallies.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Makes the DTLS 1.0 and 1.2 captures of this directory: openssl s_client and s_server over loopback UDP,
-# captured by tcpdump, with the client's key log. Needs root (tcpdump) and openssl 3.
-#   ./make.sh   (in this directory; overwrites dtls1_0.pcap dtls1_0.keys dtls1_2.pcap dtls1_2.keys)
+# Makes the DTLS captures of this directory: openssl s_client and s_server over loopback UDP, captured by
+# tcpdump, with the client's key log. Needs root (tcpdump) and openssl 3.
+#   ./make.sh [NAME...]   (in this directory; makes the named captures, default all; overwrites NAME.pcap NAME.keys)
+# rsa2048.key is the server key of the RSA captures (made once, kept): dtls1_2-rsa.pcap (static RSA key
+# exchange, extended master secret) has no key log and is decrypted with that key (`tlskit dump -k`).
 set -euo pipefail
 cd "$(dirname "$0")"
 work=$(mktemp -d)
@@ -15,23 +17,35 @@ wait_for() {
 }
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=localhost \
-    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    -keyout "$work/ec.key" -out "$work/ec.pem" 2>/dev/null
+[ -f rsa2048.key ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2048.key 2>/dev/null
+openssl req -x509 -key rsa2048.key -days 3650 -subj /CN=localhost -out "$work/rsa.pem" 2>/dev/null
+cp rsa2048.key "$work/rsa.key"
 
-# name, openssl version flag, cipher list, port
-for spec in "dtls1_2 -dtls1_2 ECDHE-ECDSA-AES128-GCM-SHA256 24433" \
-            "dtls1_0 -dtls1 ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0 24434"; do
-    read -r name flag cipher port <<< "$spec"
+# name, openssl version flag, cipher list, port, server key type
+specs=(
+    "dtls1_2 -dtls1_2 ECDHE-ECDSA-AES128-GCM-SHA256 24433 ec"
+    "dtls1_0 -dtls1 ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0 24434 ec"
+    "dtls1_2-cbc -dtls1_2 ECDHE-RSA-AES128-SHA 24435 rsa"
+    "dtls1_2-rsa -dtls1_2 AES256-GCM-SHA384 24436 rsa"
+)
+for spec in "${specs[@]}"; do
+    read -r name flag cipher port kind <<< "$spec"
+    if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
     rm -f "$name.pcap" "$name.keys"
     tcpdump --immediate-mode -i lo -U -w "$name.pcap" "udp port $port" 2> "$work/tcpdump-$name.log" & pids+=($!)
     wait_for "$work/tcpdump-$name.log" "listening on"
     mkfifo "$work/server-in"
-    openssl s_server "$flag" -accept "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" \
+    openssl s_server "$flag" -accept "127.0.0.1:$port" -cert "$work/$kind.pem" -key "$work/$kind.key" \
         -cipher "$cipher" < "$work/server-in" > "$work/server-$name.log" 2>&1 & pids+=($!)
     exec 7> "$work/server-in"
     wait_for "$work/server-$name.log" "ACCEPT"
     mkfifo "$work/client-in"
+    # The static-RSA capture is decrypted with the server's key (-k), so it gets no key log.
+    keylog=(-keylogfile "$name.keys")
+    case "$name" in *-rsa) keylog=() ;; esac
     openssl s_client "$flag" -connect "127.0.0.1:$port" -servername localhost -cipher "$cipher" \
-        -keylogfile "$name.keys" < "$work/client-in" > "$work/client-$name.log" 2>&1 & client=$!
+        "${keylog[@]}" < "$work/client-in" > "$work/client-$name.log" 2>&1 & client=$!
     exec 8> "$work/client-in"
     wait_for "$work/client-$name.log" "Verify return code"
     echo "hello over $name from s_client" >&8

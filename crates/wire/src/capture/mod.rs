@@ -1,6 +1,6 @@
 //! From capture frames to TLS connections: link layers, IP, TCP reassembly,
-//! and one [`Dissector`] per TCP connection that carries TLS (recognised by
-//! its bytes, not its port).
+//! and one [`Dissector`] per TCP connection that carries TLS or UDP flow that
+//! carries DTLS (recognised by its bytes, not its port).
 
 pub mod file;
 pub mod link;
@@ -84,7 +84,8 @@ type FlowTable = HashMap<FlowKey, Flow, std::hash::BuildHasherDefault<FlowHasher
 
 struct UdpFlow {
     info: Connection,
-    dtls: crate::dtls::DtlsDissector,
+    /// A dissector fed datagrams: DTLS.
+    dtls: Dissector,
     last_ts: Timestamp,
 }
 
@@ -123,7 +124,7 @@ pub struct Analyzer {
     flows: FlowTable,
     /// Closed flows in the order they closed, with the time they did: ended once they stop lingering.
     lingering: std::collections::VecDeque<(Timestamp, FlowKey)>,
-    /// DTLS associations (UDP), parse only.
+    /// DTLS associations (UDP).
     udp: HashMap<FlowKey, UdpFlow, std::hash::BuildHasherDefault<FlowHasher>>,
     next_id: u64,
     packets: u64,
@@ -310,7 +311,11 @@ impl Analyzer {
             let info = Connection { id: self.next_id, client, server, first_ts: ts, midstream: false };
             self.next_id += 1;
             handler.connection_start(&info);
-            self.udp.insert(key, UdpFlow { info, dtls: crate::dtls::DtlsDissector::new(), last_ts: ts });
+            let dtls = Dissector::new(self.secrets.clone())
+                .with_rsa_key(self.rsa.clone())
+                .with_psk(self.psk.clone())
+                .with_session_cache(Some(self.sessions.clone()));
+            self.udp.insert(key, UdpFlow { info, dtls, last_ts: ts });
         }
         let Some(flow) = self.udp.get_mut(&key) else { return };
         flow.last_ts = ts;

@@ -127,8 +127,8 @@ enum AeadCipher {
 }
 
 impl RecordDecryptor {
-    /// A decryptor for a TLS 1.2-and-older direction (SSL 3.0 to TLS 1.2), from the keys of that direction
-    /// ([`schedule::tls12_keys`]).
+    /// A decryptor for a TLS 1.2-and-older direction (SSL 3.0 to TLS 1.2, DTLS 1.0 and 1.2), from the keys of
+    /// that direction ([`schedule::tls12_keys`]).
     pub fn new(
         suite: &'static CipherSuite,
         version: ProtocolVersion,
@@ -163,6 +163,8 @@ impl RecordDecryptor {
                 None => return Err(CryptoError::Unsupported(suite.name)),
             },
         };
+        // DTLS protects records as its TLS counterpart does; only the sequence number differs (`decrypt_explicit`).
+        let version = version.tls_counterpart();
         let protection = build_protection(suite, version, &keys.key, &keys.iv)?;
         Ok(Self { suite, version, seq: 0, protection, mac, encrypt_then_mac: false, traffic_secret: None })
     }
@@ -245,6 +247,20 @@ impl RecordDecryptor {
             }
         }
         result
+    }
+
+    /// Decrypts one DTLS record's fragment in place. `sequence` is what its header carries, `epoch << 48 |
+    /// sequence_number`: it stands for TLS's implicit count in the MAC input and the AEAD nonce and additional
+    /// data (RFC 6347 4.1.2.1), so records decrypt in any order and after losses.
+    pub fn decrypt_explicit(
+        &mut self,
+        sequence: u64,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        fragment: &mut [u8],
+    ) -> Result<Plain, DecryptError> {
+        self.seq = sequence;
+        self.decrypt(content_type, version, fragment)
     }
 
     /// Decrypts one record's fragment in place. `content_type` and `version` are the record header's. The

@@ -188,7 +188,9 @@ impl BulkCipher {
 
     /// Bytes of IV taken from the key block (TLS 1.2 and older) or derived (TLS 1.3): the CBC IV for SSL 3.0 and
     /// TLS 1.0, the 4-byte GCM/CCM salt, the 12-byte ChaCha20-Poly1305 / TLS 1.3 nonce base.
+    /// A DTLS version counts as its TLS counterpart ([`ProtocolVersion::tls_counterpart`]).
     pub const fn implicit_iv_len(self, version: ProtocolVersion) -> usize {
+        let version = version.tls_counterpart();
         let chained_iv = matches!(version, ProtocolVersion::SSLv3 | ProtocolVersion::TLSv1_0);
         let tls13 = matches!(version, ProtocolVersion::TLSv1_3);
         match self.kind() {
@@ -282,9 +284,14 @@ impl CipherSuite {
         self.kx == KeyExchange::Tls13
     }
 
-    /// Whether the suite may be used with this protocol version (SSL 3.0 and TLS versions are ordered by number).
+    /// Whether the suite may be used with this protocol version (SSL 3.0 and TLS versions are ordered by number; a
+    /// DTLS version allows its TLS counterpart's suites but RC4, which DTLS forbids: RFC 6347 4.1.2.2).
     pub fn applies_to(&self, version: ProtocolVersion) -> bool {
-        version.is_ssl3_or_tls() && (self.min_version.value()..=self.max_version.value()).contains(&version.value())
+        let tls = version.tls_counterpart();
+        let stream_in_dtls = version.is_dtls() && matches!(self.cipher, BulkCipher::Rc4_40 | BulkCipher::Rc4_128);
+        tls.is_ssl3_or_tls()
+            && !stream_in_dtls
+            && (self.min_version.value()..=self.max_version.value()).contains(&tls.value())
     }
 }
 

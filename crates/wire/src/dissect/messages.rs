@@ -8,7 +8,8 @@ use crate::extensions::{self, ExtensionType, Extensions};
 use crate::handshake::{self, Certificates, ClientHello, HandshakeType, NewSessionTicket, ServerHello};
 
 impl Dissector {
-    /// One complete handshake message (`msg` includes its 4-byte header).
+    /// One complete handshake message (`msg` includes its header: TLS's 4 bytes, DTLS's 12 of a whole message,
+    /// the form the handshake hash takes).
     pub(super) fn handshake_message(
         &mut self,
         dir: Direction,
@@ -18,15 +19,18 @@ impl Dissector {
         protected: bool,
         sink: &mut dyn FnMut(&Event<'_>),
     ) {
-        let body = &msg[handshake::HEADER_LEN..];
+        let dtls = self.dtls.is_some();
+        let body = &msg[if dtls { crate::dtls::HS_HEADER_LEN } else { handshake::HEADER_LEN }..];
         self.keying.transcript(typ, msg);
         let tls13 = self.keying.tls13();
         let mut name = typ.name();
         let detail = match typ {
-            HandshakeType::ClientHello => match ClientHello::parse(body) {
-                Some(ch) => self.client_hello(&ch),
-                None => return malformed(dir, ts, "ClientHello", sink),
-            },
+            HandshakeType::ClientHello => {
+                match if dtls { ClientHello::parse_dtls(body) } else { ClientHello::parse(body) } {
+                    Some(ch) => self.client_hello(&ch),
+                    None => return malformed(dir, ts, "ClientHello", sink),
+                }
+            }
             HandshakeType::ServerHello => match ServerHello::parse(body) {
                 Some(sh) => {
                     let retry = sh.is_hello_retry_request();
@@ -103,7 +107,8 @@ impl Dissector {
     fn client_hello(&mut self, ch: &ClientHello<'_>) -> HandshakeDetail {
         self.keying.client_hello(ch);
         self.server_name = ch.server_name().map(Cow::into_owned);
-        self.fingerprints.client_hello(ch, 't');
+        // JA4's transport: `d` for DTLS, `t` for TLS over TCP.
+        self.fingerprints.client_hello(ch, if self.dtls.is_some() { 'd' } else { 't' });
         HandshakeDetail::client_hello(ch)
     }
 

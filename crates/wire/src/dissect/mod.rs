@@ -2,6 +2,7 @@
 //! It frames records, decrypts them when it can (looking secrets up lazily),
 //! reassembles handshake messages and follows the key schedule.
 
+mod dtls;
 mod event;
 mod framing;
 mod keying;
@@ -69,6 +70,26 @@ pub struct Dissector {
     inflaters: [Option<RecordInflater>; 2],
     /// Scratch for inflated plaintext.
     inflated: Vec<u8>,
+    /// DTLS: the datagram layer's state (`None` for TLS over TCP).
+    dtls: Option<Box<dtls::DtlsState>>,
+}
+
+/// The record layer a record came over.
+#[derive(Debug, Clone, Copy)]
+enum Layer {
+    /// TLS over a byte stream: protection follows ChangeCipherSpec, sequence numbers are counted.
+    Tls,
+    /// A DTLS datagram: the header's `epoch << 48 | sequence` (protected when the epoch is not 0).
+    Dtls(u64),
+}
+
+impl Layer {
+    fn header_len(self) -> usize {
+        match self {
+            Layer::Tls => record::HEADER_LEN,
+            Layer::Dtls(_) => crate::dtls::HEADER_LEN,
+        }
+    }
 }
 
 /// What one connection negotiated, for summaries and `index.json`.
@@ -109,6 +130,7 @@ impl Dissector {
             compression: CompressionMethod::Null,
             inflaters: Default::default(),
             inflated: Vec::new(),
+            dtls: None,
         }
     }
 
@@ -212,7 +234,7 @@ impl Dissector {
             match frame {
                 Frame::Record(header, rec) => {
                     self.tls = true;
-                    self.record(dir, ts, header, rec, sink);
+                    self.record(dir, ts, header, rec, Layer::Tls, sink);
                 }
                 Frame::Sslv2ClientHello(rec) => self.sslv2_client_hello(dir, ts, rec, sink),
                 Frame::Skipped(skipped) => sink(&Event::Resync { dir, skipped: skipped as u64 }),
@@ -265,20 +287,21 @@ impl Dissector {
         });
     }
 
-    /// One complete record.
+    /// One complete record (`rec`: header and fragment).
     fn record(
         &mut self,
         dir: Direction,
         ts: Timestamp,
         header: RecordHeader,
         rec: &[u8],
+        layer: Layer,
         sink: &mut dyn FnMut(&Event<'_>),
     ) {
         self.record_number += 1;
         let number = self.record_number;
         let i = dir.index();
         let tls13 = self.keying.tls13();
-        let fragment = &rec[record::HEADER_LEN..];
+        let fragment = &rec[layer.header_len()..];
         let event = |inner_type, encrypted, decrypted| Event::Record {
             dir,
             ts,
@@ -291,16 +314,24 @@ impl Dissector {
             decrypted,
             raw: Cow::Borrowed(rec),
         };
-        if !self.keying.protects(dir, header.content_type) {
+        let protected = match layer {
+            Layer::Tls => self.keying.protects(dir, header.content_type),
+            Layer::Dtls(sequence) => sequence >> 48 != 0,
+        };
+        if !protected {
             *self.stats.records.entry(header.content_type.name()).or_default() += 1;
             sink(&event(None, false, false));
-            self.content(dir, ts, header.content_type, fragment, false, sink);
+            self.content(dir, ts, header.content_type, fragment, layer, false, sink);
             return;
         }
         // Protected: decrypt into the scratch buffer when we can.
         // (Copied in only when there is a key to try: no copy for records we cannot decrypt.)
         let mut scratch = std::mem::take(&mut self.framing[i].scratch);
-        match self.keying.decrypt(dir, header, fragment, &mut scratch) {
+        let decrypted = match layer {
+            Layer::Tls => self.keying.decrypt(dir, header, fragment, &mut scratch),
+            Layer::Dtls(sequence) => self.keying.decrypt_dtls(dir, header, sequence, fragment, &mut scratch),
+        };
+        match decrypted {
             Ok((inner_type, range)) => {
                 self.stats.decrypted_records += 1;
                 let counted = if tls13 || self.keying.version().is_none() { inner_type } else { header.content_type };
@@ -308,11 +339,11 @@ impl Dissector {
                 sink(&event(tls13.then_some(inner_type), true, true));
                 let plain = scratch.get(range).unwrap_or(&[]);
                 match self.inflaters[i].as_mut() {
-                    None => self.content(dir, ts, inner_type, plain, true, sink),
+                    None => self.content(dir, ts, inner_type, plain, layer, true, sink),
                     Some(inflater) => {
                         let mut inflated = std::mem::take(&mut self.inflated);
                         match inflater.inflate(plain, &mut inflated) {
-                            Ok(()) => self.content(dir, ts, inner_type, &inflated, true, sink),
+                            Ok(()) => self.content(dir, ts, inner_type, &inflated, layer, true, sink),
                             Err(e) => sink(&Event::Malformed { dir, ts, what: format!("record {number}: {e}") }),
                         }
                         self.inflated = inflated;
@@ -342,17 +373,22 @@ impl Dissector {
     }
 
     /// The plaintext of a record, by content type.
+    #[allow(clippy::too_many_arguments)] // One record's whole context; a struct would only rename it.
     fn content(
         &mut self,
         dir: Direction,
         ts: Timestamp,
         typ: ContentType,
         data: &[u8],
+        layer: Layer,
         protected: bool,
         sink: &mut dyn FnMut(&Event<'_>),
     ) {
         match typ {
-            ContentType::Handshake => self.handshake_bytes(dir, ts, data, protected, sink),
+            ContentType::Handshake => match layer {
+                Layer::Tls => self.handshake_bytes(dir, ts, data, protected, sink),
+                Layer::Dtls(sequence) => self.dtls_handshake(dir, ts, (sequence >> 48) as u16, data, protected, sink),
+            },
             ContentType::ChangeCipherSpec => {
                 sink(&Event::ChangeCipherSpec { dir, ts });
                 self.keying.change_cipher_spec(dir);

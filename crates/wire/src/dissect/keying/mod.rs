@@ -54,9 +54,20 @@ impl DirKeys {
         Self::tls13(self.suite, secret)
     }
 
-    /// Decrypts a record fragment in place.
-    fn decrypt(&mut self, header: RecordHeader, fragment: &mut [u8]) -> Result<Decrypted, UndecryptedReason> {
-        match self.decryptor.decrypt(header.content_type, header.version, fragment) {
+    /// Decrypts a record fragment in place: at the next sequence number (TLS), or at the one a DTLS record
+    /// carries.
+    fn decrypt(
+        &mut self,
+        header: RecordHeader,
+        sequence: Option<u64>,
+        fragment: &mut [u8],
+    ) -> Result<Decrypted, UndecryptedReason> {
+        let (content_type, version) = (header.content_type, header.version);
+        let result = match sequence {
+            None => self.decryptor.decrypt(content_type, version, fragment),
+            Some(seq) => self.decryptor.decrypt_explicit(seq, content_type, version, fragment),
+        };
+        match result {
             Ok(plain) => Ok((plain.content_type, plain.range)),
             Err(e) => Err(UndecryptedReason::Record(e)),
         }
@@ -330,13 +341,7 @@ impl Keying {
             self.dirs[i].reported_missing = true;
             return Err(first.then_some(UndecryptedReason::Tls13Draft(version)));
         }
-        if self.dirs[i].keys.is_none() {
-            if let Err(reason) = self.tls12_keys() {
-                let first = !self.dirs[i].reported_missing;
-                self.dirs[i].reported_missing = true;
-                return Err(first.then(|| reason.unwrap_or_else(|| self.tls12_missing())));
-            }
-        }
+        self.tls12_direction_keys(i)?;
         let lost = std::mem::take(&mut self.dirs[i].lost);
         let Some(keys) = self.dirs[i].keys.as_mut() else { return Err(None) };
         if lost > 0 {
@@ -344,7 +349,47 @@ impl Keying {
         }
         buf.clear();
         buf.extend_from_slice(fragment);
-        keys.decrypt(header, buf).map_err(Some)
+        keys.decrypt(header, None, buf).map_err(Some)
+    }
+
+    /// Decrypts one protected DTLS 1.0/1.2 record (epoch not 0) into `buf`. `sequence` is the header's epoch
+    /// and sequence number, so each record decrypts on its own: datagrams may be lost or reordered.
+    pub(super) fn decrypt_dtls(
+        &mut self,
+        dir: Direction,
+        header: RecordHeader,
+        sequence: u64,
+        fragment: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<Decrypted, Failure> {
+        let i = dir.index();
+        match self.version {
+            None => return Err(None),
+            Some(ProtocolVersion::DTLSv1_3) => {
+                let first = !self.dirs[i].reported_missing;
+                self.dirs[i].reported_missing = true;
+                return Err(first.then_some(UndecryptedReason::Dtls13));
+            }
+            Some(_) => {}
+        }
+        // The epoch says the record is protected, whether or not this direction's ChangeCipherSpec was captured.
+        self.dirs[i].protected = true;
+        self.tls12_direction_keys(i)?;
+        let Some(keys) = self.dirs[i].keys.as_mut() else { return Err(None) };
+        buf.clear();
+        buf.extend_from_slice(fragment);
+        keys.decrypt(header, Some(sequence), buf).map_err(Some)
+    }
+
+    /// Derives the TLS 1.2-and-older keys if direction `i` has none; a missing key is reported once.
+    fn tls12_direction_keys(&mut self, i: usize) -> Result<(), Failure> {
+        if self.dirs[i].keys.is_some() {
+            return Ok(());
+        }
+        let Err(reason) = self.tls12_keys() else { return Ok(()) };
+        let first = !self.dirs[i].reported_missing;
+        self.dirs[i].reported_missing = true;
+        Err(first.then(|| reason.unwrap_or_else(|| self.tls12_missing())))
     }
 
     /// Asks for a secret; `None` while it is not (yet) there.

@@ -63,7 +63,7 @@ impl Keying {
             let result = if lost > 0 {
                 keys.resync(header, fragment, buf, max_lost_records(lost))
             } else {
-                keys.decrypt(header, buf)
+                keys.decrypt(header, None, buf)
             };
             match result {
                 Ok(ok) => return Ok(ok),
@@ -80,7 +80,7 @@ impl Keying {
             if let Some(mut keys) = self.tls13_keys(dir, next) {
                 buf.clear();
                 buf.extend_from_slice(fragment);
-                if let Ok(ok) = keys.decrypt(header, buf) {
+                if let Ok(ok) = keys.decrypt(header, None, buf) {
                     if stage == Stage::Early && self.early_accepted.is_none() {
                         self.early_accepted = Some(false);
                     }
@@ -117,7 +117,7 @@ impl Keying {
             }
             let Some(mut keys) = DirKeys::tls13(suite, secret.clone()) else { continue };
             let mut probe = fragment.to_vec();
-            if keys.decrypt(header, &mut probe).is_ok() {
+            if keys.decrypt(header, None, &mut probe).is_ok() {
                 return DirKeys::tls13(suite, secret);
             }
         }
