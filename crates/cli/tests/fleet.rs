@@ -2,6 +2,7 @@
 //! round-robin in front. A session made through HAProxy on one server is
 //! resumed on another, by openssl s_client (TLS 1.3 tickets, TLS 1.3 stateful,
 //! TLS 1.2 tickets and session IDs), Python's ssl module and `tlskit get`.
+//! And Redis over TLS only (`rediss://`, a private CA, client certificates).
 
 mod common;
 
@@ -247,6 +248,91 @@ fn servers_sharing_a_key_file_resume_each_others_tickets_without_redis() {
     assert!(d.is_running(), "SIGHUP reloads, it does not stop the server");
 }
 
+/// The stderr lines of a server that say its store is unreachable (the first report and the later ones).
+fn unreachable_reports(serve: &common::serve::Serve) -> Vec<String> {
+    serve.stderr_lines().into_iter().filter(|l| l.contains("session store") && l.contains("unreachable")).collect()
+}
+
+#[test]
+fn servers_share_sessions_through_redis_over_tls_and_a_wrong_ca_means_full_handshakes() {
+    common::require_packages(fleet::PACKAGES);
+    let (_pki_dir, pki) = common::pki();
+    let (_other_dir, other) = common::pki();
+    let site = fleet::site();
+    let redis = fleet::redis_tls(fleet::free_port(), &pki, fleet::RedisClients::Anyone);
+    let url = format!("rediss://127.0.0.1:{}", redis.port);
+    let ca = common::path(&pki.ca);
+    let servers = fleet::servers_with_store(site.path(), &pki, &url, 1, 2, &["--store-cacert", &ca]);
+    // A server told to trust another CA: it cannot verify Redis, and must not hang or fail for that.
+    let wrong_ca = common::path(&other.ca);
+    let lost = fleet::servers_with_store(site.path(), &pki, &url, 3, 1, &["--store-cacert", &wrong_ca]).remove(0);
+    for (flags, what) in [(&["-tls1_3"][..], "TLS 1.3 ticket"), (&["-tls1_2", "-no_ticket"][..], "TLS 1.2 session ID")]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let sess = dir.path().join("sess.pem");
+        let first = s_client(servers[0].port, &pki.ca, flags, None, Some(&sess));
+        assert!(!first.reused, "{what}\n{}", first.output);
+        let across = s_client(servers[1].port, &pki.ca, flags, Some(&sess), None);
+        assert!(across.reused, "{what}: not resumed through rediss://\n{}", across.output);
+        assert_eq!(across.issuer.as_deref(), Some("s1"), "{what}\n{}", across.output);
+        let full = s_client(lost.port, &pki.ca, flags, Some(&sess), None);
+        assert!(!full.reused, "{what}: resumed without the store\n{}", full.output);
+        assert!(full.output.contains("hello from the fleet"), "{what}: the full handshake serves\n{}", full.output);
+    }
+    // What the servers keep in Redis went there over TLS: the key record and the session entries.
+    let tls = ["--tls", "--cacert", ca.as_str()];
+    assert_eq!(fleet::redis_cli_with(redis.port, &tls, &["EXISTS", "tlskit:ticket-keys"]).trim(), "1");
+    let sessions = fleet::redis_cli_with(redis.port, &tls, &["--scan", "--pattern", "tlskit:session:*"]);
+    assert!(sessions.lines().count() >= 1, "no session entries in Redis: {sessions:?}");
+    // The wrong CA: said once, with the reason, then at most once per interval (not per connection).
+    let first = lost.wait_for_stderr(|l| l.contains("session store unreachable"), Duration::from_secs(10));
+    let first = first.unwrap_or_else(|| panic!("no report: {:?}", lost.stderr_lines()));
+    assert!(first.contains("UnknownIssuer") || first.contains("certificate"), "{first}");
+    assert!(!first.contains("panic"), "{first}");
+    let later = lost.wait_for_stderr(|l| l.contains("still unreachable"), Duration::from_secs(30));
+    let later = later.unwrap_or_else(|| panic!("no later report: {:?}", lost.stderr_lines()));
+    let reports = unreachable_reports(&lost);
+    assert_eq!(reports.len(), 2, "one report at the start and one after the interval: {reports:?}");
+    let counted = later.split(" failures in the last interval").next().and_then(|t| t.rsplit(' ').next());
+    let failures: u64 = counted.and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(failures >= 2, "the interval's failures are counted in one line: {later}");
+    for s in &servers {
+        assert!(unreachable_reports(s).is_empty(), "{:?}", s.stderr_lines());
+    }
+}
+
+#[test]
+fn a_redis_that_requires_client_certificates_gets_the_store_cert() {
+    common::require_packages(fleet::PACKAGES);
+    let (_pki_dir, pki) = common::pki();
+    let site = fleet::site();
+    let redis = fleet::redis_tls(fleet::free_port(), &pki, fleet::RedisClients::Certified);
+    let url = format!("rediss://127.0.0.1:{}", redis.port);
+    let (ca, cert, key) = (common::path(&pki.ca), common::path(&pki.client), common::path(&pki.client_key));
+    // TLS 1.3 stateful sessions (tickets off): every resumption is a GETDEL over the client-authenticated link.
+    let args = ["--store-cacert", ca.as_str(), "--store-cert", &cert, "--store-key", &key, "--tickets", "off"];
+    let servers = fleet::servers_with_store(site.path(), &pki, &url, 1, 2, &args);
+    let uncertified = fleet::servers_with_store(site.path(), &pki, &url, 3, 1, &args[..2]).remove(0);
+    for flags in [&["-tls1_3"][..], &["-tls1_2"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let sess = dir.path().join("sess.pem");
+        assert!(!s_client(servers[0].port, &pki.ca, flags, None, Some(&sess)).reused);
+        let across = s_client(servers[1].port, &pki.ca, flags, Some(&sess), None);
+        assert!(across.reused, "{flags:?}: not resumed through rediss:// with a client certificate\n{}", across.output);
+        assert_eq!(across.issuer.as_deref(), Some("s1"), "{}", across.output);
+    }
+    // Without --store-cert Redis refuses the server: the store-down behaviour, reported once, and full handshakes.
+    let report = uncertified.wait_for_stderr(|l| l.contains("session store unreachable"), Duration::from_secs(10));
+    let report = report.unwrap_or_else(|| panic!("{:?}", uncertified.stderr_lines()));
+    assert!(report.to_lowercase().contains("certificate"), "the reason is shown: {report}");
+    let full = s_client(uncertified.port, &pki.ca, &["-tls1_3"], None, None);
+    assert!(full.output.contains("hello from the fleet"), "{}", full.output);
+    assert_eq!(unreachable_reports(&uncertified).len(), 1, "{:?}", uncertified.stderr_lines());
+    for s in &servers {
+        assert!(unreachable_reports(s).is_empty(), "{:?}", s.stderr_lines());
+    }
+}
+
 #[test]
 fn a_bad_key_file_or_store_url_is_one_clear_error() {
     let site = fleet::site();
@@ -263,4 +349,19 @@ fn a_bad_key_file_or_store_url_is_one_clear_error() {
     assert!(err.contains("--session-store") && err.contains("redis://"), "{err}");
     let err = common::serve::Serve::try_start(site.path(), &["--server-id", "has space"]).err().expect("refused");
     assert!(err.contains("--server-id"), "{err}");
+    // TLS settings for the store: checked at start-up, each a one-line error naming its flag.
+    let cacert = |url: &str, file: &str| {
+        common::serve::Serve::try_start(site.path(), &["--session-store", url, "--store-cacert", file])
+            .err()
+            .expect("refused")
+    };
+    let err = cacert("redis://127.0.0.1:1", &common::path(&short));
+    assert!(err.contains("rediss://") && err.contains("--store-cacert"), "{err}");
+    let err = cacert("rediss://127.0.0.1:1", "/nonexistent/ca.pem");
+    assert!(err.contains("--store-cacert") && err.contains("/nonexistent/ca.pem"), "{err}");
+    let err = cacert("rediss://127.0.0.1:1", &common::path(&short));
+    assert!(err.contains("--store-cacert") && err.contains("short.key"), "{err}");
+    let no_key = ["--session-store", "rediss://127.0.0.1:1", "--store-cert", short.to_str().unwrap()];
+    let err = common::serve::Serve::try_start(site.path(), &no_key).err().expect("refused");
+    assert!(err.contains("--store-key") && err.contains("short.key"), "{err}");
 }

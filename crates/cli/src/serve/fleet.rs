@@ -26,6 +26,8 @@ pub(super) fn store_options(args: &Args, listen: SocketAddr) -> anyhow::Result<S
     Ok(StoreOptions {
         session_store,
         store_cacert: args.store_cacert.clone(),
+        store_cert: args.store_cert.clone(),
+        store_key: args.store_key.clone(),
         prefix: args.store_prefix.clone(),
         ticket_rotation: Duration::from_secs(args.ticket_rotation),
         ticket_key_files: args.ticket_key_file.clone(),
@@ -51,13 +53,7 @@ fn default_server_id(listen: SocketAddr) -> String {
 /// `session store: …` for the start-up line (no password).
 pub(super) fn store_summary(options: &StoreOptions) -> String {
     match &options.session_store {
-        Some(url) => {
-            let shown = match (url.find("://"), url.rfind('@')) {
-                (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
-                _ => url.clone(),
-            };
-            format!("session store: {shown} (prefix {})", options.prefix)
-        }
+        Some(url) => format!("session store: {} (prefix {})", tlskit::store::shown_url(url), options.prefix),
         None => "session store: memory".into(),
     }
 }

@@ -80,6 +80,12 @@ pub struct Args {
     /// CA certificate(s) (PEM) for a rediss:// session store; default: the system's
     #[arg(long, value_name = "FILE", requires = "session_store")]
     store_cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for a rediss:// session store that requires one (Redis's tls-auth-clients)
+    #[arg(long, value_name = "FILE", requires = "session_store")]
+    store_cert: Option<PathBuf>,
+    /// Private key of --store-cert (PEM); default: looked for in the --store-cert file
+    #[arg(long, value_name = "FILE", requires = "store_cert")]
+    store_key: Option<PathBuf>,
     /// Prefix of every key this server keeps in the session store
     #[arg(long, default_value = "tlskit:", value_name = "PREFIX")]
     store_prefix: String,

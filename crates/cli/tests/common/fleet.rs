@@ -55,8 +55,34 @@ impl Drop for Process {
 
 /// `redis-server` on `port` (no persistence), ready when this returns.
 pub fn redis(port: u16) -> Process {
+    redis_with(port, &["--port", &port.to_string()])
+}
+
+/// Who may connect to a TLS-only Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedisClients {
+    /// Any client (`--tls-auth-clients no`).
+    Anyone,
+    /// Only clients with a certificate of the PKI's CA (`--tls-auth-clients yes`, Redis's default).
+    Certified,
+}
+
+/// `redis-server` with TLS only (`--port 0 --tls-port PORT`), with the PKI's server certificate.
+pub fn redis_tls(port: u16, pki: &tlskit::pki::PkiFiles, clients: RedisClients) -> Process {
+    let tls_port = port.to_string();
+    let (cert, key, ca) = (super::path(&pki.server), super::path(&pki.server_key), super::path(&pki.ca));
+    let mut args = vec!["--port", "0", "--tls-port", &tls_port, "--tls-cert-file", &cert, "--tls-key-file", &key];
+    match clients {
+        RedisClients::Anyone => args.extend(["--tls-auth-clients", "no"]),
+        RedisClients::Certified => args.extend(["--tls-auth-clients", "yes", "--tls-ca-cert-file", &ca]),
+    }
+    redis_with(port, &args)
+}
+
+fn redis_with(port: u16, args: &[&str]) -> Process {
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(args)
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -69,7 +95,17 @@ pub fn redis(port: u16) -> Process {
 
 /// `redis-cli -p PORT ARGS…`: its output.
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli").args(["-p", &port.to_string()]).args(args).output().expect("redis-cli runs");
+    redis_cli_with(port, &[], args)
+}
+
+/// `redis-cli -p PORT CONNECTION… ARGS…` (e.g. `--tls --cacert CA`), with a deadline: its output.
+pub fn redis_cli_with(port: u16, connection: &[&str], args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .args(["20", "redis-cli", "-p", &port.to_string()])
+        .args(connection)
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -113,8 +149,19 @@ pub const TEST_STORE_TIMEOUT_MS: &str = "200";
 
 /// `count` servers sharing the Redis on `redis_port` (ids s1, s2, …), with the test PKI's certificate.
 pub fn servers(site: &Path, pki: &tlskit::pki::PkiFiles, redis_port: u16, count: usize, extra: &[&str]) -> Vec<Serve> {
-    let store = format!("redis://127.0.0.1:{redis_port}");
-    (1..=count)
+    servers_with_store(site, pki, &format!("redis://127.0.0.1:{redis_port}"), 1, count, extra)
+}
+
+/// `count` servers on the session store at `url`, with ids s`first`, s`first+1`, …
+pub fn servers_with_store(
+    site: &Path,
+    pki: &tlskit::pki::PkiFiles,
+    url: &str,
+    first: usize,
+    count: usize,
+    extra: &[&str],
+) -> Vec<Serve> {
+    (first..first + count)
         .map(|i| {
             let id = format!("s{i}");
             let mut args = vec![
@@ -123,7 +170,7 @@ pub fn servers(site: &Path, pki: &tlskit::pki::PkiFiles, redis_port: u16, count:
                 "--key",
                 pki.server_key.to_str().unwrap(),
                 "--session-store",
-                &store,
+                url,
                 "--server-id",
                 &id,
                 "--store-timeout",

@@ -18,6 +18,7 @@ mod verify;
 pub use crl::{describe_crl, CrlSummary, RevokedEntry};
 pub use describe::{describe, sha256_fingerprint, spki_pin, spki_sha256, CertificateSummary};
 pub use fetch::{fetch_chain, split_host_port, FetchedChain};
+pub(crate) use generate::pem_block;
 pub use generate::{
     ephemeral_server, CertificateAuthority, Ephemeral, IssuedCertificate, KeyType, LeafSpec, Role, LOCAL_NAMES,
 };

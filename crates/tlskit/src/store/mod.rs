@@ -55,6 +55,7 @@ use rustls::server::{ProducesTickets, StoresServerSessions};
 pub use envelope::PolicyTag;
 pub use health::{StoreStats, REPORT_INTERVAL};
 pub use keys::{read_key_files, KeyError, KeySet, TicketKey};
+pub use redis::shown_url;
 pub use scope::Handshake;
 pub use ticketer::Ticketer;
 
@@ -70,6 +71,10 @@ pub struct StoreOptions {
     pub session_store: Option<String>,
     /// CA certificates (PEM) that a `rediss://` server's certificate must chain to; default: the system's.
     pub store_cacert: Option<PathBuf>,
+    /// Client certificate chain (PEM) for a `rediss://` server that asks for one (`tls-auth-clients yes`).
+    pub store_cert: Option<PathBuf>,
+    /// The private key of `store_cert` (PEM); default: looked for in the `store_cert` file.
+    pub store_key: Option<PathBuf>,
     /// Prefix of every Redis key (`tlskit:`), so fleets can share one Redis.
     pub prefix: String,
     /// How long a ticket key encrypts (then it decrypts for as long again).
@@ -87,6 +92,8 @@ impl Default for StoreOptions {
         StoreOptions {
             session_store: None,
             store_cacert: None,
+            store_cert: None,
+            store_key: None,
             prefix: "tlskit:".into(),
             ticket_rotation: Duration::from_secs(3600),
             ticket_key_files: Vec::new(),
@@ -322,7 +329,11 @@ impl Stores {
             None => None,
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(Arc::new(redis::connect(
                 url,
-                options.store_cacert.as_deref(),
+                redis::StoreTls {
+                    cacert: options.store_cacert.as_deref(),
+                    cert: options.store_cert.as_deref(),
+                    key: options.store_key.as_deref(),
+                },
                 &options.prefix,
                 options.store_timeout,
                 health.clone(),

@@ -11,16 +11,19 @@
 //! No handshake waits on this module except for [`Redis::fetch`], which is
 //! bounded by the store timeout and skipped while the store is known to be away.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use rustls::pki_types::PrivateKeyDer;
 use tokio::sync::mpsc;
 
 use super::health::Health;
 use super::keys::KeySet;
 use super::ticketer::{now_secs, Ticketer};
 use super::{StoreError, StoreEvent};
+use crate::pki::{load_certs, load_key, pem_block};
 
 /// How long a background command may take before it counts as a failure.
 const BACKGROUND_TIMEOUT: Duration = Duration::from_secs(1);
@@ -48,40 +51,72 @@ pub(crate) struct Redis {
     period_warned: std::sync::atomic::AtomicBool,
 }
 
+/// How to reach a `rediss://` store: whom to trust, and what to show when it asks
+/// for a client certificate (Redis's default, `tls-auth-clients yes`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StoreTls<'a> {
+    pub(crate) cacert: Option<&'a Path>,
+    pub(crate) cert: Option<&'a Path>,
+    pub(crate) key: Option<&'a Path>,
+}
+
 /// Opens the (lazy) connection: it is made on first use and remade after
 /// failures by the connection manager, with backoff.
 pub(crate) fn connect(
     url: &str,
-    cacert: Option<&std::path::Path>,
+    tls: StoreTls<'_>,
     prefix: &str,
     timeout: Duration,
     health: Arc<Health>,
 ) -> Result<Redis, StoreError> {
-    let bad = |e: redis::RedisError| StoreError::Url { url: shown_url(url), error: e.to_string() };
-    if url.starts_with("rediss://") {
+    let bad = |error: String| StoreError::Url { url: shown_url(url), error };
+    let secure = url.starts_with("rediss://");
+    if !secure && (tls.cacert.is_some() || tls.cert.is_some()) {
+        return Err(bad("--store-cacert and --store-cert need a rediss:// URL (TLS to Redis)".into()));
+    }
+    let client = if secure {
         // The redis crate builds its rustls config from the process's default provider.
         let _ = rustls::crypto::CryptoProvider::install_default(crate::context::provider());
+        redis::Client::build_with_tls(url, tls_files(tls).map_err(bad)?)
+    } else {
+        redis::Client::open(url)
     }
-    let client = match cacert {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| StoreError::Url { url: shown_url(url), error: format!("{}: {e}", path.display()) })?;
-            redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls: None, root_cert: Some(pem) })
-                .map_err(bad)?
-        }
-        None => redis::Client::open(url).map_err(bad)?,
-    };
+    .map_err(|e| bad(e.to_string()))?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(BACKGROUND_TIMEOUT))
         .set_response_timeout(Some(BACKGROUND_TIMEOUT))
         .set_number_of_retries(1)
         .set_max_delay(Duration::from_secs(1));
-    let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(bad)?;
+    let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| bad(e.to_string()))?;
     Ok(Redis { conn, prefix: prefix.to_string(), health, timeout, period_warned: Default::default() })
 }
 
-/// The URL as it may be shown: without its password.
-pub(crate) fn shown_url(url: &str) -> String {
+/// The files read and checked now (a missing file or one without a certificate is an
+/// error at start-up, not a failed connection later), as the PEM the redis crate takes.
+fn tls_files(tls: StoreTls<'_>) -> Result<redis::TlsCertificates, String> {
+    let pem_certs = |flag: &str, path: &Path| -> Result<Vec<u8>, String> {
+        let certs = load_certs(path).map_err(|e| format!("{flag}: {e}"))?;
+        Ok(certs.iter().map(|c| pem_block("CERTIFICATE", c)).collect::<String>().into_bytes())
+    };
+    let root_cert = tls.cacert.map(|path| pem_certs("--store-cacert", path)).transpose()?;
+    let client_tls = match tls.cert {
+        Some(cert) => {
+            let key = load_key(tls.key.unwrap_or(cert)).map_err(|e| format!("--store-key: {e}"))?;
+            let label = match &key {
+                PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+                PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+                _ => "PRIVATE KEY",
+            };
+            let client_key = pem_block(label, key.secret_der()).into_bytes();
+            Some(redis::ClientTlsConfig { client_cert: pem_certs("--store-cert", cert)?, client_key })
+        }
+        None => None,
+    };
+    Ok(redis::TlsCertificates { client_tls, root_cert })
+}
+
+/// A store URL as it may be shown (logs, start-up line, errors): without its password.
+pub fn shown_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
         _ => url.to_string(),
