@@ -9,6 +9,7 @@ use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiCli
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use super::error::refused;
+use super::hook::Hooked;
 use super::tickets::TicketLifetime;
 use super::verify::{NoVerification, PinnedKey};
 use super::{provider, ClientAuth, Context, ContextError, TlsError};
@@ -114,23 +115,31 @@ impl Context {
             .map_err(refused)?;
         let verifier: Arc<dyn ServerCertVerifier> = if self.verify_peer {
             let store = self.root_store()?;
-            if store.is_empty() {
+            if store.is_empty() && self.verify_hook.is_some() {
+                // No roots: every chain is of an unknown issuer, unless the hook says otherwise.
+                Arc::new(NoVerification { provider: provider.clone(), unknown_issuer: true })
+            } else if store.is_empty() {
                 return Err(ContextError::BadCa(
                     "no trusted CA certificates (Context::trust, or Context::trust_system_roots on a system that has some)"
                         .into(),
                 ));
+            } else {
+                WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+                    .with_crls(self.crls.iter().cloned())
+                    .build()
+                    .map_err(|e| ContextError::Verifier(e.to_string()))?
             }
-            WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-                .with_crls(self.crls.iter().cloned())
-                .build()
-                .map_err(|e| ContextError::Verifier(e.to_string()))?
         } else {
-            Arc::new(NoVerification { provider: provider.clone() })
+            Arc::new(NoVerification { provider: provider.clone(), unknown_issuer: false })
         };
         let verifier: Arc<dyn ServerCertVerifier> = if self.pinned_spki_sha256.is_empty() {
             verifier
         } else {
             Arc::new(PinnedKey { inner: verifier, pins: self.pinned_spki_sha256.clone() })
+        };
+        let verifier: Arc<dyn ServerCertVerifier> = match &self.verify_hook {
+            Some(hook) => Arc::new(Hooked { inner: verifier, hook: hook.clone() }),
+            None => verifier,
         };
         let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
         let mut config = match self.identity.clone() {

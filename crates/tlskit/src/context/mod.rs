@@ -24,6 +24,7 @@
 mod build;
 mod connector;
 mod error;
+mod hook;
 pub mod raw;
 mod tickets;
 mod verify;
@@ -31,6 +32,7 @@ mod verify;
 pub(crate) use connector::ClientTls;
 pub use connector::{prime_random, Connector, Handshake, HandshakeFacts, PeerName, Sessions};
 pub use error::{ContextError, TlsError, TlsErrorKind};
+pub use hook::{PeerChain, VerifyHook};
 
 use std::fmt;
 use std::str::FromStr;
@@ -142,6 +144,7 @@ pub struct Context {
     system_roots: bool,
     verify_peer: bool,
     pinned_spki_sha256: Vec<[u8; 32]>,
+    verify_hook: Option<VerifyHook>,
     identity: Option<Identity>,
     client_auth: ClientAuth,
     crls: Vec<CertificateRevocationListDer<'static>>,
@@ -175,6 +178,7 @@ impl fmt::Debug for Context {
             .field("roots", &self.roots.len())
             .field("system_roots", &self.system_roots)
             .field("verify_peer", &self.verify_peer)
+            .field("verify_hook", &self.verify_hook.is_some())
             .field("identity", &self.identity.as_ref().map(|i| i.chain.len()))
             .field("client_auth", &self.client_auth)
             .field("crls", &self.crls.len())
@@ -216,6 +220,7 @@ impl Context {
             system_roots: false,
             verify_peer: true,
             pinned_spki_sha256: Vec::new(),
+            verify_hook: None,
             identity: None,
             client_auth: ClientAuth::Off,
             crls: Vec::new(),
@@ -314,6 +319,24 @@ impl Context {
     /// Require the server's leaf to have this SPKI SHA-256 (curl's `--pinnedpubkey`).
     pub fn pin_spki_sha256(mut self, pin: [u8; 32]) -> Self {
         self.pinned_spki_sha256.push(pin);
+        self
+    }
+
+    /// Client side: judge the server's chain yourself. `hook` sees the chain and the built-in
+    /// verdict (trusted roots, name, CRLs, pins) and returns the final word: `Ok(())` accepts,
+    /// `Err(reason)` refuses (the request fails with [`ClientError::BadCertificate`] or the
+    /// variant the reason names). With no trusted roots at all the built-in verdict is
+    /// [`CertificateReason::UnknownIssuer`] for every chain, so a hook can accept a CA by its own
+    /// rule (M2Crypto's `set_verify` callback and `set_allow_unknown_ca`). Handshake signatures
+    /// are checked either way.
+    ///
+    /// [`ClientError::BadCertificate`]: crate::client::ClientError::BadCertificate
+    /// [`CertificateReason::UnknownIssuer`]: crate::pki::CertificateReason::UnknownIssuer
+    pub fn verify_with(
+        mut self,
+        hook: impl Fn(&PeerChain<'_>) -> Result<(), crate::pki::CertificateReason> + Send + Sync + 'static,
+    ) -> Self {
+        self.verify_hook = Some(Arc::new(hook));
         self
     }
 
