@@ -64,7 +64,11 @@ pub enum ContextError {
 /// A failed TLS connection or configuration: what kind of failure, with rustls's own error as its
 /// [`source`](std::error::Error::source) for a programmer who wants every detail.
 #[derive(Debug)]
-pub struct TlsError {
+pub struct TlsError(Box<Inner>);
+
+/// Boxed: errors that hold a `TlsError` stay small.
+#[derive(Debug)]
+struct Inner {
     kind: TlsErrorKind,
     cause: rustls::Error,
 }
@@ -114,28 +118,28 @@ impl TlsError {
             | R::UnsupportedNameType => TlsErrorKind::Configuration,
             _ => TlsErrorKind::Other,
         };
-        TlsError { kind, cause }
+        TlsError(Box::new(Inner { kind, cause }))
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> &TlsErrorKind {
-        &self.kind
+        &self.0.kind
     }
 }
 
 impl fmt::Display for TlsError {
     /// rustls's own words, which say more than the kind alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
+        match &self.0.kind {
             TlsErrorKind::BadCertificate(reason) => reason.fmt(f),
-            _ => self.cause.fmt(f),
+            _ => self.0.cause.fmt(f),
         }
     }
 }
 
 impl std::error::Error for TlsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.cause)
+        Some(&self.0.cause)
     }
 }
 
