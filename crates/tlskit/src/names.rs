@@ -9,9 +9,9 @@
 //! use tlskit::names::{self, AlertDescription, CipherSuiteId, NamedGroup, ProtocolVersion};
 //!
 //! assert_eq!(names::suite_name(CipherSuiteId::new(0x1301)), "TLS_AES_128_GCM_SHA256");
-//! assert_eq!(names::group_name(Group::X25519), "x25519");
+//! assert_eq!(names::group_name(NamedGroup::X25519), "x25519");
 //! assert_eq!(names::protocol_version_name(ProtocolVersion::new(0x0304)), "TLSv1.3");
-//! assert_eq!(names::alert_name(Alert::new(112)), "unrecognized_name");
+//! assert_eq!(names::alert_name(AlertDescription::new(112)), "unrecognized_name");
 //! assert_eq!(names::http_version(http::Version::HTTP_2), "HTTP/2");
 //! ```
 
