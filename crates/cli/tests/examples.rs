@@ -34,6 +34,7 @@ const OUTPUTS: &[&str] = &[
     "threaded_client",
     "async_session_reuse",
     "verify_server_cert",
+    "verify_hook",
     "client_cert",
     "simple_https_server",
     "simple_https_server-get",
@@ -303,6 +304,25 @@ fn verify_server_cert() {
         "{out}"
     );
     check_output("verify_server_cert", &transcript, Some(server.port), &[]);
+}
+
+#[test]
+fn verify_hook() {
+    let howto = Howto::new();
+    let server = howto.serve(&[]);
+    let (transcript, out) = howto.example("verify_hook", &[&server.url_for("/hello.txt"), "pki/ca.pem"]);
+    // An untrusted CA, accepted by the hook.
+    assert!(out.contains("no trusted CA: 200 OK TLSv1.3\n"), "{out}");
+    assert!(out.contains("  unknown issuer allowed by the hook: O=tlskit test PKI, CN=localhost (issuer O=tlskit test PKI, CN=tlskit test CA"), "{out}");
+    // A trusted CA, its leaf refused by the hook.
+    assert!(
+        out.contains(
+            "trusting pki/ca.pem: refused: certificate for localhost rejected: rejected by the verify hook: valid for "
+        ),
+        "{out}"
+    );
+    assert!(out.contains(" days, more than 90\n"), "{out}");
+    check_output("verify_hook", &transcript, Some(server.port), &[]);
 }
 
 #[test]

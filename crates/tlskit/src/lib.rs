@@ -10,8 +10,8 @@
 //!
 //! 1. **Describe a TLS policy** with a [`context::Context`]: versions, suites, groups, ALPN, whom to
 //!    trust, your certificate, client authentication, session reuse, key logging. It is the one place
-//!    where rustls configurations are made ([`context::Context::client_config`] and
-//!    [`context::Context::server_config`] hand them out for use with rustls directly).
+//!    where rustls configurations are made ([`context::raw`] hands them out for use with rustls
+//!    directly; no other public item names a rustls type).
 //! 2. **Make HTTPS requests** with a [`client::Client`] (async) or a [`client::blocking::Client`]:
 //!    HTTP/1.1 or HTTP/2, verified by default, sessions resumed across connections, and refusals as
 //!    [`client::ClientError`] values that name the cause.
@@ -80,12 +80,12 @@
 //! # std::fs::create_dir_all(scratch.join("pki"))?;
 //! # tlskit::pki::init(&scratch.join("pki"), &Default::default())?;
 //! # std::env::set_current_dir(&scratch)?;
-//! use tlskit::context::{Context, TlsVersion};
+//! use tlskit::context::{raw, Context, TlsVersion};
 //! use tlskit::pki;
 //!
 //! let ca = pki::load_certs(std::path::Path::new("pki/ca.pem"))?;
 //! let ctx = Context::new().versions(&[TlsVersion::Tls13]).trust(ca);
-//! let client_config = ctx.client_config()?; // a rustls ClientConfig, ready for tokio-rustls
+//! let client_config = raw::client_config(&ctx)?; // a rustls ClientConfig, ready for tokio-rustls
 //! # assert_eq!(client_config.alpn_protocols.len(), 0);
 //! # std::fs::remove_dir_all(&scratch)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -2,51 +2,74 @@
 //! wire crate's tables (the ones `tlskit dump` and the live trace print), and HTTP versions. A session
 //! page, an access line, an error and a decoded capture therefore spell each value alike.
 //!
-//! ```
-//! use tlskit::names;
+//! They take the wire crate's typed protocol numbers (re-exported here), so a program needs no rustls
+//! type to ask for a name:
 //!
-//! assert_eq!(names::suite_name(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256), "TLS_AES_128_GCM_SHA256");
-//! assert_eq!(names::group_name(rustls::NamedGroup::X25519), "x25519");
-//! assert_eq!(names::alert_name(rustls::AlertDescription::UnrecognisedName), "unrecognized_name");
+//! ```
+//! use tlskit::names::{self, AlertDescription, CipherSuiteId, NamedGroup, ProtocolVersion};
+//!
+//! assert_eq!(names::suite_name(CipherSuiteId::new(0x1301)), "TLS_AES_128_GCM_SHA256");
+//! assert_eq!(names::group_name(NamedGroup::X25519), "x25519");
+//! assert_eq!(names::protocol_version_name(ProtocolVersion::new(0x0304)), "TLSv1.3");
+//! assert_eq!(names::alert_name(AlertDescription::new(112)), "unrecognized_name");
 //! assert_eq!(names::http_version(http::Version::HTTP_2), "HTTP/2");
 //! ```
 
-use tlskit_wire::alert::AlertDescription;
-use tlskit_wire::cipher::{CipherSuite, CipherSuiteId};
-use tlskit_wire::extensions::NamedGroup;
-use tlskit_wire::record::ProtocolVersion;
+pub use tlskit_wire::alert::AlertDescription;
+pub use tlskit_wire::cipher::CipherSuiteId;
+pub use tlskit_wire::extensions::NamedGroup;
+pub use tlskit_wire::record::ProtocolVersion;
+
+use tlskit_wire::cipher::CipherSuite;
 
 /// The IANA name of a cipher suite (`TLS_AES_128_GCM_SHA256`, not rustls's `TLS13_AES_128_GCM_SHA256`),
 /// or `0x1234` for one the registry does not name.
-pub fn suite_name(suite: rustls::CipherSuite) -> String {
-    let id = u16::from(suite);
-    CipherSuite::lookup(CipherSuiteId::from(id)).map_or_else(|| format!("0x{id:04x}"), |s| s.name.to_string())
+pub fn suite_name(suite: CipherSuiteId) -> String {
+    CipherSuite::lookup(suite).map_or_else(|| format!("0x{:04x}", suite.value()), |s| s.name.to_string())
 }
 
 /// The IANA name of a key exchange group (`x25519`, `secp256r1`, `X25519MLKEM768`), or `0x1234`.
-pub fn group_name(group: rustls::NamedGroup) -> String {
-    let id = u16::from(group);
-    match NamedGroup::from(id) {
-        NamedGroup::Unknown(_) => format!("0x{id:04x}"),
+pub fn group_name(group: NamedGroup) -> String {
+    match group {
+        NamedGroup::Unknown(id) => format!("0x{id:04x}"),
         named => named.name().to_string(),
     }
 }
 
 /// `TLSv1.2`, `TLSv1.3` (as OpenSSL and Wireshark print them), or `0x1234`.
-pub fn protocol_version_name(version: rustls::ProtocolVersion) -> String {
-    let id = u16::from(version);
-    match ProtocolVersion::from(id) {
-        ProtocolVersion::Unknown(_) => format!("0x{id:04x}"),
+pub fn protocol_version_name(version: ProtocolVersion) -> String {
+    match version {
+        ProtocolVersion::Unknown(id) => format!("0x{id:04x}"),
         named => named.name().to_string(),
     }
 }
 
 /// The RFC name of an alert (`certificate_required`, `unrecognized_name`), or `unknown (200)`.
-pub fn alert_name(alert: rustls::AlertDescription) -> String {
-    let description = u8::from(alert);
-    match AlertDescription::from(description) {
-        AlertDescription::Unknown(_) => format!("unknown ({description})"),
+pub fn alert_name(alert: AlertDescription) -> String {
+    match alert {
+        AlertDescription::Unknown(description) => format!("unknown ({description})"),
         named => named.name().to_string(),
+    }
+}
+
+/// rustls's numbers as the wire crate's: the one crossing from rustls's types to ours.
+pub(crate) mod from_rustls {
+    use super::*;
+
+    pub(crate) fn suite(suite: rustls::CipherSuite) -> CipherSuiteId {
+        CipherSuiteId::new(u16::from(suite))
+    }
+
+    pub(crate) fn group(group: rustls::NamedGroup) -> NamedGroup {
+        NamedGroup::new(u16::from(group))
+    }
+
+    pub(crate) fn version(version: rustls::ProtocolVersion) -> ProtocolVersion {
+        ProtocolVersion::new(u16::from(version))
+    }
+
+    pub(crate) fn alert(alert: rustls::AlertDescription) -> AlertDescription {
+        AlertDescription::new(u8::from(alert))
     }
 }
 
@@ -64,8 +87,22 @@ pub fn http_version(version: http::Version) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::from_rustls::{alert, group, suite, version};
     use super::*;
-    use rustls::{AlertDescription, CipherSuite as Suite, NamedGroup, ProtocolVersion};
+    use rustls::{AlertDescription as Alert, CipherSuite as Suite, NamedGroup as Group, ProtocolVersion as Version};
+
+    fn suite_name(s: Suite) -> String {
+        super::suite_name(suite(s))
+    }
+    fn group_name(g: Group) -> String {
+        super::group_name(group(g))
+    }
+    fn protocol_version_name(v: Version) -> String {
+        super::protocol_version_name(version(v))
+    }
+    fn alert_name(a: Alert) -> String {
+        super::alert_name(alert(a))
+    }
 
     #[test]
     fn every_suite_rustls_offers_has_an_iana_name() {
@@ -83,27 +120,27 @@ mod tests {
 
     #[test]
     fn groups_and_versions_are_the_analyzer_s_names() {
-        assert_eq!(group_name(NamedGroup::X25519), "x25519");
-        assert_eq!(group_name(NamedGroup::secp256r1), "secp256r1");
-        assert_eq!(group_name(NamedGroup::X25519MLKEM768), "X25519MLKEM768");
-        assert_eq!(group_name(NamedGroup::Unknown(0x7777)), "0x7777");
+        assert_eq!(group_name(Group::X25519), "x25519");
+        assert_eq!(group_name(Group::secp256r1), "secp256r1");
+        assert_eq!(group_name(Group::X25519MLKEM768), "X25519MLKEM768");
+        assert_eq!(group_name(Group::Unknown(0x7777)), "0x7777");
         for group in crate::context::provider().kx_groups {
             assert!(!group_name(group.name()).starts_with("0x"), "{:?} has no name", group.name());
         }
-        assert_eq!(protocol_version_name(ProtocolVersion::TLSv1_3), "TLSv1.3");
-        assert_eq!(protocol_version_name(ProtocolVersion::TLSv1_2), "TLSv1.2");
+        assert_eq!(protocol_version_name(Version::TLSv1_3), "TLSv1.3");
+        assert_eq!(protocol_version_name(Version::TLSv1_2), "TLSv1.2");
     }
 
     #[test]
     fn alert_names_are_the_rfc_names() {
-        assert_eq!(alert_name(AlertDescription::CertificateRequired), "certificate_required");
-        assert_eq!(alert_name(AlertDescription::UnknownCA), "unknown_ca");
-        assert_eq!(alert_name(AlertDescription::UnknownPSKIdentity), "unknown_psk_identity");
-        assert_eq!(alert_name(AlertDescription::HandshakeFailure), "handshake_failure");
+        assert_eq!(alert_name(Alert::CertificateRequired), "certificate_required");
+        assert_eq!(alert_name(Alert::UnknownCA), "unknown_ca");
+        assert_eq!(alert_name(Alert::UnknownPSKIdentity), "unknown_psk_identity");
+        assert_eq!(alert_name(Alert::HandshakeFailure), "handshake_failure");
         // Where rustls's Debug spelling and the RFCs part ways.
-        assert_eq!(alert_name(AlertDescription::UnrecognisedName), "unrecognized_name");
-        assert_eq!(alert_name(AlertDescription::EncryptedClientHelloRequired), "ech_required");
-        assert_eq!(alert_name(AlertDescription::Unknown(200)), "unknown (200)");
+        assert_eq!(alert_name(Alert::UnrecognisedName), "unrecognized_name");
+        assert_eq!(alert_name(Alert::EncryptedClientHelloRequired), "ech_required");
+        assert_eq!(alert_name(Alert::Unknown(200)), "unknown (200)");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::{CommonState, HandshakeKind};
 use serde::Serialize;
 
-use crate::names;
+use crate::names::{self, from_rustls};
 use crate::pki::{self, CertificateSummary};
 
 /// The negotiated parameters of one TLS connection.
@@ -78,10 +78,15 @@ impl SessionInfo {
     /// Read the facts from a connection whose handshake has completed.
     ///
     /// `sni` is the server name: the one a server received, or the one a client sent.
-    pub fn from_connection(conn: &CommonState, sni: Option<&str>, handshake_time: Option<Duration>) -> Self {
-        let version = conn.protocol_version().map(names::protocol_version_name).unwrap_or_default();
-        let cipher_suite = conn.negotiated_cipher_suite().map(|s| names::suite_name(s.suite())).unwrap_or_default();
-        let key_exchange_group = conn.negotiated_key_exchange_group().map(|g| names::group_name(g.name()));
+    pub(crate) fn from_connection(conn: &CommonState, sni: Option<&str>, handshake_time: Option<Duration>) -> Self {
+        let version =
+            conn.protocol_version().map(|v| names::protocol_version_name(from_rustls::version(v))).unwrap_or_default();
+        let cipher_suite = conn
+            .negotiated_cipher_suite()
+            .map(|s| names::suite_name(from_rustls::suite(s.suite())))
+            .unwrap_or_default();
+        let key_exchange_group =
+            conn.negotiated_key_exchange_group().map(|g| names::group_name(from_rustls::group(g.name())));
         let handshake = match conn.handshake_kind() {
             Some(HandshakeKind::Full) => "full",
             Some(HandshakeKind::FullWithHelloRetryRequest) => "full-with-hello-retry",

@@ -125,7 +125,7 @@ impl ErrorKind {
             ClientError::BadCertificate { .. } | ClientError::PinMismatch { .. } => ErrorKind::CertificateRejected,
             ClientError::ClientCertificateRequired { .. } => ErrorKind::ClientCertificateRequired,
             ClientError::ClientCertificateRejected { .. } => ErrorKind::ClientCertificateRejected,
-            ClientError::PeerAlert { alert } => ErrorKind::TlsAlert(alert),
+            ClientError::PeerAlert { alert } => ErrorKind::TlsAlert(crate::names::alert_name(alert)),
             ClientError::HandshakeEof => ErrorKind::Closed,
             ClientError::Io(e) if is_reset(&e) => ErrorKind::Reset,
             ClientError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => ErrorKind::Closed,

@@ -237,11 +237,11 @@ fn spectrum(request: &Histogram<u64>, uncorrected: Option<&Histogram<u64>>) -> V
 }
 
 fn suite_name(id: u16) -> String {
-    crate::names::suite_name(rustls::CipherSuite::from(id))
+    crate::names::suite_name(crate::names::CipherSuiteId::new(id))
 }
 
 fn group_name(id: u16) -> String {
-    crate::names::group_name(rustls::NamedGroup::from(id))
+    crate::names::group_name(crate::names::NamedGroup::new(id))
 }
 
 impl Report {

@@ -4,11 +4,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
-use rustls::{AlertDescription, CertificateError};
-
-use crate::context::ContextError;
-use crate::names;
+use crate::context::{ContextError, TlsError, TlsErrorKind};
+use crate::names::{self, AlertDescription};
+use crate::pki::CertificateReason;
 use tlskit_wire::time::rfc3339;
 
 /// The step of a request that ran out of time.
@@ -112,41 +110,41 @@ pub enum ClientError {
         /// The host asked for.
         host: String,
     },
-    /// The server's certificate was refused for another reason.
-    #[error("certificate for {host} rejected: {error}")]
+    /// The server's certificate was refused for another reason (by the verifier, or by a verify hook).
+    #[error("certificate for {host} rejected: {reason}")]
     BadCertificate {
         /// The host asked for.
         host: String,
         /// Why the certificate was refused.
-        error: CertificateError,
+        reason: CertificateReason,
     },
     /// The server wants a client certificate and we have none.
     #[error("the server requires a client certificate and none was given ({})", how(alert))]
     ClientCertificateRequired {
         /// The alert the server sent, if it arrived.
-        alert: Option<String>,
+        alert: Option<AlertDescription>,
     },
     /// The server refused the client certificate we sent.
     #[error("the server rejected our client certificate ({})", how(alert))]
     ClientCertificateRejected {
         /// The alert the server sent, if it arrived.
-        alert: Option<String>,
+        alert: Option<AlertDescription>,
     },
-    /// The server ended the handshake with an alert (named, e.g. `handshake_failure`).
-    #[error("the server aborted the TLS handshake with alert {alert}")]
+    /// The server ended the handshake with an alert (printed by its RFC name, e.g. `handshake_failure`).
+    #[error("the server aborted the TLS handshake with alert {}", names::alert_name(*alert))]
     PeerAlert {
-        /// The alert's name.
-        alert: String,
+        /// The alert.
+        alert: AlertDescription,
     },
     /// The server closed the connection before the handshake finished.
     #[error("the server closed the connection during the TLS handshake")]
     HandshakeEof,
     /// The server answered with bytes that are not TLS.
     #[error("the server does not speak TLS ({0})")]
-    NotTls(rustls::Error),
-    /// Any other TLS failure.
+    NotTls(TlsError),
+    /// Any other TLS failure ([`TlsError::kind`] says which).
     #[error("TLS error: {0}")]
-    Tls(rustls::Error),
+    Tls(TlsError),
     /// The connection failed after the handshake.
     #[error("connection error: {0}")]
     Io(io::Error),
@@ -156,28 +154,11 @@ pub enum ClientError {
 }
 
 /// `alert NAME`, or what happened when the alert was lost (a TCP reset can discard it).
-fn how(alert: &Option<String>) -> String {
+fn how(alert: &Option<AlertDescription>) -> String {
     match alert {
-        Some(name) => format!("alert {name}"),
+        Some(alert) => format!("alert {}", names::alert_name(*alert)),
         None => "it asked for one, then closed the connection".to_string(),
     }
-}
-
-fn server_name_string(name: &ServerName<'_>) -> String {
-    match name {
-        ServerName::DnsName(d) => d.as_ref().to_string(),
-        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// webpki reports names in Debug form (`DnsName("a.example")`); keep only the name.
-fn presented_name(debug: &str) -> String {
-    debug
-        .strip_prefix("DnsName(\"")
-        .and_then(|rest| rest.strip_suffix("\")"))
-        .map(str::to_string)
-        .unwrap_or_else(|| debug.to_string())
 }
 
 /// What a failed connection knew when rustls gave up.
@@ -192,51 +173,52 @@ pub(crate) struct Failure<'a> {
 impl Failure<'_> {
     /// Turn a rustls error into the variant that names its cause.
     pub(crate) fn classify_rustls(&self, err: rustls::Error) -> ClientError {
+        self.classify(TlsError::from_rustls(err))
+    }
+
+    /// Turn a TLS error into the variant that names its cause.
+    pub(crate) fn classify(&self, err: TlsError) -> ClientError {
         let host = self.host.to_string();
-        match err {
-            rustls::Error::InvalidCertificate(cert) => match cert {
-                CertificateError::UnknownIssuer => ClientError::UnknownIssuer { host },
-                CertificateError::Expired => ClientError::Expired { host, not_after: None },
-                CertificateError::ExpiredContext { not_after, .. } => {
-                    ClientError::Expired { host, not_after: i64::try_from(not_after.as_secs()).ok().map(rfc3339) }
+        match err.kind().clone() {
+            TlsErrorKind::BadCertificate(reason) => match reason {
+                CertificateReason::UnknownIssuer => ClientError::UnknownIssuer { host },
+                CertificateReason::Expired { not_after, .. } => {
+                    ClientError::Expired { host, not_after: not_after.and_then(|t| i64::try_from(t).ok()).map(rfc3339) }
                 }
-                CertificateError::NotValidForName => ClientError::NameMismatch { host, presented: Vec::new() },
-                CertificateError::NotValidForNameContext { expected, presented } => {
-                    let presented = presented.iter().map(|n| presented_name(n)).collect();
-                    ClientError::NameMismatch { host: server_name_string(&expected), presented }
+                CertificateReason::NameMismatch { expected, presented } => {
+                    ClientError::NameMismatch { host: if expected.is_empty() { host } else { expected }, presented }
                 }
-                CertificateError::Revoked => ClientError::Revoked { host },
-                // Only our pinning verifier (context.rs) reports this.
-                CertificateError::ApplicationVerificationFailure => ClientError::PinMismatch { host },
-                other => ClientError::BadCertificate { host, error: other },
+                CertificateReason::Revoked => ClientError::Revoked { host },
+                CertificateReason::PinMismatch => ClientError::PinMismatch { host },
+                reason => ClientError::BadCertificate { host, reason },
             },
-            rustls::Error::AlertReceived(alert) => {
-                let name = Some(names::alert_name(alert));
+            TlsErrorKind::AlertReceived(alert) => {
+                use AlertDescription as A;
                 let about_certificates = matches!(
                     alert,
-                    AlertDescription::BadCertificate
-                        | AlertDescription::UnsupportedCertificate
-                        | AlertDescription::CertificateRevoked
-                        | AlertDescription::CertificateExpired
-                        | AlertDescription::CertificateUnknown
-                        | AlertDescription::UnknownCA
-                        | AlertDescription::AccessDenied
+                    A::BadCertificate
+                        | A::UnsupportedCertificate
+                        | A::CertificateRevoked
+                        | A::CertificateExpired
+                        | A::CertificateUnknown
+                        | A::UnknownCa
+                        | A::AccessDenied
                         // TLS 1.2 servers (OpenSSL) say this when a required certificate is missing.
-                        | AlertDescription::HandshakeFailure
+                        | A::HandshakeFailure
                 );
                 match alert {
-                    AlertDescription::CertificateRequired => ClientError::ClientCertificateRequired { alert: name },
+                    A::CertificateRequired => ClientError::ClientCertificateRequired { alert: Some(alert) },
                     _ if about_certificates && self.cert_requested && !self.have_identity => {
-                        ClientError::ClientCertificateRequired { alert: name }
+                        ClientError::ClientCertificateRequired { alert: Some(alert) }
                     }
                     _ if about_certificates && self.cert_requested => {
-                        ClientError::ClientCertificateRejected { alert: name }
+                        ClientError::ClientCertificateRejected { alert: Some(alert) }
                     }
-                    _ => ClientError::PeerAlert { alert: names::alert_name(alert) },
+                    _ => ClientError::PeerAlert { alert },
                 }
             }
-            rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => ClientError::NotTls(err),
-            other => ClientError::Tls(other),
+            TlsErrorKind::NotTls => ClientError::NotTls(err),
+            _ => ClientError::Tls(err),
         }
     }
 
@@ -308,6 +290,8 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::ServerName;
+    use rustls::{AlertDescription, CertificateError};
 
     fn failure(have_identity: bool) -> Failure<'static> {
         Failure { host: "localhost", have_identity, cert_requested: true }

@@ -46,7 +46,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::session::SessionInfo;
-use crate::trace::SecretLog;
+use crate::trace::{SecretLog, SharedKeyLog};
 use connect::Target;
 use error::Failure;
 
@@ -186,7 +186,7 @@ pub struct ClientBuilder {
     resolve: Vec<ResolveOverride>,
     user_agent: String,
     trace: Option<TraceSink>,
-    key_log: Option<Arc<dyn rustls::KeyLog>>,
+    key_log: Option<SharedKeyLog>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -235,7 +235,7 @@ impl ClientBuilder {
     }
 
     /// Where session secrets go (NSS key log); with tracing on, they go there as well.
-    pub fn key_log(mut self, log: Arc<dyn rustls::KeyLog>) -> Self {
+    pub fn key_log(mut self, log: SharedKeyLog) -> Self {
         self.key_log = Some(log);
         self
     }

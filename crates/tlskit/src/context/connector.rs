@@ -20,7 +20,7 @@ use tokio_rustls::TlsConnector;
 use super::{Context, ContextError, TlsVersion};
 
 /// A client TLS stream as a [`Connector`] makes it.
-pub type ClientTls<IO> = TlsStream<IO>;
+pub(crate) type ClientTls<IO> = TlsStream<IO>;
 
 /// Sessions a connector keeps for resumption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub struct HandshakeFacts {
 
 impl HandshakeFacts {
     /// Read the facts of a client connection whose handshake is done.
-    pub fn of<IO>(stream: &TlsStream<IO>) -> Self {
+    pub(crate) fn of<IO>(stream: &TlsStream<IO>) -> Self {
         let conn = stream.get_ref().1;
         let kind = match conn.handshake_kind() {
             Some(HandshakeKind::Resumed) => Handshake::Resumed,
@@ -152,7 +152,7 @@ impl std::fmt::Debug for Connector {
 
 impl Connector {
     /// The TLS handshake over `io` (a connected TCP stream).
-    pub async fn connect<IO>(&self, name: &PeerName, io: IO) -> io::Result<TlsStream<IO>>
+    pub(crate) async fn connect<IO>(&self, name: &PeerName, io: IO) -> io::Result<TlsStream<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {

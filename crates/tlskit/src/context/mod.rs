@@ -3,45 +3,50 @@
 //! A [`Context`] is what M2Crypto's `SSL.Context` was: protocol versions,
 //! cipher suites, ALPN, trust, verification, our own certificate, client
 //! authentication, session reuse and key logging, in one value. It builds the
-//! rustls configurations; nothing else in tlskit builds them, so the move to
-//! rustls 0.24 stays local to this module.
+//! rustls configurations; nothing else in tlskit builds them, and no other
+//! public item names a rustls type, so the move to rustls 0.24 stays local to
+//! this module. [`raw`] hands the configurations out, for use with rustls directly.
 //!
 //! ```
-//! use tlskit::context::{Context, TlsVersion};
+//! use tlskit::context::{raw, Context, TlsVersion};
 //!
 //! let ctx = Context::new()
 //!     .versions(&[TlsVersion::Tls13])
 //!     .alpn(&["h2", "http/1.1"])
 //!     .trust_system_roots(true);
 //! // A client with no trusted CA at all is refused, rather than trusting nothing silently.
-//! assert!(Context::new().client_config().is_err());
+//! assert!(raw::client_config(&Context::new()).is_err());
 //! # let ctx = ctx.trust_system_roots(false).dangerous_disable_verification();
-//! let client = ctx.client_config().unwrap();
+//! let client = raw::client_config(&ctx).unwrap();
 //! assert_eq!(client.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
 //! ```
 
+mod build;
 mod connector;
+mod error;
+mod hook;
+pub mod raw;
 mod tickets;
 mod verify;
 
-pub use connector::{prime_random, ClientTls, Connector, Handshake, HandshakeFacts, PeerName, Sessions};
+pub(crate) use connector::ClientTls;
+pub use connector::{prime_random, Connector, Handshake, HandshakeFacts, PeerName, Sessions};
+pub use error::{ContextError, TlsError, TlsErrorKind};
+pub use hook::{PeerChain, VerifyHook};
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use rustls::client::danger::ServerCertVerifier;
-use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::SupportedKxGroup;
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
-use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
-use rustls::{ClientConfig, KeyLog, RootCertStore, ServerConfig, SupportedCipherSuite};
+use rustls::SupportedCipherSuite;
 
-use crate::names;
+use crate::names::{self, from_rustls};
 use crate::store::{PolicyTag, Stores};
-use tickets::TicketLifetime;
-use verify::{NoVerification, PinnedKey};
+use crate::trace::SharedKeyLog;
+use build::suite_matches;
 
 /// A TLS protocol version tlskit can negotiate (rustls offers no other).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,61 +133,6 @@ impl Clone for Identity {
     }
 }
 
-/// Why a [`Context`] could not become a rustls configuration.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ContextError {
-    /// A version name that is neither 1.2 nor 1.3.
-    #[error("unknown TLS version {0:?} (known: 1.2, 1.3)")]
-    UnknownVersion(String),
-    /// A client-auth mode that is not off, optional or required.
-    #[error("unknown client-auth mode {0:?} (known: off, optional, required)")]
-    UnknownClientAuth(String),
-    /// A cipher suite rustls does not have.
-    #[error("unknown cipher suite {name:?}; known: {}", known.join(", "))]
-    UnknownCipherSuite {
-        /// The name asked for.
-        name: String,
-        /// The names that exist.
-        known: Vec<String>,
-    },
-    /// A key exchange group rustls does not have.
-    #[error("unknown key exchange group {name:?}; known: {}", known.join(", "))]
-    UnknownGroup {
-        /// The name asked for.
-        name: String,
-        /// The names that exist.
-        known: Vec<String>,
-    },
-    /// The chosen suites and versions have nothing in common.
-    #[error("no cipher suite left for the chosen TLS versions")]
-    NoUsableCipherSuite,
-    /// A server configuration was asked for without an identity.
-    #[error("a server needs a certificate and key")]
-    NoServerIdentity,
-    /// Client authentication without a CA to verify clients against.
-    #[error("client authentication needs a CA to verify clients against (Context::trust)")]
-    NoClientCa,
-    /// A trusted CA certificate rustls cannot use.
-    #[error("bad CA certificate: {0}")]
-    BadCa(String),
-    /// The operating system's trust store could not be read.
-    #[error("could not load the system trust store: {0}")]
-    SystemRoots(String),
-    /// The private key is not the certificate's.
-    #[error("certificate and private key do not match")]
-    KeyMismatch,
-    /// rustls refused the certificate or the key.
-    #[error("certificate or key rejected: {0}")]
-    Identity(rustls::Error),
-    /// The certificate verifier could not be built.
-    #[error("verifier: {0}")]
-    Verifier(String),
-    /// Any other refusal of the configuration by rustls.
-    #[error("TLS configuration: {0}")]
-    Rustls(#[from] rustls::Error),
-}
-
 /// The TLS policy of one endpoint; builds [`ServerConfig`] and [`ClientConfig`].
 #[derive(Clone)]
 pub struct Context {
@@ -194,13 +144,14 @@ pub struct Context {
     system_roots: bool,
     verify_peer: bool,
     pinned_spki_sha256: Vec<[u8; 32]>,
+    verify_hook: Option<VerifyHook>,
     identity: Option<Identity>,
     client_auth: ClientAuth,
     crls: Vec<CertificateRevocationListDer<'static>>,
     session_cache: usize,
     tickets: bool,
     ticket_lifetime: u32,
-    key_log: Option<Arc<dyn KeyLog>>,
+    key_log: Option<SharedKeyLog>,
     server_order: bool,
     stores: Option<Arc<Stores>>,
 }
@@ -214,16 +165,20 @@ impl fmt::Debug for Context {
                 &self
                     .cipher_suites
                     .as_ref()
-                    .map(|s| s.iter().map(|s| names::suite_name(s.suite())).collect::<Vec<_>>()),
+                    .map(|s| s.iter().map(|s| names::suite_name(from_rustls::suite(s.suite()))).collect::<Vec<_>>()),
             )
             .field(
                 "kx_groups",
-                &self.kx_groups.as_ref().map(|g| g.iter().map(|g| names::group_name(g.name())).collect::<Vec<_>>()),
+                &self
+                    .kx_groups
+                    .as_ref()
+                    .map(|g| g.iter().map(|g| names::group_name(from_rustls::group(g.name()))).collect::<Vec<_>>()),
             )
             .field("alpn", &self.alpn.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>())
             .field("roots", &self.roots.len())
             .field("system_roots", &self.system_roots)
             .field("verify_peer", &self.verify_peer)
+            .field("verify_hook", &self.verify_hook.is_some())
             .field("identity", &self.identity.as_ref().map(|i| i.chain.len()))
             .field("client_auth", &self.client_auth)
             .field("crls", &self.crls.len())
@@ -249,7 +204,7 @@ pub fn provider() -> CryptoProvider {
 
 /// Every suite the provider knows, by IANA name, in its preference order.
 pub fn known_cipher_suites() -> Vec<String> {
-    provider().cipher_suites.iter().map(|s| names::suite_name(s.suite())).collect()
+    provider().cipher_suites.iter().map(|s| names::suite_name(from_rustls::suite(s.suite()))).collect()
 }
 
 impl Context {
@@ -265,6 +220,7 @@ impl Context {
             system_roots: false,
             verify_peer: true,
             pinned_spki_sha256: Vec::new(),
+            verify_hook: None,
             identity: None,
             client_auth: ClientAuth::Off,
             crls: Vec::new(),
@@ -308,7 +264,9 @@ impl Context {
     /// `secp384r1`, `MLKEM768`, …; `P-256`/`prime256v1` and `P-384` are accepted too). A client
     /// sends a key share for the first; a server picks by this order.
     pub fn key_exchange_groups<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, ContextError> {
-        let known = || aws_lc_rs::ALL_KX_GROUPS.iter().map(|g| names::group_name(g.name())).collect::<Vec<_>>();
+        let known = || {
+            aws_lc_rs::ALL_KX_GROUPS.iter().map(|g| names::group_name(from_rustls::group(g.name()))).collect::<Vec<_>>()
+        };
         let mut chosen = Vec::new();
         for name in names {
             let name = name.as_ref().trim();
@@ -322,7 +280,7 @@ impl Context {
             };
             let found = aws_lc_rs::ALL_KX_GROUPS
                 .iter()
-                .find(|g| names::group_name(g.name()).eq_ignore_ascii_case(&want))
+                .find(|g| names::group_name(from_rustls::group(g.name())).eq_ignore_ascii_case(&want))
                 .ok_or_else(|| ContextError::UnknownGroup { name: name.to_string(), known: known() })?;
             chosen.push(*found);
         }
@@ -364,6 +322,24 @@ impl Context {
         self
     }
 
+    /// Client side: judge the server's chain yourself. `hook` sees the chain and the built-in
+    /// verdict (trusted roots, name, CRLs, pins) and returns the final word: `Ok(())` accepts,
+    /// `Err(reason)` refuses (the request fails with [`ClientError::BadCertificate`] or the
+    /// variant the reason names). With no trusted roots at all the built-in verdict is
+    /// [`CertificateReason::UnknownIssuer`] for every chain, so a hook can accept a CA by its own
+    /// rule (M2Crypto's `set_verify` callback and `set_allow_unknown_ca`). Handshake signatures
+    /// are checked either way.
+    ///
+    /// [`ClientError::BadCertificate`]: crate::client::ClientError::BadCertificate
+    /// [`CertificateReason::UnknownIssuer`]: crate::pki::CertificateReason::UnknownIssuer
+    pub fn verify_with(
+        mut self,
+        hook: impl Fn(&PeerChain<'_>) -> Result<(), crate::pki::CertificateReason> + Send + Sync + 'static,
+    ) -> Self {
+        self.verify_hook = Some(Arc::new(hook));
+        self
+    }
+
     /// Our own certificate chain and key: the server's, or the client certificate.
     pub fn identity(mut self, identity: Identity) -> Self {
         self.identity = Some(identity);
@@ -401,7 +377,7 @@ impl Context {
     }
 
     /// Where the session secrets go (NSS key log format), for Wireshark or `tlskit dump`.
-    pub fn key_log(mut self, log: Arc<dyn KeyLog>) -> Self {
+    pub fn key_log(mut self, log: SharedKeyLog) -> Self {
         self.key_log = Some(log);
         self
     }
@@ -483,175 +459,11 @@ impl Context {
     pub fn alpn_protocols(&self) -> &[Vec<u8>] {
         &self.alpn
     }
-
-    fn crypto_provider(&self) -> Result<Arc<CryptoProvider>, ContextError> {
-        let mut p = provider();
-        if let Some(chosen) = &self.cipher_suites {
-            p.cipher_suites = chosen.clone();
-        }
-        if let Some(groups) = &self.kx_groups {
-            p.kx_groups = groups.clone();
-        }
-        // Keep only suites of the versions in use, so a 1.3-only list with 1.2 fails loudly.
-        p.cipher_suites.retain(|s| self.versions.iter().any(|v| s.version() == v.rustls()));
-        if p.cipher_suites.is_empty() {
-            return Err(ContextError::NoUsableCipherSuite);
-        }
-        Ok(Arc::new(p))
-    }
-
-    fn rustls_versions(&self) -> Vec<&'static rustls::SupportedProtocolVersion> {
-        // rustls wants TLS 1.3 first for its preference order.
-        let mut v: Vec<_> = self.versions.iter().map(|v| v.rustls()).collect();
-        v.sort_by_key(|v| if v.version == rustls::ProtocolVersion::TLSv1_3 { 0 } else { 1 });
-        v.dedup_by_key(|v| v.version);
-        v
-    }
-
-    fn root_store(&self) -> Result<RootCertStore, ContextError> {
-        let mut store = RootCertStore::empty();
-        for root in &self.roots {
-            store.add(root.clone()).map_err(|e| ContextError::BadCa(e.to_string()))?;
-        }
-        if self.system_roots {
-            let found = rustls_native_certs::load_native_certs();
-            if found.certs.is_empty() {
-                if let Some(err) = found.errors.first() {
-                    return Err(ContextError::SystemRoots(err.to_string()));
-                }
-            }
-            store.add_parsable_certificates(found.certs);
-        }
-        Ok(store)
-    }
-
-    /// Build the server configuration. Fails on a missing or mismatched identity.
-    pub fn server_config(&self) -> Result<Arc<ServerConfig>, ContextError> {
-        let provider = self.crypto_provider()?;
-        let builder =
-            ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&self.rustls_versions())?;
-        let builder = match self.client_auth {
-            ClientAuth::Off => builder.with_no_client_auth(),
-            mode => {
-                if self.roots.is_empty() {
-                    return Err(ContextError::NoClientCa);
-                }
-                let mut v = WebPkiClientVerifier::builder_with_provider(Arc::new(self.root_store()?), provider.clone())
-                    .with_crls(self.crls.iter().cloned());
-                if mode == ClientAuth::Optional {
-                    v = v.allow_unauthenticated();
-                }
-                let verifier = v.build().map_err(|e| ContextError::Verifier(e.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
-        };
-        let identity = self.identity.clone().ok_or(ContextError::NoServerIdentity)?;
-        let mut config = builder.with_single_cert(identity.chain, identity.key).map_err(identity_error)?;
-        config.alpn_protocols = self.alpn.clone();
-        config.ignore_client_order = self.server_order;
-        let shared_sessions = self.stores.as_ref().and_then(|s| s.session_storage());
-        config.session_storage = match shared_sessions {
-            _ if self.session_cache == 0 => Arc::new(NoServerSessionStorage {}),
-            Some(shared) => shared,
-            None => ServerSessionMemoryCache::new(self.session_cache),
-        };
-        if self.tickets {
-            config.ticketer = match self.stores.as_ref().and_then(|s| s.ticketer()) {
-                Some(ours) => ours,
-                None => {
-                    let inner = aws_lc_rs::Ticketer::new()?;
-                    Arc::new(TicketLifetime { inner, lifetime: self.ticket_lifetime })
-                }
-            };
-        } else if self.session_cache == 0 {
-            // Neither tickets nor a cache: TLS 1.3 tickets would be unusable, so send none.
-            config.send_tls13_tickets = 0;
-        }
-        if let Some(log) = &self.key_log {
-            config.key_log = log.clone();
-        }
-        Ok(Arc::new(config))
-    }
-
-    /// Build the client configuration.
-    pub fn client_config(&self) -> Result<Arc<ClientConfig>, ContextError> {
-        let provider = self.crypto_provider()?;
-        let builder =
-            ClientConfig::builder_with_provider(provider.clone()).with_protocol_versions(&self.rustls_versions())?;
-        let verifier: Arc<dyn ServerCertVerifier> = if self.verify_peer {
-            let store = self.root_store()?;
-            if store.is_empty() {
-                return Err(ContextError::BadCa(
-                    "no trusted CA certificates (Context::trust, or Context::trust_system_roots on a system that has some)"
-                        .into(),
-                ));
-            }
-            WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-                .with_crls(self.crls.iter().cloned())
-                .build()
-                .map_err(|e| ContextError::Verifier(e.to_string()))?
-        } else {
-            Arc::new(NoVerification { provider: provider.clone() })
-        };
-        let verifier: Arc<dyn ServerCertVerifier> = if self.pinned_spki_sha256.is_empty() {
-            verifier
-        } else {
-            Arc::new(PinnedKey { inner: verifier, pins: self.pinned_spki_sha256.clone() })
-        };
-        let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
-        let mut config = match self.identity.clone() {
-            Some(id) => builder.with_client_auth_cert(id.chain, id.key).map_err(identity_error)?,
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = self.alpn.clone();
-        config.resumption = if self.session_cache == 0 {
-            Resumption::disabled()
-        } else {
-            let r = Resumption::in_memory_sessions(self.session_cache);
-            if self.tickets {
-                r
-            } else {
-                r.tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly)
-            }
-        };
-        if let Some(log) = &self.key_log {
-            config.key_log = log.clone();
-        }
-        Ok(Arc::new(config))
-    }
-}
-
-fn suite_matches(suite: &SupportedCipherSuite, name: &str) -> bool {
-    let iana = names::suite_name(suite.suite());
-    let want = name.to_ascii_uppercase().replace('-', "_");
-    if iana == want {
-        return true;
-    }
-    // rustls's spelling of TLS 1.3 suites: TLS13_AES_128_GCM_SHA256 for TLS_AES_128_GCM_SHA256.
-    if want.strip_prefix("TLS13_").is_some_and(|rest| iana.strip_prefix("TLS_") == Some(rest)) {
-        return true;
-    }
-    // OpenSSL names: ECDHE-ECDSA-AES128-GCM-SHA256 for TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.
-    let openssl = iana
-        .trim_start_matches("TLS_")
-        .replace("_WITH_", "_")
-        .replace("AES_128", "AES128")
-        .replace("AES_256", "AES256")
-        .replace("CHACHA20_POLY1305_SHA256", "CHACHA20_POLY1305");
-    openssl == want
-}
-
-/// A key that does not fit its certificate gets its own error; anything else about it is an identity error.
-fn identity_error(err: rustls::Error) -> ContextError {
-    match err {
-        rustls::Error::InconsistentKeys(_) => ContextError::KeyMismatch,
-        other => ContextError::Identity(other),
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::tickets::now_secs;
+    use super::tickets::{now_secs, TicketLifetime};
     use super::*;
     use rustls::server::ProducesTickets;
 

@@ -7,10 +7,13 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-/// `-k`: accepts any chain and name, still checks the handshake signatures.
+/// `-k`: accepts any chain and name, still checks the handshake signatures. With
+/// `unknown_issuer`, refuses every chain as not signed by a trusted CA instead: the built-in
+/// verdict of a context with no roots, for a verify hook to overrule.
 #[derive(Debug)]
 pub(super) struct NoVerification {
     pub(super) provider: Arc<CryptoProvider>,
+    pub(super) unknown_issuer: bool,
 }
 
 impl ServerCertVerifier for NoVerification {
@@ -22,6 +25,9 @@ impl ServerCertVerifier for NoVerification {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.unknown_issuer {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer));
+        }
         Ok(ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(

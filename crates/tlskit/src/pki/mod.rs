@@ -13,6 +13,7 @@ mod generate;
 mod init;
 mod load;
 mod pkcs12;
+mod reason;
 mod verify;
 
 pub use crl::{describe_crl, CrlSummary, RevokedEntry};
@@ -25,6 +26,7 @@ pub use generate::{
 pub use init::{init, write_file, InitOptions, PkiFiles, PKCS12_PASSWORD};
 pub use load::{load_certs, load_crls, load_identity, load_key};
 pub use pkcs12::client_bundle;
+pub use reason::CertificateReason;
 /// The DER certificate type every function here takes and returns (re-exported from rustls).
 pub use rustls::pki_types::CertificateDer;
 pub use verify::{verify_chain, Purpose, Trust, VerifyError};

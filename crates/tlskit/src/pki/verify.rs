@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName
 use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
 use rustls::RootCertStore;
 
+use super::CertificateReason;
 use crate::context::provider;
 
 /// What a chain is checked for.
@@ -48,8 +49,8 @@ pub enum VerifyError {
     #[error("{0:?} is not a DNS name or IP address")]
     BadName(String),
     /// The verifier refused the chain, and why.
-    #[error("{}", reason(.0))]
-    Rejected(rustls::Error),
+    #[error("{0}")]
+    Rejected(CertificateReason),
 }
 
 /// Check `chain` (leaf first, then intermediates) for `purpose` against `trust`, as of now.
@@ -65,11 +66,11 @@ pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, purpose: &Purpo
                 .with_crls(trust.crls.iter().cloned())
                 .build()
                 .map_err(|e| VerifyError::BadRoot(e.to_string()))?;
-            verifier.verify_server_cert(leaf, intermediates, &name, &[], now).map_err(VerifyError::Rejected)?;
+            verifier.verify_server_cert(leaf, intermediates, &name, &[], now).map_err(rejected)?;
         }
         Purpose::Server(None) => {
             // No name to check: the chain alone (webpki's server path has no CRL hook here).
-            let parsed = ParsedCertificate::try_from(leaf).map_err(VerifyError::Rejected)?;
+            let parsed = ParsedCertificate::try_from(leaf).map_err(rejected)?;
             verify_server_cert_signed_by_trust_anchor(
                 &parsed,
                 &roots,
@@ -77,14 +78,14 @@ pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, purpose: &Purpo
                 now,
                 provider.signature_verification_algorithms.all,
             )
-            .map_err(VerifyError::Rejected)?;
+            .map_err(rejected)?;
         }
         Purpose::Client => {
             let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
                 .with_crls(trust.crls.iter().cloned())
                 .build()
                 .map_err(|e| VerifyError::BadRoot(e.to_string()))?;
-            verifier.verify_client_cert(leaf, intermediates, now).map_err(VerifyError::Rejected)?;
+            verifier.verify_client_cert(leaf, intermediates, now).map_err(rejected)?;
         }
     }
     Ok(())
@@ -104,38 +105,8 @@ fn root_store(trust: &Trust) -> Result<RootCertStore, VerifyError> {
     Ok(store)
 }
 
-/// A rejection in the words of `openssl verify` rather than rustls's enum names.
-fn reason(err: &rustls::Error) -> String {
-    use rustls::CertificateError as E;
-    let days = |secs: u64| match secs / 86_400 {
-        0 => format!("{} hours", secs / 3600),
-        1 => "1 day".to_string(),
-        n => format!("{n} days"),
-    };
-    let rustls::Error::InvalidCertificate(cert) = err else {
-        return err.to_string();
-    };
-    match cert {
-        E::ExpiredContext { time, not_after } => {
-            format!("certificate has expired ({} ago)", days(time.as_secs().saturating_sub(not_after.as_secs())))
-        }
-        E::Expired => "certificate has expired".into(),
-        E::NotValidYetContext { time, not_before } => {
-            format!(
-                "certificate is not yet valid (for {} more)",
-                days(not_before.as_secs().saturating_sub(time.as_secs()))
-            )
-        }
-        E::NotValidYet => "certificate is not yet valid".into(),
-        E::UnknownIssuer => "unable to get local issuer certificate (not signed by a trusted CA)".into(),
-        E::Revoked => "certificate revoked (listed in the CRL)".into(),
-        E::UnknownRevocationStatus => "no CRL for the issuer of a certificate in the chain".into(),
-        E::BadSignature => "certificate signature failure".into(),
-        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
-            format!("unsuitable certificate purpose ({cert})")
-        }
-        other => other.to_string(),
-    }
+fn rejected(err: rustls::Error) -> VerifyError {
+    VerifyError::Rejected(CertificateReason::from_rustls_error(&err))
 }
 
 #[cfg(test)]

@@ -57,14 +57,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
-use rustls::{KeyLog, ServerConfig};
+use rustls::ServerConfig;
 use tokio::sync::watch;
 
 use crate::context::{ClientAuth, Context, ContextError};
 use crate::files::FileService;
 use crate::session::SessionInfo;
 use crate::store::{StoreEvent, Stores};
-use crate::trace::{SecretLog, TraceEvent};
+use crate::trace::{SecretLog, SharedKeyLog, TraceEvent};
 
 pub use body::LoggedBody;
 pub use key_update::KeyUpdateReport;
@@ -138,7 +138,7 @@ pub struct ServerOptions {
     /// Decode each handshake live and send it as [`ServerEvent::Trace`] events.
     pub trace: bool,
     /// Where session secrets go (NSS format), besides the live trace.
-    pub key_log: Option<Arc<dyn KeyLog>>,
+    pub key_log: Option<SharedKeyLog>,
     /// Session cache and ticket keys (a fleet's shared ones, see [`crate::store`]);
     /// `None`: rustls's own, in this process.
     pub stores: Option<Arc<Stores>>,

@@ -450,12 +450,12 @@ impl Stores {
     }
 
     /// The ticketer for rustls (`None` with tickets off).
-    pub fn ticketer(&self) -> Option<Arc<dyn ProducesTickets>> {
+    pub(crate) fn ticketer(&self) -> Option<Arc<dyn ProducesTickets>> {
         self.ticketer.clone().map(|t| t as Arc<dyn ProducesTickets>)
     }
 
     /// The session store for rustls, when sessions are shared (else the server keeps its own in memory).
-    pub fn session_storage(&self) -> Option<Arc<dyn StoresServerSessions>> {
+    pub(crate) fn session_storage(&self) -> Option<Arc<dyn StoresServerSessions>> {
         self.sessions.clone().map(|s| s as Arc<dyn StoresServerSessions>)
     }
 

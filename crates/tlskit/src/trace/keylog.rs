@@ -1,4 +1,5 @@
-//! Key-log plumbing: a rustls [`KeyLog`] that keeps each connection's secrets by client random for the
+//! Key-log plumbing: tlskit's own [`KeyLog`] trait (what a context, client or server hands each secret
+//! to), a [`KeyLog`] that keeps each connection's secrets by client random for the
 //! live decoder ([`SecretLog`]) and still forwards every line to another key log, and the NSS key log
 //! file (`--keylog`, `SSLKEYLOGFILE`) that Wireshark and `tlskit dump --keylog` read ([`KeyLogWriter`]).
 
@@ -8,10 +9,30 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rustls::KeyLog;
+/// Where the secrets of each connection go, one NSS key log line's worth at a time (what
+/// `SSLKEYLOGFILE` gets): implement it to collect secrets your own way, or use [`KeyLogWriter`].
+pub trait KeyLog: Send + Sync + std::fmt::Debug {
+    /// One secret: its NSS label (`CLIENT_RANDOM`, `CLIENT_HANDSHAKE_TRAFFIC_SECRET`, …), the
+    /// connection's client random, and the secret itself.
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]);
+}
 
-/// A key log as the server and client options take it.
+/// A key log as the context, the client and the server options take it.
 pub type SharedKeyLog = Arc<dyn KeyLog>;
+
+/// Our key log as rustls's: the one place the two traits meet.
+#[derive(Debug)]
+pub(crate) struct ToRustls(pub(crate) SharedKeyLog);
+
+impl rustls::KeyLog for ToRustls {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.0.log(label, client_random, secret);
+    }
+
+    fn will_log(&self, _label: &str) -> bool {
+        true
+    }
+}
 
 /// One secret as rustls logged it: NSS label and value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,10 +87,6 @@ impl KeyLog for SecretLog {
             map.clear();
         }
         map.entry(random).or_default().push(LoggedSecret { label: label.to_string(), secret: secret.to_vec() });
-    }
-
-    fn will_log(&self, _label: &str) -> bool {
-        true
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! - [`Tap`] wraps a socket and copies every byte read and written, with its [`Direction`], to a
 //!   [`TapSink`]; with no sink it is a plain pass-through.
-//! - [`SecretLog`] is a rustls `KeyLog` that keeps each connection's secrets by client random, so the
+//! - [`SecretLog`] is a [`KeyLog`] that keeps each connection's secrets by client random, so the
 //!   decoder can decrypt the TLS 1.3 handshake live, and forwards every line to another key log;
 //!   [`KeyLogWriter`] is the NSS key log file (`--keylog`, `SSLKEYLOGFILE`).
 //! - The tracer behind [`ServerOptions::trace`](crate::server::ServerOptions::trace) and
@@ -65,6 +65,7 @@ mod keylog;
 mod tap;
 pub(crate) mod tracer;
 
-pub use keylog::{nss_line, KeyLogWriter, SecretLog, SharedKeyLog};
+pub(crate) use keylog::ToRustls;
+pub use keylog::{nss_line, KeyLog, KeyLogWriter, SecretLog, SharedKeyLog};
 pub use tap::{Tap, TapSink};
 pub use tracer::{TraceEvent, TraceSink, TraceStep};
