@@ -47,6 +47,8 @@
 mod body;
 mod cache;
 mod conditional;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod listing;
 mod listing_order;
 mod listing_page;

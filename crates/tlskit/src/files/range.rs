@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 use bytes::Bytes;
 
 /// More ranges than this in one request are not worth honouring: the whole file is sent instead.
-const MAX_RANGES: usize = 64;
+pub(crate) const MAX_RANGES: usize = 64;
 
 /// One satisfiable byte range, both ends inclusive (as Content-Range writes them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

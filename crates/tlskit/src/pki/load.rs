@@ -22,7 +22,11 @@ fn pem_error(path: &Path, err: pem::Error) -> PkiError {
 
 /// Every certificate in a PEM file (a chain, leaf first), or one DER certificate.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
-    let bytes = read(path)?;
+    parse_certs(read(path)?, path)
+}
+
+/// [`load_certs`] of a file's bytes already read; `path` names it in errors.
+pub fn parse_certs(bytes: Vec<u8>, path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
     let certs: Vec<_> = if looks_like_pem(&bytes) {
         CertificateDer::pem_slice_iter(&bytes).collect::<Result<_, _>>().map_err(|e| pem_error(path, e))?
     } else if bytes.first() == Some(&0x30) {
@@ -38,8 +42,12 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError>
 
 /// The first private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
-    let bytes = read(path)?;
-    match PrivateKeyDer::from_pem_slice(&bytes) {
+    parse_key(&read(path)?, path)
+}
+
+/// [`load_key`] of a file's bytes already read; `path` names it in errors.
+pub fn parse_key(bytes: &[u8], path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
+    match PrivateKeyDer::from_pem_slice(bytes) {
         Ok(key) => Ok(key),
         Err(pem::Error::NoItemsFound) => Err(PkiError::NoKey { path: path.to_path_buf() }),
         Err(e) => Err(pem_error(path, e)),
@@ -55,7 +63,11 @@ pub fn load_identity(cert: &Path, key: Option<&Path>) -> Result<Identity, PkiErr
 
 /// Every CRL in a PEM file, or one DER CRL.
 pub fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, PkiError> {
-    let bytes = read(path)?;
+    parse_crls(read(path)?, path)
+}
+
+/// [`load_crls`] of a file's bytes already read; `path` names it in errors.
+pub fn parse_crls(bytes: Vec<u8>, path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, PkiError> {
     let crls: Vec<_> = if looks_like_pem(&bytes) {
         CertificateRevocationListDer::pem_slice_iter(&bytes)
             .collect::<Result<_, _>>()

@@ -24,7 +24,7 @@ pub use generate::{
     ephemeral_server, CertificateAuthority, Ephemeral, IssuedCertificate, KeyType, LeafSpec, Role, LOCAL_NAMES,
 };
 pub use init::{init, write_file, InitOptions, PkiFiles, PKCS12_PASSWORD};
-pub use load::{load_certs, load_crls, load_identity, load_key};
+pub use load::{load_certs, load_crls, load_identity, load_key, parse_certs, parse_crls, parse_key};
 pub use pkcs12::client_bundle;
 pub use reason::CertificateReason;
 /// The DER certificate type every function here takes and returns (re-exported from rustls).

@@ -1,0 +1,4 @@
+#![no_main]
+//! See `tlskit_fuzz_harness::keylog`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tlskit_fuzz_harness::keylog(data));
