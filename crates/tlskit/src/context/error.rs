@@ -6,7 +6,7 @@ use std::fmt;
 use crate::names::{from_rustls, AlertDescription};
 use crate::pki::CertificateReason;
 
-/// Why a [`Context`] could not become a rustls configuration.
+/// Why a [`Context`](super::Context) could not become a rustls configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContextError {

@@ -133,7 +133,7 @@ impl Clone for Identity {
     }
 }
 
-/// The TLS policy of one endpoint; builds [`ServerConfig`] and [`ClientConfig`].
+/// The TLS policy of one endpoint; builds rustls's server and client configurations (see [`raw`]).
 #[derive(Clone)]
 pub struct Context {
     versions: Vec<TlsVersion>,

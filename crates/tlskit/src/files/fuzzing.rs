@@ -18,8 +18,15 @@ pub fn request_path(raw: &str, root: &Path) {
     for show_hidden in [false, true] {
         let Ok(parsed) = RequestPath::parse(raw, show_hidden) else { continue };
         let key = parsed.key().into_owned();
-        let again = RequestPath::parse(&key, show_hidden).expect("the normal form parses");
-        assert_eq!(again.key(), key, "the normal form of {raw:?} is not a fixed point");
+        // The normal form percent-encodes bytes the raw path may carry bare, so it can outgrow the length limit
+        // (fuzz/regressions/request_path/crash-daef…); the server never parses a key again.
+        match RequestPath::parse(&key, show_hidden) {
+            Ok(again) => assert_eq!(again.key(), key, "the normal form of {raw:?} is not a fixed point"),
+            Err(e) => assert!(
+                e == path::PathError::Forbidden("the path is too long") && key.len() > raw.len(),
+                "the normal form of {raw:?} does not parse: {e:?}"
+            ),
+        }
         let joined = parsed.join(root);
         let relative = joined.strip_prefix(root).expect("joined below the root");
         assert_eq!(relative.components().count(), parsed.display_segments().len(), "{raw:?} joins to {joined:?}");
