@@ -1,53 +1,61 @@
 #!/usr/bin/env bash
-# Benchmark of `tlskit dump` against tshark on the same realistic capture, in one run.
+# bench/dump.sh: installs nginx, curl, openssl, tcpdump, tshark, wireshark-common, python3, time (Debian, scripts/install-peers) and builds tlskit (release); the default run (3000 + 300 connections, REPEATS=3) takes about 10 minutes.
 #
-# 1. nginx on a free loopback port serves files of 4 KiB, 16 KiB and 64 KiB over TLS 1.2 and 1.3;
-# 2. curl (SSLKEYLOGFILE set) makes $CONNS connections (Connection: close, so each request is a new TLS
-#    connection), with a mix of suites, while tcpdump writes the pcap;
-# 3. times `tlskit dump -d -l KEYS` and `tshark -o tls.keylog_file:KEYS -V` on that file (output to /dev/null),
-#    `tlskit dump` without keys, and the peak RSS of tlskit on the capture and on one 5x larger (mergecap);
-# 4. prints the ratios and writes them, with the commands, into bench/RESULTS.md (section "dump").
+#   bench/dump.sh [CONNS]      CONNS=3000 text-body connections; BIN_CONNS=CONNS/10; REPEATS=3; APPEND=1
 #
-# Usage: bench/dump.sh [CONNS]   (default 3000). Needs root for tcpdump on lo.
+# `tlskit dump` against tshark on captures this run makes itself, every time:
+# 1. nginx on a free loopback port serves base64 text files of 4, 16 and 64 KiB and random binary files of 64 KiB
+#    over TLS 1.2 and 1.3; curl (SSLKEYLOGFILE set) makes CONNS connections to the text files and BIN_CONNS to the
+#    binary ones (Connection: close, six suite profiles) while tcpdump writes one capture for each: text.pcap and
+#    binary.pcap, and one key log;
+# 2. checks that tlskit and tshark decrypted the same application bytes: per connection and direction, the byte
+#    count and SHA-256 of `tlskit dump --extract` against tshark's decrypted records (`-T fields -e data.data`
+#    with the HTTP dissectors off, so the plaintext is left as data); any difference fails the run (exit 1);
+# 3. times, REPEATS times interleaved, like against like: `tlskit dump -d -l KEYS` against `tshark -V` with the
+#    key log, and `tlskit dump --json -l KEYS` against `tshark -T fields` with the TLS fields; besides,
+#    `tlskit dump` without keys, `-l KEYS` without the data, and the peak RSS on a 5x text capture (mergecap);
+# 4. prints a dated section (`## dump YYYY-MM-DD HH:MM UTC, tlskit REV`) and appends it to bench/RESULTS.md
+#    (APPEND=0: print only). Nothing already there is rewritten.
+# Needs root for tcpdump on lo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
-conns=${1:-3000}
+repo=$PWD
+conns=${1:-${CONNS:-3000}}
+bin_conns=${BIN_CONNS:-$((conns / 10))}
+REPEATS=${REPEATS:-3}
+APPEND=${APPEND:-1}
 
-need=()
-for tool in nginx curl openssl tcpdump tshark mergecap editcap python3; do
-    command -v "$tool" >/dev/null || need+=("$tool")
-done
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-    pkgs=()
-    for tool in "${need[@]}"; do
-        case $tool in mergecap|editcap) pkgs+=(wireshark-common) ;; *) pkgs+=("$tool") ;; esac
-    done
-    echo "== installing ${pkgs[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"
-fi
+./scripts/install-peers nginx curl openssl tcpdump tshark wireshark-common python3 time
 
 echo "== building tlskit (release)"
-cargo build --release --locked -p tlskit-cli
+cargo build --release --locked -p tlskit-cli -q
 tlskit=$repo/target/release/tlskit
 
 work=$(mktemp -d /tmp/tlskit-bench-dump.XXXXXX)
 chmod 755 "$work"
 server_pid=""
 dump_pid=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
-    [ -n "$dump_pid" ] && kill "$dump_pid" 2>/dev/null || true
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    if [ -n "$dump_pid" ]; then kill "$dump_pid" 2>/dev/null || true; fi
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 \
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
 mkdir -p "$work/www"
-for size in 4 16 64; do head -c $((size * 1024)) /dev/urandom | base64 -w 100 | head -c $((size * 1024)) >"$work/www/f$size"; done
+python3 - "$work/www" <<'PY'
+import base64, os, sys
+for kib in (4, 16, 64):  # text bodies: base64 in lines of 100 characters
+    text = base64.encodebytes(os.urandom(kib * 1024)).decode().replace("\n", "")
+    lines = "\n".join(text[i:i + 100] for i in range(0, len(text), 100))
+    open(f"{sys.argv[1]}/f{kib}", "w").write(lines[:kib * 1024])
+open(f"{sys.argv[1]}/b64", "wb").write(os.urandom(64 * 1024))  # binary bodies
+PY
 cat >"$work/nginx.conf" <<CONF
 user root;
 worker_processes 1;
@@ -68,14 +76,10 @@ http {
 CONF
 nginx -p "$work" -c "$work/nginx.conf" -g 'daemon off;' &
 server_pid=$!
-for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:$port/f4" && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$port/f4" && break; sleep 0.1; done
 
-echo "== capturing $conns connections on 127.0.0.1:$port"
-tcpdump -i lo -s 0 -B 65536 -U -w "$work/cap.pcap" "tcp port $port" 2>"$work/tcpdump.log" &
-dump_pid=$!
-sleep 1
 export SSLKEYLOGFILE=$work/keys.log
-# Client profiles: (curl options) — TLS 1.3 with its three suites, TLS 1.2 with GCM, ChaCha20 and CBC.
+# Client profiles (curl options): TLS 1.3 with its three suites, TLS 1.2 with GCM, ChaCha20 and CBC.
 profiles=(
     "--tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256"
     "--tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384"
@@ -84,130 +88,229 @@ profiles=(
     "--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305"
     "--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA256"
 )
-per_profile=$(( (conns + ${#profiles[@]} - 1) / ${#profiles[@]} ))
-batch=100
-for profile in "${profiles[@]}"; do
-    done_here=0
-    while [ "$done_here" -lt "$per_profile" ]; do
-        n=$(( per_profile - done_here < batch ? per_profile - done_here : batch ))
-        cfg=$work/urls.cfg
-        : >"$cfg"
-        for i in $(seq "$n"); do
-            sizes=(4 16 64)
-            printf 'url = "https://127.0.0.1:%s/f%s?%s"\noutput = "/dev/null"\n' "$port" "${sizes[$((i % 3))]}" "$i" >>"$cfg"
+capture() { # capture NAME CONNS FILE...: CONNS connections spread over the profiles, requests round-robin over FILEs
+    local name=$1 total=$2
+    shift 2
+    local files=("$@") per_profile=$(((total + ${#profiles[@]} - 1) / ${#profiles[@]})) profile done_here n i cfg
+    echo "== capturing $name: $total connections on 127.0.0.1:$port"
+    tcpdump -i lo -s 0 -B 65536 -U -w "$work/$name.pcap" "tcp port $port" 2>"$work/tcpdump-$name.log" &
+    dump_pid=$!
+    for _ in $(seq 100); do grep -q 'listening on' "$work/tcpdump-$name.log" && break; sleep 0.1; done
+    for profile in "${profiles[@]}"; do
+        done_here=0
+        while [ "$done_here" -lt "$per_profile" ]; do
+            n=$((per_profile - done_here < 100 ? per_profile - done_here : 100))
+            cfg=$work/urls.cfg
+            : >"$cfg"
+            for i in $(seq "$n"); do
+                printf 'url = "https://127.0.0.1:%s/%s?%s"\noutput = "/dev/null"\n' "$port" "${files[$((i % ${#files[@]}))]}" "$i" >>"$cfg"
+            done
+            # shellcheck disable=SC2086 # a profile is several options
+            timeout 300 curl -sk $profile -H 'Connection: close' --config "$cfg"
+            done_here=$((done_here + n))
         done
-        # shellcheck disable=SC2086
-        curl -sk $profile -H 'Connection: close' --config "$cfg"
-        done_here=$(( done_here + n ))
     done
-done
-sleep 1
-kill -INT "$dump_pid"
-wait "$dump_pid" 2>/dev/null || true
-dump_pid=""
+    # tcpdump writes each packet as it reads it (-U); SIGINT drops what it has not read yet, so stop it only
+    # once the file has stopped growing (the last connections' final segments are in), 10 s at most.
+    local size=-1 same=0
+    for _ in $(seq 100); do
+        [ "$(stat -c %s "$work/$name.pcap")" = "$size" ] && same=$((same + 1)) || same=0
+        [ "$same" -ge 5 ] && break
+        size=$(stat -c %s "$work/$name.pcap")
+        sleep 0.1
+    done
+    kill -INT "$dump_pid"
+    wait "$dump_pid" 2>/dev/null || true
+    dump_pid=""
+    grep -E 'captured|dropped by kernel' "$work/tcpdump-$name.log" | tr '\n' ' '
+    echo
+}
+capture text "$conns" f4 f16 f64
+capture binary "$bin_conns" b64
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
-grep -E 'captured|dropped' "$work/tcpdump.log" || true
+keys=$work/keys.log
+tshark_tls=(-o "tls.keylog_file:$keys" -d "tcp.port==$port,tls")
 
 # The 5x capture: five copies one after another (timestamps shifted so time runs forward).
-span=$(python3 - "$work/cap.pcap" <<'PY'
+span=$(python3 - "$work/text.pcap" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
-le = d[:4] == b"\xd4\xc3\xb2\xa1"
-f = "<" if le else ">"
+f = "<" if d[:4] == b"\xd4\xc3\xb2\xa1" else ">"
 at, first, last = 24, None, 0
 while at + 16 <= len(d):
     s, us, cap = struct.unpack(f + "III", d[at:at + 12])
-    t = s + us / 1e6
-    first = t if first is None else first
-    last = t
+    first = s + us / 1e6 if first is None else first
+    last = s + us / 1e6
     at += 16 + cap
 print(int(last - first) + 2)
 PY
 )
-parts=("$work/cap.pcap")
+parts=("$work/text.pcap")
 for i in 1 2 3 4; do
-    editcap -t $((i * span)) "$work/cap.pcap" "$work/cap-$i.pcap"
-    parts+=("$work/cap-$i.pcap")
+    editcap -t $((i * span)) "$work/text.pcap" "$work/text-$i.pcap"
+    parts+=("$work/text-$i.pcap")
 done
-mergecap -a -F pcap -w "$work/cap5.pcap" "${parts[@]}"
+mergecap -a -F pcap -w "$work/text5.pcap" "${parts[@]}"
+rm -f "$work"/text-[1-4].pcap
 
-size=$(stat -c %s "$work/cap.pcap")
-size5=$(stat -c %s "$work/cap5.pcap")
-mb() { python3 -c "print(f'{$1 / 1e6:.1f}')"; }
+# --- 2. the same application bytes: tlskit's extracted plaintext against tshark's decrypted records.
+status=0
+checks=()
+for name in text binary; do
+    rm -rf "$work/extract-$name"
+    "$tlskit" dump -q -l "$keys" --extract "$work/extract-$name" "$work/$name.pcap" >/dev/null
+    timeout 1800 tshark -r "$work/$name.pcap" "${tshark_tls[@]}" --disable-protocol http --disable-protocol http2 \
+        -T fields -E occurrence=a -E aggregator=, -e tcp.stream -e tcp.srcport -e tcp.dstport -e data.data \
+        -Y data >"$work/tshark-data-$name.txt"
+    if line=$(python3 - "$work/extract-$name" "$work/tshark-data-$name.txt" "$port" <<'PY'
+import hashlib, json, os, sys
+extract, fields, port = sys.argv[1], sys.argv[2], sys.argv[3]
+# tlskit: one pair of files per connection, keyed by the client's port (one client address here).
+ours = {}
+for c in json.load(open(os.path.join(extract, "index.json")))["connections"]:
+    cport = c["client"].rsplit(":", 1)[1]
+    for d in ("c2s", "s2c"):
+        ours[(cport, d)] = open(os.path.join(extract, c[d]), "rb").read()
+# tshark: the decrypted records of each packet, in capture order, by direction.
+theirs = {}
+for line in open(fields):
+    stream, src, dst, data = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
+    cport, d = (src, "c2s") if dst == port else (dst, "s2c")
+    key = (cport, d)
+    theirs[key] = theirs.get(key, b"") + b"".join(bytes.fromhex(h) for h in data.split(",") if h)
+theirs = {k: v for k, v in theirs.items() if v}
+nonempty = {k: v for k, v in ours.items() if v}
+bad = [k for k in set(nonempty) | set(theirs) if nonempty.get(k, b"") != theirs.get(k, b"")]
+total = lambda m, d: sum(len(v) for k, v in m.items() if k[1] == d)
+digest = lambda m: hashlib.sha256(b"".join(m[k] for k in sorted(m))).hexdigest()[:16]
+conns = len({k[0] for k in ours})
+summary = (f"{conns} connections; tlskit {total(nonempty, 'c2s'):,} bytes c2s / {total(nonempty, 's2c'):,} s2c "
+           f"(sha256 {digest(nonempty)}), tshark {total(theirs, 'c2s'):,} / {total(theirs, 's2c'):,} "
+           f"(sha256 {digest(theirs)})")
+if bad:
+    k = sorted(bad)[0]
+    print(f"{summary}: DIFFERENT in {len(bad)} directions, first client port {k[0]} {k[1]}: tlskit "
+          f"{len(nonempty.get(k, b''))} bytes, tshark {len(theirs.get(k, b''))}")
+    sys.exit(1)
+print(f"{summary}: the same in every connection and direction")
+PY
+    ); then
+        echo "== $name: $line"
+    else
+        echo "CHECK FAILED: $name: ${line:-the comparison failed}" >&2
+        status=1
+    fi
+    checks+=("- $name capture: $line")
+done
 
-# timed CMD...: wall seconds and peak RSS (KiB) of CMD with stdout to /dev/null.
-timed() {
-    local out=$work/time.txt
-    /usr/bin/time -v -o "$out" "$@" >/dev/null 2>"$work/stderr.txt" || { echo "failed: $*"; tail -5 "$work/stderr.txt"; }
-    local wall rss
-    wall=$(grep 'Elapsed (wall clock)' "$out" | awk '{print $NF}' | python3 -c '
-import sys
-parts = sys.stdin.read().strip().split(":")
-print(sum(float(p) * 60 ** i for i, p in enumerate(reversed(parts))))')
-    rss=$(grep 'Maximum resident set size' "$out" | awk '{print $NF}')
-    echo "$wall $rss"
+# --- 3. timing: wall seconds and peak RSS (KiB), REPEATS rounds, every command once per round.
+timed() { # timed LABEL CMD...: appends "LABEL wall rss" to $times, stdout to /dev/null
+    local label=$1
+    shift
+    if ! /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
+        echo "failed: $*" >&2
+        tail -5 "$work/stderr.txt" >&2
+        status=1
+        return
+    fi
+    echo "$label $(cat "$work/time.txt")" >>"$times"
 }
+times=$work/times.txt
+: >"$times"
+tls_fields=(-e frame.number -e tcp.stream -e tls.record.content_type -e tls.record.version -e tls.record.length
+    -e tls.handshake.type -e tls.handshake.version -e tls.handshake.ciphersuite
+    -e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str -e tls.alert_message.desc)
+for rep in $(seq "$REPEATS"); do
+    for name in text binary; do
+        cap=$work/$name.pcap
+        echo "== round $rep, $name"
+        timed "$name:dump-d" "$tlskit" dump -q -d -l "$keys" "$cap"
+        timed "$name:tshark-V" tshark -r "$cap" "${tshark_tls[@]}" -V
+        timed "$name:dump-json" "$tlskit" dump -q --json -l "$keys" "$cap"
+        timed "$name:tshark-fields" tshark -r "$cap" "${tshark_tls[@]}" -T fields "${tls_fields[@]}"
+        timed "$name:dump-nokeys" "$tlskit" dump -q "$cap"
+        timed "$name:dump-l" "$tlskit" dump -q -l "$keys" "$cap"
+    done
+done
+timed "text5:dump-d" "$tlskit" dump -q -d -l "$keys" "$work/text5.pcap"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-keys=$work/keys.log
-echo "== timing on $(mb "$size") MB ($(wc -l <"$keys") key log lines)"
-read -r t_dump_d rss_dump_d < <(timed "$tlskit" dump -d -l "$keys" "$work/cap.pcap")
-read -r t_tshark rss_tshark < <(timed tshark -r "$work/cap.pcap" -o "tls.keylog_file:$keys" -V)
-read -r t_dump rss_dump < <(timed "$tlskit" dump "$work/cap.pcap")
-read -r t_dump_l rss_dump_l < <(timed "$tlskit" dump -l "$keys" "$work/cap.pcap")
-read -r t_dump5 rss_dump5 < <(timed "$tlskit" dump -d -l "$keys" "$work/cap5.pcap")
-
-report=$(python3 - "$size" "$size5" "$t_dump_d" "$t_tshark" "$t_dump" "$t_dump5" "$rss_dump_d" "$rss_tshark" "$rss_dump" "$rss_dump5" "$t_dump_l" "$rss_dump_l" <<'PY'
-import sys
-size, size5, td, tt, tn, t5, rd, rt, rn, r5, tl, rl = (float(x) for x in sys.argv[1:])
-mbs = lambda s, t: size / 1e6 / t if t > 0 else float("inf")
-print(f"| run | wall s | MB/s | peak RSS MiB |")
-print(f"|---|---|---|---|")
-print(f"| tlskit dump -d -l KEYS | {td:.2f} | {mbs(size, td):.1f} | {rd / 1024:.1f} |")
-print(f"| tshark -o tls.keylog_file:KEYS -V | {tt:.2f} | {mbs(size, tt):.1f} | {rt / 1024:.1f} |")
-print(f"| tlskit dump (no keys) | {tn:.2f} | {mbs(size, tn):.1f} | {rn / 1024:.1f} |")
-print(f"| tlskit dump -l KEYS (decrypts, prints records but not the data) | {tl:.2f} | {mbs(size, tl):.1f} | {rl / 1024:.1f} |")
-print(f"| tlskit dump -d -l KEYS, 5x capture | {t5:.2f} | {size5 / 1e6 / t5 if t5 > 0 else 0:.1f} | {r5 / 1024:.1f} |")
+report=$(python3 - "$times" "$(stat -c %s "$work/text.pcap")" "$(stat -c %s "$work/binary.pcap")" \
+    "$(stat -c %s "$work/text5.pcap")" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    label, wall, rss = line.split()
+    runs.setdefault(label, []).append((float(wall), int(rss)))
+size = {"text": int(sys.argv[2]), "binary": int(sys.argv[3]), "text5": int(sys.argv[4])}
+med = lambda label: statistics.median(w for w, _ in runs[label]) if label in runs else float("nan")
+commands = [
+    ("dump-d", "`tlskit dump -d -l KEYS`"),
+    ("tshark-V", "`tshark -o tls.keylog_file:KEYS -d tcp.port==P,tls -V`"),
+    ("dump-json", "`tlskit dump --json -l KEYS`"),
+    ("tshark-fields", "`tshark -o tls.keylog_file:KEYS -d tcp.port==P,tls -T fields -e <11 TLS fields>`"),
+    ("dump-nokeys", "`tlskit dump` (no keys)"),
+    ("dump-l", "`tlskit dump -l KEYS` (decrypts, data not printed)"),
+]
+print("| capture | command | wall s median (range) | MB/s (median) | peak RSS MiB (max) |")
+print("|---|---|---|---|---|")
+for cap in ("text", "binary", "text5"):
+    for key, text in commands:
+        label = f"{cap}:{key}"
+        if label not in runs:
+            continue
+        walls = [w for w, _ in runs[label]]
+        spread = f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else "one run"
+        mbs = size[cap] / 1e6 / med(label) if med(label) > 0 else float("inf")
+        rss = max(r for _, r in runs[label]) / 1024
+        print(f"| {cap} {size[cap] / 1e6:.1f} MB | {text} | {med(label):.2f} ({spread}) | {mbs:.1f} | {rss:.1f} |")
 print()
-print(f"- decrypting: tlskit is **{tt / td:.1f}x** tshark's speed (goal: 10x); decrypting without printing the data: {tt / tl:.1f}x")
-print(f"- without keys: **{mbs(size, tn):.0f} MB/s** (goal: 300 MB/s)")
-print(f"- peak RSS 5x capture / 1x capture: **{r5 / rd:.2f}** (goal: <= 1, bounded by open connections)")
+for cap in ("text", "binary"):
+    pairs = [(f"{cap}:tshark-V", f"{cap}:dump-d", "`-d` against `tshark -V`"),
+             (f"{cap}:tshark-fields", f"{cap}:dump-json", "`--json` against `tshark -T fields`")]
+    for them, us, what in pairs:
+        ratios = sorted(a[0] / b[0] for a, b in zip(runs[them], runs[us]) if b[0] > 0)
+        print(f"- {cap}: {what}: tlskit is **{statistics.median(ratios):.1f}x** tshark's speed "
+              f"(per round {ratios[0]:.1f}–{ratios[-1]:.1f}x)")
+print(f"- without keys: **{size['text'] / 1e6 / med('text:dump-nokeys'):.0f} MB/s** on the text capture")
+r1 = max(r for _, r in runs["text:dump-d"])
+r5 = max(r for _, r in runs.get("text5:dump-d", [(0, 0)]))
+print(f"- peak RSS with -d, 5x text capture / 1x: **{r5 / r1:.2f}** (bounded by open connections)")
 PY
 )
-echo
-echo "$report"
 
-cmd_text="bench/dump.sh $conns"
-section=$(cat <<MD
-## dump
+section=$(
+    cat <<EOF
+## dump $started, tlskit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with uncommitted changes)')
 
-Command: \`$cmd_text\` ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)).
-Capture: $conns TLS connections over loopback (nginx $(nginx -v 2>&1 | sed 's/.*\///'), curl $(curl --version | head -1 | cut -d' ' -f2),
-TLS 1.3 AES-128-GCM / AES-256-GCM / ChaCha20 and TLS 1.2 ECDHE AES-128-GCM / ChaCha20 / AES-128-CBC-SHA256,
-files of 4, 16 and 64 KiB, Connection: close), $(mb "$size") MB; the 5x capture ($(mb "$size5") MB) is five copies
-appended with mergecap. tshark $(tshark --version | head -1 | awk '{print $3}'). Output to /dev/null in every run.
+    CONNS=$conns BIN_CONNS=$bin_conns REPEATS=$REPEATS bench/dump.sh
 
-Commands timed (wall clock and peak RSS from /usr/bin/time -v):
-\`tlskit dump -d -l keys.log cap.pcap\`, \`tshark -r cap.pcap -o tls.keylog_file:keys.log -V\`,
-\`tlskit dump cap.pcap\`, \`tlskit dump -l keys.log cap.pcap\`, \`tlskit dump -d -l keys.log cap5.pcap\`.
+$(nproc) cores, load average $load_start at the start and $load_end at the end. Captures made by this run: nginx
+$(nginx -v 2>&1 | sed 's/.*\///'), curl $(curl --version | head -1 | cut -d' ' -f2), Connection: close, TLS 1.3 AES-128-GCM / AES-256-GCM /
+ChaCha20 and TLS 1.2 ECDHE AES-128-GCM / ChaCha20 / AES-128-CBC-SHA256; text: $conns connections, base64 bodies of
+4, 16 and 64 KiB; binary: $bin_conns connections, random 64 KiB bodies; text5: the text capture five times
+(editcap -t, mergecap -a). tshark $(tshark --version | head -1 | awk '{print $3}'). Output to /dev/null; wall clock and peak
+RSS from /usr/bin/time; $REPEATS rounds, each command once per round.
+
+Decrypted application bytes, per connection and direction (\`tlskit dump --extract\` against
+\`tshark -T fields -e data.data\` with the HTTP dissectors off):
+$(printf '%s\n' "${checks[@]}")
 
 $report
-MD
+EOF
 )
-python3 - "$repo/bench/RESULTS.md" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmark results\n"
-pattern = re.compile(r"^## dump\n.*?(?=^## |\Z)", re.S | re.M)
-text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-open(path, "w").write(text)
-PY
 echo
-rm -f "$work"/cap-*.pcap "$work/cap5.pcap"
-echo "written to bench/RESULTS.md (section dump); capture and keys kept in $work"
+echo "$section"
+if [ "$APPEND" = 1 ]; then
+    printf '\n%s\n' "$section" >>"$repo/bench/RESULTS.md"
+    echo
+    echo "appended to bench/RESULTS.md"
+fi
+rm -f "$work/text5.pcap"
+rm -rf "$work"/extract-*
+echo "captures and key log kept in $work"
 trap - EXIT
 cleanup
+exit "$status"
