@@ -57,7 +57,7 @@ fn peek(tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) async fn peek_start(tcp: &TcpStream) -> io::Result<Start> {
     let mut buf = vec![0u8; 4096];
     loop {
-        tcp.readable().await?;
+        let ready = tcp.ready(Interest::READABLE).await?;
         // The peek runs inside try_io so that "not all there yet" clears only the readiness it saw:
         // the next segment wakes us again, and no busy loop spins on bytes already peeked.
         let peeked = tcp.try_io(Interest::READABLE, || {
@@ -73,6 +73,9 @@ pub(crate) async fn peek_start(tcp: &TcpStream) -> io::Result<Start> {
                 }
                 FirstMessage::Complete(_) | FirstMessage::Invalid => Ok(Peeked::Start(Start::Tls(None))),
                 FirstMessage::Incomplete if n == buf.len() => Ok(Peeked::BufferFull),
+                // The peer sent part of a hello and then its FIN: no more is coming, and the closed
+                // readiness is never cleared, so waiting again would spin. The TLS accept reports it.
+                FirstMessage::Incomplete if ready.is_read_closed() => Ok(Peeked::Start(Start::Tls(None))),
                 FirstMessage::Incomplete => Err(io::ErrorKind::WouldBlock.into()),
             }
         });
@@ -120,5 +123,15 @@ mod tests {
         let (server, client) = pair().await;
         drop(client);
         assert_eq!(peek_start(&server).await.unwrap(), Start::Closed);
+    }
+
+    #[tokio::test]
+    async fn part_of_a_hello_then_a_close_ends_the_peek_instead_of_spinning() {
+        let (server, mut client) = pair().await;
+        client.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]).await.unwrap();
+        client.shutdown().await.unwrap();
+        // A spinning peek never returns Pending, so this timeout could not fire: the test would hang.
+        let start = tokio::time::timeout(std::time::Duration::from_secs(20), peek_start(&server)).await;
+        assert_eq!(start.expect("the peek ended").unwrap(), Start::Tls(None));
     }
 }
