@@ -1,6 +1,7 @@
 //! `tlskit dump --http` on captures made in the test: curl and headless Chromium (SSLKEYLOGFILE) against
 //! `tlskit serve` and nginx over HTTP/1.1 and HTTP/2, captured with tcpdump on loopback, and compared with
-//! tshark's `http` and `http2` fields on the same capture. Capturing needs root (CAP_NET_RAW), as CI runs.
+//! tshark's `http` and `http2` fields on the same capture. Capturing needs root or CAP_NET_RAW; elsewhere scripts/test
+//! leaves these out (their names start with `live_capture`) and says so.
 
 mod common;
 
@@ -151,7 +152,7 @@ fn site() -> Site {
 }
 
 #[test]
-fn curl_through_tlskit_serve_http1_and_http2_agree_with_tshark() {
+fn live_capture_of_curl_through_tlskit_serve_http1_and_http2_agrees_with_tshark() {
     let s = site();
     let server = common::serve::Serve::start(
         s.www.path(),
@@ -195,7 +196,7 @@ fn curl_through_tlskit_serve_http1_and_http2_agree_with_tshark() {
 }
 
 #[test]
-fn curl_through_nginx_http2_agrees_with_tshark() {
+fn live_capture_of_curl_through_nginx_http2_agrees_with_tshark() {
     let s = site();
     common::require_packages(&["nginx"]);
     let dir = tempfile::tempdir().unwrap();
@@ -253,7 +254,7 @@ fn curl_through_nginx_http2_agrees_with_tshark() {
 }
 
 #[test]
-fn headless_chromium_through_tlskit_serve_http2_agrees_with_tshark() {
+fn live_capture_of_headless_chromium_through_tlskit_serve_http2_agrees_with_tshark() {
     let s = site();
     common::require_packages(&["chromium"]);
     let server = common::serve::Serve::start(
