@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/dump.sh: installs nginx, curl, openssl, tcpdump, tshark, wireshark-common, python3, time (Debian, scripts/install-peers) and builds tlskit (release); the default run (3000 + 300 connections, REPEATS=3) takes about 10 minutes.
 #
-#   bench/dump.sh [CONNS]      CONNS=3000 text-body connections; BIN_CONNS=CONNS/10; REPEATS=3; APPEND=1
+#   bench/dump.sh [CONNS]      CONNS=3000 text-body connections; BIN_CONNS=CONNS/10; REPEATS=3; APPEND=1;
+#                              PORT=a free one (nginx's loopback port)
 #
 # `tlskit dump` against tshark on captures this run makes itself, every time:
 # 1. nginx on a free loopback port serves base64 text files of 4, 16 and 64 KiB and random binary files of 64 KiB
@@ -13,7 +14,8 @@
 #    with the HTTP dissectors off, so the plaintext is left as data); any difference fails the run (exit 1);
 # 3. times, REPEATS times interleaved, like against like: `tlskit dump -d -l KEYS` against `tshark -V` with the
 #    key log, and `tlskit dump --json -l KEYS` against `tshark -T fields` with the TLS fields; besides,
-#    `tlskit dump` without keys, `-l KEYS` without the data, and the peak RSS on a 5x text capture (mergecap);
+#    `tlskit dump` without keys, `-l KEYS` without the data, and the peak RSS on a 5x text capture (mergecap),
+#    from the file and streamed through a pipe as `dump -i` reads packets (closed connections linger 3 s);
 # 4. prints a dated section (`## dump YYYY-MM-DD HH:MM UTC, tlskit REV`) and appends it to bench/RESULTS.md
 #    (APPEND=0: print only). Nothing already there is rewritten.
 # Needs root for tcpdump on lo.
@@ -44,7 +46,7 @@ trap cleanup EXIT
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 \
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
 mkdir -p "$work/www"
@@ -233,8 +235,10 @@ for rep in $(seq "$REPEATS"); do
         timed "$name:dump-nokeys" "$tlskit" dump -q "$cap"
         timed "$name:dump-l" "$tlskit" dump -q -l "$keys" "$cap"
     done
+    timed "text:dump-stream" sh -c 'cat "$1" | "$2" dump -q -l "$3" /dev/stdin' sh "$work/text.pcap" "$tlskit" "$keys"
 done
 timed "text5:dump-d" "$tlskit" dump -q -d -l "$keys" "$work/text5.pcap"
+timed "text5:dump-stream" sh -c 'cat "$1" | "$2" dump -q -l "$3" /dev/stdin' sh "$work/text5.pcap" "$tlskit" "$keys"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 report=$(python3 - "$times" "$(stat -c %s "$work/text.pcap")" "$(stat -c %s "$work/binary.pcap")" \
@@ -253,6 +257,7 @@ commands = [
     ("tshark-fields", "`tshark -o tls.keylog_file:KEYS -d tcp.port==P,tls -T fields -e <11 TLS fields>`"),
     ("dump-nokeys", "`tlskit dump` (no keys)"),
     ("dump-l", "`tlskit dump -l KEYS` (decrypts, data not printed)"),
+    ("dump-stream", "`cat CAPTURE | tlskit dump -l KEYS /dev/stdin` (streamed, as `dump -i`)"),
 ]
 print("| capture | command | wall s median (range) | MB/s (median) | peak RSS MiB (max) |")
 print("|---|---|---|---|---|")
@@ -278,6 +283,10 @@ print(f"- without keys: **{size['text'] / 1e6 / med('text:dump-nokeys'):.0f} MB/
 r1 = max(r for _, r in runs["text:dump-d"])
 r5 = max(r for _, r in runs.get("text5:dump-d", [(0, 0)]))
 print(f"- peak RSS with -d, 5x text capture / 1x: **{r5 / r1:.2f}** (bounded by open connections)")
+s1 = max(r for _, r in runs["text:dump-stream"])
+s5 = max(r for _, r in runs.get("text5:dump-stream", [(0, 0)]))
+print(f"- streamed through a pipe (closed connections lingering 3 s of capture time): peak RSS "
+      f"{s1 / 1024:.1f} MiB on the text capture, {s5 / 1024:.1f} MiB on 5x: **{s5 / s1:.2f}**")
 PY
 )
 

@@ -32,7 +32,7 @@ enum Command {
     Post(get::Args),
     /// Load-test HTTPS servers, counting full and resumed handshakes (wrk/h2load-style)
     Bench(bench::Args),
-    /// Decode and decrypt TLS in a capture file (ssldump-style)
+    /// Decode and decrypt TLS and DTLS in a capture file (ssldump-style)
     Dump(dump::Args),
     /// Make a test PKI, issue certificates, show certificates
     #[command(subcommand)]

@@ -373,11 +373,11 @@ fn keylog_defaults_to_sslkeylogfile() {
 }
 
 #[test]
-fn dtls_1_0_and_1_2_captures_are_dissected_as_tshark_counts_them() {
+fn dtls_1_0_and_1_2_captures_decrypt_as_tshark_reads_them() {
     let c = captures_dir().join("openssl-dtls");
     for (name, version) in [("dtls1_0", "DTLSv1.0"), ("dtls1_2", "DTLSv1.2")] {
         let out = tlskit()
-            .args(["dump", "--json", "-l"])
+            .args(["dump", "--json", "-d", "-l"])
             .arg(c.join(format!("{name}.keys")))
             .arg(c.join(format!("{name}.pcap")))
             .output_checked();
@@ -390,7 +390,7 @@ fn dtls_1_0_and_1_2_captures_are_dissected_as_tshark_counts_them() {
         assert_eq!((&end["client"], &end["sni"]), (&end["client"], &"localhost".into()), "{name}");
         assert!(end["server"].as_str().unwrap().starts_with("127.0.0.1:2443"), "{name}: {end}");
         // tshark 4.0: 20 records; the cookie exchange; the Certificate (3 fragments) and the ServerKeyExchange
-        // (2 fragments) each once. What is encrypted stays so: DTLS is parsed, not decrypted.
+        // (2 fragments) each once; with the key log, both encrypted Finished messages.
         assert_eq!(
             end["records"],
             serde_json::json!({"handshake": 14, "change_cipher_spec": 2, "application_data": 2, "alert": 2}),
@@ -401,6 +401,27 @@ fn dtls_1_0_and_1_2_captures_are_dissected_as_tshark_counts_them() {
         for one in ["ServerHello", "Certificate", "ServerKeyExchange", "ServerHelloDone", "ClientKeyExchange"] {
             assert_eq!(hs[one], 1, "{name} {one}: {hs}");
         }
+        assert_eq!(hs["Finished"], 2, "{name}: the encrypted Finished of each side: {hs}");
+        // Every protected record decrypted: the two Finished, the two lines, the two close_notify alerts.
+        let protected: Vec<&Value> =
+            lines.iter().filter(|v| v["event"] == "record" && v["encrypted"] == true).collect();
+        assert_eq!(protected.len(), 6, "{name}: {protected:?}");
+        assert!(protected.iter().all(|r| r["decrypted"] == true), "{name}: {protected:?}");
+        assert_eq!((&end["undecrypted_records"], &end["failed_records"]), (&0.into(), &0.into()), "{name}: {end}");
+        // The plaintext is what make.sh sent, one line each way (tshark's 66 bytes).
+        let data: Vec<(&str, &str)> = lines
+            .iter()
+            .filter(|v| v["event"] == "application_data")
+            .map(|v| (v["dir"].as_str().unwrap(), v["data"].as_str().unwrap_or_default()))
+            .collect();
+        let (client, server) =
+            (format!("hello over {name} from s_client\n"), format!("hello over {name} from s_server\n"));
+        assert_eq!(data, [("c2s", client.as_str()), ("s2c", server.as_str())], "{name}");
+        assert_eq!((&end["plaintext_bytes_c2s"], &end["plaintext_bytes_s2c"]), (&33.into(), &33.into()), "{name}");
+        let alerts: Vec<(&Value, &Value)> =
+            lines.iter().filter(|v| v["event"] == "alert").map(|v| (&v["level"], &v["description"])).collect();
+        let close = (&Value::from("warning"), &Value::from("close_notify"));
+        assert_eq!(alerts, [close, close], "{name}: the decrypted close_notify of each side");
         let versions: std::collections::BTreeSet<&str> =
             lines.iter().filter(|v| v["event"] == "record").filter_map(|v| v["version"].as_str()).collect();
         assert!(versions.contains(version) && versions.iter().all(|v| v.starts_with("DTLS")), "{versions:?}");

@@ -1,5 +1,5 @@
 //! Every capture of tests/captures/expected.json decoded: connection, record and handshake-message counts,
-//! decrypted plaintext bytes, the first plaintext line and JA3 must equal the expected ones. The differences
+//! decrypted plaintext bytes, the first plaintext line, JA3 and each connection's alerts must equal the expected ones. The differences
 //! we know of are listed in KNOWN_DIFFERENCES, each exactly: the test fails if a capture differs in any
 //! other way, or no longer differs in the way listed. `SHA256SUMS` is checked first, so a damaged or missing
 //! capture fails as such.
@@ -24,8 +24,10 @@ const KNOWN_DIFFERENCES: &[(&str, &[&str], &str)] = &[
             "handshake Finished 0 != 2",
             "plaintext 0 != 1712",
             "first plaintext line None != Some(\"GET /compressed HTTP/1.1\")",
+            "alerts [[]] != [[(1, 0), (1, 0)]]",
         ],
-        "SEED-CBC is not decrypted: no maintained RustCrypto crate provides SEED (tlskit names the suite instead)",
+        "SEED-CBC is not decrypted: no maintained RustCrypto crate provides SEED (tlskit names the suite instead), so \
+         the encrypted close_notify alerts stay unread",
     ),
     (
         "snet-keylog-matrix/ssl3_0.pcap",
@@ -54,6 +56,8 @@ struct Totals {
     plaintext: u64,
     decrypted_records: u64,
     ja3: Vec<String>,
+    /// Per connection (by id), the (level, description) of each alert read, plaintext or decrypted, in order.
+    alerts: BTreeMap<u64, Vec<(u8, u8)>>,
     /// The stream (connection, direction) of the first decrypted byte, and its bytes up to a newline.
     first_stream: Option<(u64, usize)>,
     first_line: Vec<u8>,
@@ -63,6 +67,9 @@ struct Totals {
 impl Handler for Totals {
     fn connection_start(&mut self, _: &Connection) {}
     fn event(&mut self, c: &Connection, e: &Event<'_>) {
+        if let Event::Alert { alert: Some(alert), .. } = e {
+            self.alerts.entry(c.id).or_default().push((alert.level.value(), alert.description.value()));
+        }
         let Event::ApplicationData { dir, data, .. } = e else { return };
         let stream = *self.first_stream.get_or_insert((c.id, dir.index()));
         if stream != (c.id, dir.index()) || self.first_line_done {
@@ -76,8 +83,9 @@ impl Handler for Totals {
             None => self.first_line.extend_from_slice(data),
         }
     }
-    fn connection_end(&mut self, _: &Connection, s: &Summary) {
+    fn connection_end(&mut self, c: &Connection, s: &Summary) {
         self.connections += 1;
+        self.alerts.entry(c.id).or_default();
         for (k, v) in &s.stats.records {
             // tshark counts an SSLv2-format ClientHello as protocol `ssl2`, not as a TLS record.
             if *k == tlskit_wire::dissect::SSLV2_RECORD {
@@ -181,6 +189,23 @@ fn decode(
         if got_ja3 != want_sorted {
             diffs.push(format!("ja3 {:?} != {want_ja3:?}", totals.ja3));
         }
+    }
+    // tshark's alerts: per connection carrying TLS, in stream order, as (level, description).
+    let want_alerts: Vec<Vec<(u8, u8)>> = expected["alerts"]
+        .as_array()
+        .ok_or("expected.json gives no alerts")?
+        .iter()
+        .map(|conn| {
+            conn.as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| (a["level"].as_u64().unwrap_or(256) as u8, a["description"].as_u64().unwrap_or(256) as u8))
+                .collect()
+        })
+        .collect();
+    let got_alerts: Vec<Vec<(u8, u8)>> = totals.alerts.into_values().collect();
+    if got_alerts != want_alerts {
+        diffs.push(format!("alerts {got_alerts:?} != {want_alerts:?}"));
     }
     Ok(diffs)
 }

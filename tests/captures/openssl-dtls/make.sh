@@ -22,12 +22,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 
 openssl req -x509 -key rsa2048.key -days 3650 -subj /CN=localhost -out "$work/rsa.pem" 2>/dev/null
 cp rsa2048.key "$work/rsa.key"
 
-# name, openssl version flag, cipher list, port, server key type
+# name, openssl version flag, cipher list, port, server key type; a name ending in -reneg renegotiates: s_server's
+# `r` sends a HelloRequest, the second handshake runs under epoch 1, then a line each way under epoch 2 (s_client's
+# `R`, a client-initiated renegotiation, fails in OpenSSL 3.0's DTLS client with "no renegotiation")
 specs=(
     "dtls1_2 -dtls1_2 ECDHE-ECDSA-AES128-GCM-SHA256 24433 ec"
     "dtls1_0 -dtls1 ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0 24434 ec"
     "dtls1_2-cbc -dtls1_2 ECDHE-RSA-AES128-SHA 24435 rsa"
     "dtls1_2-rsa -dtls1_2 AES256-GCM-SHA384 24436 rsa"
+    "dtls1_2-reneg -dtls1_2 ECDHE-RSA-AES128-GCM-SHA256 22436 rsa"
 )
 for spec in "${specs[@]}"; do
     read -r name flag cipher port kind <<< "$spec"
@@ -52,6 +55,15 @@ for spec in "${specs[@]}"; do
     wait_for "$work/server-$name.log" "hello over $name from s_client"
     echo "hello over $name from s_server" >&7
     wait_for "$work/client-$name.log" "hello over $name from s_server"
+    case "$name" in *-reneg)
+        echo r >&7
+        wait_for "$work/server-$name.log" "SSL_do_handshake -> 1"
+        echo "after renegotiation from s_client" >&8
+        wait_for "$work/server-$name.log" "after renegotiation from s_client"
+        echo "after renegotiation from s_server" >&7
+        wait_for "$work/client-$name.log" "after renegotiation from s_server"
+        ;;
+    esac
     exec 8>&-   # the client closes: close_notify
     wait "$client" || true
     exec 7>&-
