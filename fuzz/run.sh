@@ -3,6 +3,7 @@
 # (default 60: about 15 minutes for the 14 targets, plus a first instrumented build of a few minutes).
 #
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default: every [[bin]] of fuzz/Cargo.toml)
+#        FUZZ_RUNS=10000000 fuzz/run.sh 0 record capture   (a budget of executions instead of seconds)
 # Prints, per target, the executions, executions per second and crashes; exit status 1 if any target crashed.
 # Each target's corpus starts from its checked-in regression inputs (fuzz/regressions/<target>/, written by
 # fuzz/make-seeds and replayed by crates/fuzz-harness's test); a crash input found here belongs there too.
@@ -32,18 +33,26 @@ else
 fi
 
 mkdir -p logs
-declare -A execs rates crashes
+declare -A execs rates crashes walls
 status=0
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     [ -d "regressions/$target" ] && cp -n regressions/"$target"/* "corpus/$target/" 2>/dev/null || true
-    echo "== fuzzing $target for ${seconds}s"
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        budget=(-runs="$FUZZ_RUNS")
+        echo "== fuzzing $target for $FUZZ_RUNS executions"
+    else
+        budget=(-max_total_time="$seconds")
+        echo "== fuzzing $target for ${seconds}s"
+    fi
     log=logs/$target.log
+    started=$SECONDS
     set +e
     cargo "${toolchain[@]}" fuzz run --sanitizer none --release "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -max_len=65536 -print_final_stats=1 >"$log" 2>&1
+        "${budget[@]}" -timeout=10 -max_len=65536 -print_final_stats=1 >"$log" 2>&1
     rc=$?
     set -e
+    walls[$target]=$((SECONDS - started))
     execs[$target]=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     rates[$target]=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     crashes[$target]=$(find "artifacts/$target" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) 2>/dev/null | wc -l)
@@ -54,8 +63,8 @@ for target in "${targets[@]}"; do
 done
 
 echo
-printf '%-14s %14s %10s %8s\n' target executions exec/s crashes
+printf '%-14s %14s %10s %8s %10s\n' target executions exec/s crashes wall_s
 for target in "${targets[@]}"; do
-    printf '%-14s %14s %10s %8s\n' "$target" "${execs[$target]:-?}" "${rates[$target]:-?}" "${crashes[$target]}"
+    printf '%-14s %14s %10s %8s %10s\n' "$target" "${execs[$target]:-?}" "${rates[$target]:-?}" "${crashes[$target]}" "${walls[$target]}"
 done
 exit $status
