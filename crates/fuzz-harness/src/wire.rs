@@ -79,7 +79,7 @@ pub fn record(data: &[u8]) {
     }
     if let Some(sh) = ServerHello::parse(data) {
         let _ = (sh.negotiated_version(), sh.key_share_group(), sh.alpn());
-        fingerprints.server_hello(&sh);
+        fingerprints.server_hello(&sh, 't');
         let _ = hello_fields(&HandshakeDetail::server_hello(&sh, false));
     }
     let _ = Certificates::parse(data, true).map(|c| c.iter().count());

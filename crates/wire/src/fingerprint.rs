@@ -82,8 +82,8 @@ impl Fingerprints {
         self.ja4 = Some(ja4(ch, transport));
     }
 
-    /// JA3S and JA4S of a ServerHello.
-    pub fn server_hello(&mut self, sh: &ServerHello<'_>) {
+    /// JA3S and JA4S of the connection's first ServerHello; `transport` as for [`ja4s`].
+    pub fn server_hello(&mut self, sh: &ServerHello<'_>, transport: char) {
         if self.ja3s.is_some() {
             return;
         }
@@ -91,7 +91,7 @@ impl Fingerprints {
         push_joined(&mut s, sh.extensions.types().map(u16::from));
         self.ja3s = Some(md5_hex(&s));
         self.ja3s_string = Some(s);
-        self.ja4s = Some(ja4s(sh, 't'));
+        self.ja4s = Some(ja4s(sh, transport));
     }
 }
 
@@ -112,8 +112,10 @@ fn version_code(version: ProtocolVersion) -> &'static str {
     }
 }
 
-/// JA4S of a ServerHello; `transport` is `t` (TCP) or `q` (QUIC). Unlike JA4 nothing is sorted or left out:
-/// a server's extensions are hashed in the order sent.
+/// JA4S of a ServerHello; `transport` is `t` (TCP), `q` (QUIC) or `d` (DTLS), the same letter as the JA4 of
+/// the connection (FoxIO's specification names `d` for JA4; its reference code marks any UDP ServerHello `q`,
+/// which would call DTLS QUIC). Unlike JA4 nothing is sorted or left out: a server's extensions are hashed
+/// in the order sent.
 ///
 /// ```
 /// use tlskit_wire::fingerprint::ja4s;
@@ -242,9 +244,21 @@ mod tests {
         body.extend([0, 15, 0, 43, 0, 2, 3, 4, 0, 16, 0, 5, 0, 3, 2, b'h', b'2']);
         let sh = ServerHello::parse(&body).unwrap();
         let mut f = Fingerprints::default();
-        f.server_hello(&sh);
+        f.server_hello(&sh, 't');
         let expected = format!("t1302h2_1301_{}", sha256_12("002b,0010"));
         assert_eq!(f.ja4s.as_deref(), Some(expected.as_str()));
         assert_eq!(f.ja3s_string.as_deref(), Some("771,4865,43-16"));
+    }
+
+    #[test]
+    fn a_dtls_server_hello_is_marked_d_like_its_client_hello() {
+        // DTLS 1.2 (0xfefd), TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, no extensions.
+        let mut body = vec![0xfe, 0xfd];
+        body.extend([3u8; 32]);
+        body.extend([0, 0xc0, 0x2f, 0]);
+        let sh = ServerHello::parse(&body).unwrap();
+        let mut f = Fingerprints::default();
+        f.server_hello(&sh, 'd');
+        assert_eq!(f.ja4s.as_deref(), Some("dd20000_c02f_000000000000"));
     }
 }

@@ -84,7 +84,7 @@ fn handshake_fields(conn: &ConnInfo) -> Map<String, Value> {
     fields.insert("client_hello_seen".into(), json!(client.is_some()));
     let server_fields = server.as_ref().and_then(|sh| {
         if !sh.is_hello_retry_request() {
-            fingerprints.server_hello(sh);
+            fingerprints.server_hello(sh, 't');
         }
         let mut fields = hello_fields(&HandshakeDetail::server_hello(sh, conn.session.resumed))?;
         fields.insert("hello_retry_request".into(), json!(sh.is_hello_retry_request()));

@@ -107,8 +107,7 @@ impl Dissector {
     fn client_hello(&mut self, ch: &ClientHello<'_>) -> HandshakeDetail {
         self.keying.client_hello(ch);
         self.server_name = ch.server_name().map(Cow::into_owned);
-        // JA4's transport: `d` for DTLS, `t` for TLS over TCP.
-        self.fingerprints.client_hello(ch, if self.dtls.is_some() { 'd' } else { 't' });
+        self.fingerprints.client_hello(ch, self.transport_letter());
         HandshakeDetail::client_hello(ch)
     }
 
@@ -116,12 +115,23 @@ impl Dissector {
         let resumed = self.keying.server_hello(sh);
         if !sh.is_hello_retry_request() {
             self.compression = sh.compression;
-            self.fingerprints.server_hello(sh);
+            self.fingerprints.server_hello(sh, self.transport_letter());
             if let Some(alpn) = sh.alpn() {
                 self.alpn = Some(alpn.into_owned());
             }
         }
         HandshakeDetail::server_hello(sh, resumed)
+    }
+}
+
+impl Dissector {
+    /// JA4's and JA4S's first letter: `d` for DTLS, `t` for TLS over TCP.
+    fn transport_letter(&self) -> char {
+        if self.dtls.is_some() {
+            'd'
+        } else {
+            't'
+        }
     }
 }
 
