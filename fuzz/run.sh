@@ -4,6 +4,7 @@
 #
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default: every [[bin]] of fuzz/Cargo.toml)
 #        FUZZ_RUNS=10000000 fuzz/run.sh 0 record capture   (a budget of executions instead of seconds)
+#        FUZZ_MAX_LEN=8192 fuzz/run.sh …   (longest input libFuzzer makes, default 65536: shorter inputs run faster)
 # Prints, per target, the executions, executions per second and crashes; exit status 1 if any target crashed.
 # Each target's corpus starts from its checked-in regression inputs (fuzz/regressions/<target>/, written by
 # fuzz/make-seeds and replayed by crates/fuzz-harness's test); a crash input found here belongs there too.
@@ -49,7 +50,7 @@ for target in "${targets[@]}"; do
     started=$SECONDS
     set +e
     cargo "${toolchain[@]}" fuzz run --sanitizer none --release "$target" "corpus/$target" -- \
-        "${budget[@]}" -timeout=10 -max_len=65536 -print_final_stats=1 >"$log" 2>&1
+        "${budget[@]}" -timeout=10 -max_len="${FUZZ_MAX_LEN:-65536}" -print_final_stats=1 >"$log" 2>&1
     rc=$?
     set -e
     walls[$target]=$((SECONDS - started))
