@@ -22,7 +22,7 @@ struct Capture {
 impl Capture {
     fn start(dir: &Path, port: u16) -> Capture {
         let file = dir.join("cap.pcap");
-        let mut child = Command::new("tcpdump")
+        let mut child = Command::new(common::program("tcpdump"))
             // Immediate mode: without it, packets wait in the kernel's ring buffer and are lost at SIGINT.
             .args(["-i", "lo", "--immediate-mode", "-Z", "root", "-U", "-s", "0", "-w"])
             .arg(&file)
@@ -216,7 +216,7 @@ fn live_capture_of_curl_through_nginx_http2_agrees_with_tshark() {
         ),
     )
     .unwrap();
-    let mut nginx = Command::new("nginx")
+    let mut nginx = Command::new(common::program("nginx"))
         .arg("-p")
         .arg(dir.path())
         .arg("-c")

@@ -60,7 +60,7 @@ impl Drop for Tcpdump {
 
 /// tcpdump writing every packet of `port` on lo to `file` as it comes (-U); started once it says it listens.
 fn tcpdump(file: &Path, port: u16) -> Tcpdump {
-    let mut child = Command::new("tcpdump")
+    let mut child = Command::new(common::program("tcpdump"))
         .args(["-i", "lo", "-U", "-n", "-w", &path(file), "tcp", "port", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -80,7 +80,7 @@ pub fn redis_tls(port: u16, pki: &tlskit::pki::PkiFiles, clients: RedisClients) 
 }
 
 fn redis_with(port: u16, args: &[&str]) -> Process {
-    let child = Command::new("redis-server")
+    let child = Command::new(super::program("redis-server"))
         .args(args)
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .stdin(Stdio::null())
@@ -122,7 +122,7 @@ pub fn haproxy(dir: &Path, backends: &[u16]) -> Process {
     }
     let path = dir.join(format!("haproxy-{port}.cfg"));
     std::fs::write(&path, config).expect("write haproxy.cfg");
-    let child = Command::new("haproxy")
+    let child = Command::new(super::program("haproxy"))
         .arg("-db")
         .arg("-f")
         .arg(&path)

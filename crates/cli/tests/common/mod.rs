@@ -25,7 +25,7 @@ pub mod serve;
 pub mod synth;
 pub mod traversal;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A fresh test PKI made by the library (`tlskit::pki::init`); the directory lives as long as the guard.
 pub fn pki() -> (tempfile::TempDir, tlskit::pki::PkiFiles) {
@@ -50,4 +50,17 @@ pub fn require_packages(packages: &[&str]) {
         std::time::Duration::from_secs(900),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr).trim());
+}
+
+/// The path of a peer's program: found on PATH, else in the sbin directories, which a non-root user's PATH
+/// on Debian leaves out although nginx and haproxy install there. Falls back to the bare name, so a missing
+/// program fails with spawn's NotFound.
+pub fn program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let sbin = ["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from);
+    std::env::split_paths(&path)
+        .chain(sbin)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }

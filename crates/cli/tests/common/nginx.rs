@@ -26,15 +26,6 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a free port").port()
 }
 
-fn nginx_binary() -> String {
-    for candidate in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
-        if Path::new(candidate).exists() {
-            return candidate.to_string();
-        }
-    }
-    "nginx".to_string()
-}
-
 impl Nginx {
     /// Start nginx serving `root` with the certificate `cert`/`key` on one port per site; waits
     /// until every port accepts connections.
@@ -77,7 +68,7 @@ impl Nginx {
         );
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(nginx_binary())
+        let child = Command::new(super::program("nginx"))
             .arg("-p")
             .arg(&dir)
             .arg("-c")
