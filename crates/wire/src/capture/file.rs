@@ -82,8 +82,13 @@ pub struct CaptureReader {
     end: usize,
 }
 
-/// How much a pcap file is read at a time: more than the input's BufReader, which then steps aside (no copy).
+/// How much a pcap file is read at a time once it has proved long: more than the input's BufReader, which then
+/// steps aside (no copy).
 const READ_BLOCK: usize = 2 << 20;
+
+/// The first read block: the block doubles at each refill up to [`READ_BLOCK`], so a small capture does not
+/// pay for zeroing 2 MiB (a thousand times its size) and a long one reaches full-size reads in six refills.
+const FIRST_BLOCK: usize = 64 << 10;
 
 /// Upper bound for one block: protects against a corrupt length asking for gigabytes.
 const MAX_BLOCK: usize = 64 << 20;
@@ -311,8 +316,9 @@ impl CaptureReader {
         self.block.copy_within(self.at..self.end, 0);
         self.end -= self.at;
         self.at = 0;
-        if self.block.len() < n.max(READ_BLOCK) {
-            self.block.resize(n.max(READ_BLOCK), 0);
+        let grown = (self.block.len() * 2).clamp(FIRST_BLOCK, READ_BLOCK);
+        if self.block.len() < n.max(grown) {
+            self.block.resize(n.max(grown), 0);
         }
         while self.end < n {
             match self.input.read(&mut self.block[self.end..]) {
