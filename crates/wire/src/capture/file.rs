@@ -146,8 +146,8 @@ impl CaptureReader {
                 if !(28..=MAX_BLOCK).contains(&total) {
                     return Err(CaptureError::Corrupt { offset: 0, what: format!("section header length {total}") });
                 }
-                let mut rest = vec![0u8; total - 12];
-                read_exact_or(&mut input, &mut rest, 12, "pcapng section header")?;
+                let mut rest = Vec::new();
+                read_len_or(&mut input, &mut rest, total - 12, 12, "pcapng section header")?;
                 reader.format = Format::PcapNg { big_endian, interfaces: Vec::new() };
                 reader.offset = total as u64;
             }
@@ -228,8 +228,7 @@ impl CaptureReader {
                 if !(28..=MAX_BLOCK).contains(&total) {
                     return Err(CaptureError::Corrupt { offset: start, what: format!("section length {total}") });
                 }
-                self.buf.resize(total - 12, 0);
-                read_exact_or(&mut self.input, &mut self.buf, start, "section header")?;
+                read_len_or(&mut self.input, &mut self.buf, total - 12, start, "section header")?;
                 self.offset += (total - 12) as u64;
                 self.format = Format::PcapNg { big_endian: be, interfaces: Vec::new() };
                 return Ok(Item::Skip);
@@ -237,8 +236,7 @@ impl CaptureReader {
             if total < 12 || !total.is_multiple_of(4) || total > MAX_BLOCK {
                 return Err(CaptureError::Corrupt { offset: start, what: format!("block length {total}") });
             }
-            self.buf.resize(total - 8, 0);
-            read_exact_or(&mut self.input, &mut self.buf, start, "block body")?;
+            read_len_or(&mut self.input, &mut self.buf, total - 8, start, "block body")?;
             self.offset += (total - 8) as u64;
             let body_len = total - 12;
             let Format::PcapNg { ref mut interfaces, .. } = self.format else { return Ok(Item::Eof) };
@@ -317,10 +315,14 @@ impl CaptureReader {
         self.end -= self.at;
         self.at = 0;
         let grown = (self.block.len() * 2).clamp(FIRST_BLOCK, READ_BLOCK);
-        if self.block.len() < n.max(grown) {
-            self.block.resize(n.max(grown), 0);
+        if self.block.len() < grown {
+            self.block.resize(grown, 0);
         }
         while self.end < n {
+            // Past the read size, grow only as bytes arrive: a corrupt length must not allocate before its data.
+            if self.end == self.block.len() {
+                self.block.resize((self.block.len() * 2).min(n), 0);
+            }
             match self.input.read(&mut self.block[self.end..]) {
                 Ok(0) => return Ok(false),
                 Ok(got) => self.end += got,
@@ -346,6 +348,23 @@ impl CaptureReader {
         self.offset += buf.len() as u64;
         Ok(true)
     }
+}
+
+/// Reads exactly `len` bytes into `buf` (replacing its contents), growing it as the bytes arrive, so that a
+/// corrupt length costs memory only for the data that is really there.
+fn read_len_or(
+    input: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    len: usize,
+    offset: u64,
+    what: &'static str,
+) -> Result<(), CaptureError> {
+    buf.clear();
+    input.take(len as u64).read_to_end(buf).map_err(CaptureError::Io)?;
+    if buf.len() < len {
+        return Err(CaptureError::Truncated { offset, what });
+    }
+    Ok(())
 }
 
 fn read_exact_or(input: &mut dyn Read, buf: &mut [u8], offset: u64, what: &'static str) -> Result<(), CaptureError> {
