@@ -41,8 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free loopback port (other benchmarks may run beside this one).
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A free loopback port (other benchmarks may run beside this one), or PORT.
+PORT=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 mkdir -p "$W/www" "$W/nginx"
 "$TLSKIT" cert init "$W/pki" > /dev/null
 head -c 100 /dev/urandom > "$W/www/100b.txt"

@@ -164,6 +164,8 @@ pub(crate) struct Template {
     pub h1_headers: HeaderMap,
     pub h2_uri: Uri,
     pub h2_headers: HeaderMap,
+    /// The HTTP/1.1 request as sent on the wire by the keep-alive codec, built once.
+    pub h1_request: Vec<u8>,
 }
 
 /// The run, prepared: everything a worker needs, shared read-only.
@@ -273,7 +275,8 @@ impl Plan {
             .path_and_query
             .parse()
             .map_err(|e| BenchError::Settings(format!("bad path {:?}: {e}", t.path_and_query)))?;
-        Ok(Template { origin, h1_uri, h1_headers: h1, h2_uri: t.uri.clone(), h2_headers: h2 })
+        let h1_request = super::h1::request_bytes(&bench.method, &t.path_and_query, &h1, &bench.body);
+        Ok(Template { origin, h1_uri, h1_headers: h1, h2_uri: t.uri.clone(), h2_headers: h2, h1_request })
     }
 
     /// The origin a connection slot talks to: slots are spread over the servers in turn.

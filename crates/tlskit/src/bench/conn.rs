@@ -1,5 +1,5 @@
-//! One benchmark connection: TCP connect, TLS handshake, then hyper's HTTP/1.1 or HTTP/2
-//! client connection on top, driven on the worker's own thread. The slot that opened it
+//! One benchmark connection: TCP connect, TLS handshake, then the bench's own HTTP/1.1
+//! codec (keep-alive), hyper's HTTP/1.1 (a connection per request) or hyper's HTTP/2 on top, driven on the worker's own thread. The slot that opened it
 //! decides when it is reused, replaced or resumed; no pool does it behind our back.
 
 use std::cell::Cell;
@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 
 use super::config::{Origin, Protocol};
 use super::errors::ErrorKind;
+use super::h1::H1Conn;
 use crate::client::recorder::{Recorder, SeenError};
 use crate::context::{ClientTls, Connector, HandshakeFacts};
 
@@ -32,7 +33,7 @@ pub(crate) struct ByteCount {
 }
 
 /// A stream that adds what it reads to the worker's [`ByteCount`].
-struct Metered<S> {
+pub(crate) struct Metered<S> {
     inner: S,
     count: Rc<ByteCount>,
 }
@@ -86,47 +87,13 @@ impl<F: Future + 'static> hyper::rt::Executor<F> for LocalExec {
 pub(crate) enum Sender {
     H1(http1::SendRequest<Full<Bytes>>),
     H2(http2::SendRequest<Full<Bytes>>),
-}
-
-/// The stream under hyper: TLS over TCP, metered, with its TLS errors noted.
-type Io = TokioIo<Metered<Recorder<ClientTls<TcpStream>>>>;
-
-/// An HTTP/1.1 connection's driving future, kept on the slot's own task (see [`Driver::drive`]).
-type H1Connection = Pin<Box<http1::Connection<Io, Full<Bytes>>>>;
-
-/// Where an HTTP/1.1 connection is driven: by the task that sends on it, so a request does
-/// not hop between two tasks (the request, the connection) and back.
-#[derive(Default)]
-pub(crate) struct Driver(Option<H1Connection>);
-
-impl Driver {
-    /// Run `fut`, polling the connection beside it.
-    pub(crate) async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        std::future::poll_fn(|cx| {
-            for _ in 0..2 {
-                // Connection first (it moves the bytes), then the request; twice, so a request
-                // just queued is written at once rather than after a wake-up.
-                if let Some(conn) = self.0.as_mut() {
-                    if conn.as_mut().poll(cx).is_ready() {
-                        self.0 = None;
-                    }
-                }
-                if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-                    return Poll::Ready(out);
-                }
-            }
-            Poll::Pending
-        })
-        .await
-    }
+    /// HTTP/1.1 keep-alive on the bench's own codec (the hot path: no hyper, no allocation).
+    Raw(Box<H1Conn<Metered<Recorder<ClientTls<TcpStream>>>>>),
 }
 
 /// An open connection and what it took to open it.
 pub(crate) struct Opened {
     pub sender: Sender,
-    /// The HTTP/1.1 connection, when the caller drives it (else it runs as its own task).
-    pub driver: Driver,
     pub seen: SeenError,
     pub facts: HandshakeFacts,
     /// The connector offered a stored session in this handshake.
@@ -143,10 +110,11 @@ pub(crate) struct OpenFailed {
 
 impl Sender {
     /// Wait until the connection takes a request; Err when it is closed.
-    pub(crate) async fn ready(&mut self) -> Result<(), hyper::Error> {
+    pub(crate) async fn ready(&mut self) -> bool {
         match self {
-            Sender::H1(s) => s.ready().await,
-            Sender::H2(s) => s.ready().await,
+            Sender::H1(s) => s.ready().await.is_ok(),
+            Sender::H2(s) => s.ready().await.is_ok(),
+            Sender::Raw(c) => !c.closed,
         }
     }
 
@@ -155,13 +123,14 @@ impl Sender {
         match self {
             Sender::H1(s) => s.is_closed(),
             Sender::H2(s) => s.is_closed(),
+            Sender::Raw(c) => c.closed,
         }
     }
 
     /// Another handle on an HTTP/2 connection, for another stream (HTTP/1.1 has one).
     pub(crate) fn another_stream(&self) -> Option<Sender> {
         match self {
-            Sender::H1(_) => None,
+            Sender::H1(_) | Sender::Raw(_) => None,
             Sender::H2(s) => Some(Sender::H2(s.clone())),
         }
     }
@@ -172,10 +141,12 @@ impl Sender {
     }
 
     /// Send one request; the future resolves with the response head.
+    /// Not for [`Sender::Raw`], which sends pre-built bytes (see `h1::H1Conn::exchange`).
     pub(crate) async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, hyper::Error> {
         match self {
             Sender::H1(s) => s.send_request(req).await,
             Sender::H2(s) => s.send_request(req).await,
+            Sender::Raw(_) => unreachable!("the raw HTTP/1.1 codec sends its own bytes"),
         }
     }
 }
@@ -186,7 +157,7 @@ pub(crate) async fn open(
     connector: &Connector,
     protocol: Protocol,
     count: &Rc<ByteCount>,
-    drive_h1: bool,
+    keep_alive: bool,
 ) -> Result<Opened, OpenFailed> {
     let began = Instant::now();
     let mut tcp = Err(io::Error::from(io::ErrorKind::AddrNotAvailable));
@@ -209,9 +180,13 @@ pub(crate) async fn open(
     let offered = connector.take_offered();
     let facts = HandshakeFacts::of(&tls);
     let (recorded, seen) = Recorder::new(tls);
-    let io = TokioIo::new(Metered { inner: recorded, count: count.clone() });
+    let metered = Metered { inner: recorded, count: count.clone() };
+    if !facts.h2 && protocol != Protocol::Http2 && keep_alive {
+        let sender = Sender::Raw(Box::new(H1Conn::new(metered)));
+        return Ok(Opened { sender, seen, facts, offered, began, connected, handshaken });
+    }
+    let io: TokioIo<Metered<Recorder<ClientTls<TcpStream>>>> = TokioIo::new(metered);
     let failed = |e: hyper::Error| OpenFailed { kind: ErrorKind::exchange(e, &seen, connector.has_identity()) };
-    let mut driver = Driver::default();
     let sender = if facts.h2 {
         let (sender, conn) = http2::Builder::new(LocalExec)
             .initial_stream_window_size(1 << 24)
@@ -225,13 +200,9 @@ pub(crate) async fn open(
         return Err(OpenFailed { kind: ErrorKind::NoHttp2 });
     } else {
         let (sender, conn) = http1::handshake(io).await.map_err(failed)?;
-        if drive_h1 {
-            driver.0 = Some(Box::pin(conn));
-        } else {
-            // Its own task, which closes the connection properly (close_notify) once we let go.
-            tokio::task::spawn_local(conn);
-        }
+        // Its own task, which closes the connection properly (close_notify) once we let go.
+        tokio::task::spawn_local(conn);
         Sender::H1(sender)
     };
-    Ok(Opened { sender, driver, seen, facts, offered, began, connected, handshaken })
+    Ok(Opened { sender, seen, facts, offered, began, connected, handshaken })
 }

@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http::{Request, Version};
+use http::{Method, Request, Version};
 use http_body_util::{BodyExt, Full};
 use tokio::sync::watch;
 use tokio::task::{spawn_local, LocalSet};
 use tokio::time::timeout;
 
 use super::config::{Bench, BenchError, Mode, Plan, Stop, Template};
-use super::conn::{self, ByteCount, Driver, Opened, Sender};
+use super::conn::{self, ByteCount, Opened, Sender};
 use super::errors::ErrorKind;
 use super::report::{Report, Setup};
 use super::stats::{Turn, WorkerStats};
@@ -222,15 +222,28 @@ impl Generator {
     }
 }
 
-/// Send one request and read the whole response.
+/// Send one request and read the whole response. `Err(None)`: the connection had been closed
+/// by the server while idle, before this request (no error: the request goes on a new one).
 async fn exchange(
     w: &Worker,
     sender: &mut Sender,
     seen: &SeenError,
     target: &Template,
     turn: Turn,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Option<ErrorKind>> {
     let setup = &w.plan.setup;
+    let identity = || w.plan.connectors[0].has_identity();
+    if let Sender::Raw(conn) = sender {
+        let mut head_at = None;
+        let head_only = setup.method == Method::HEAD;
+        let status = conn
+            .exchange(&target.h1_request, head_only, || head_at = Some(Instant::now()))
+            .await
+            .map_err(|e| ErrorKind::codec(e, seen, identity()))?;
+        let done_at = Instant::now();
+        w.record_response(turn, status, head_at.unwrap_or(done_at), done_at);
+        return Ok(());
+    }
     let mut req = Request::new(Full::new(setup.body.clone()));
     *req.method_mut() = setup.method.clone();
     if sender.is_h2() {
@@ -241,32 +254,36 @@ async fn exchange(
         *req.uri_mut() = target.h1_uri.clone();
         *req.headers_mut() = target.h1_headers.clone();
     }
-    let identity = || w.plan.connectors[0].has_identity();
-    let response = sender.send(req).await.map_err(|e| ErrorKind::exchange(e, seen, identity()))?;
+    let response = sender.send(req).await.map_err(|e| Some(ErrorKind::exchange(e, seen, identity())))?;
     let head_at = Instant::now();
     let status = response.status().as_u16();
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
-        frame.map_err(|e| ErrorKind::exchange(e, seen, identity()))?;
+        frame.map_err(|e| Some(ErrorKind::exchange(e, seen, identity())))?;
     }
     w.record_response(turn, status, head_at, Instant::now());
     Ok(())
 }
 
 /// Requests on one connection until the generator is done (true) or the connection is gone (false).
-async fn stream(w: &Worker, mut sender: Sender, mut driver: Driver, seen: &SeenError, gen: &mut Generator) -> bool {
+async fn stream(w: &Worker, mut sender: Sender, seen: &SeenError, gen: &mut Generator) -> bool {
     let limit = w.plan.setup.timeout;
     loop {
         let Some(turn) = gen.turn(w).await else { return true };
         // A server that closed the connection between requests: the turn waits for the next one.
-        if driver.drive(sender.ready()).await.is_err() {
+        if !sender.ready().await {
             gen.pending = Some(turn);
             return false;
         }
         let target = gen.target(&w.plan);
-        match driver.drive(timeout(limit, exchange(w, &mut sender, seen, target, turn))).await {
+        match timeout(limit, exchange(w, &mut sender, seen, target, turn)).await {
             Ok(Ok(())) => {}
-            Ok(Err(kind)) => {
+            Ok(Err(None)) => {
+                // Closed by the server while idle (our codec learns it only now): as above.
+                gen.pending = Some(turn);
+                return false;
+            }
+            Ok(Err(Some(kind))) => {
                 w.record_error(turn, kind);
                 if sender.is_closed() {
                     return false;
@@ -311,7 +328,7 @@ async fn keep_alive_slot(w: Rc<Worker>, slot: usize, mut gens: Vec<Generator>) {
         let streams: Vec<Sender> = std::iter::from_fn(|| opened.sender.another_stream()).take(gens.len() - 1).collect();
         if streams.is_empty() {
             // HTTP/1.1, or one stream: run it here.
-            if stream(&w, opened.sender, opened.driver, &opened.seen, &mut gens[0]).await {
+            if stream(&w, opened.sender, &opened.seen, &mut gens[0]).await {
                 return;
             }
             continue;
@@ -320,7 +337,7 @@ async fn keep_alive_slot(w: Rc<Worker>, slot: usize, mut gens: Vec<Generator>) {
         for (sender, mut gen) in std::iter::once(opened.sender).chain(streams).zip(gens.drain(..)) {
             let (w, seen) = (w.clone(), opened.seen.clone());
             tasks.push(spawn_local(async move {
-                let done = stream(&w, sender, Driver::default(), &seen, &mut gen).await;
+                let done = stream(&w, sender, &seen, &mut gen).await;
                 (gen, done)
             }));
         }
@@ -346,14 +363,14 @@ async fn per_request_slot(w: Rc<Worker>, slot: usize, mut gen: Generator) {
             let origin = &w.plan.origins[w.plan.slot_origin(slot)];
             let mut opened = conn::open(origin, &w.plan.connectors[slot], w.plan.setup.protocol, &w.count, false)
                 .await
-                .map_err(|f| f.kind)?;
+                .map_err(|f| Some(f.kind))?;
             w.record_connection(&opened);
             exchange(&w, &mut opened.sender, &opened.seen, target, turn).await
         };
         match timeout(limit, attempt).await {
             Ok(Ok(())) => {}
             Ok(Err(kind)) => {
-                w.record_error(turn, kind);
+                w.record_error(turn, kind.unwrap_or(ErrorKind::Closed));
                 tokio::task::yield_now().await;
             }
             Err(_) => w.record_error(turn, ErrorKind::Timeout),

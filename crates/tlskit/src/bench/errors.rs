@@ -3,6 +3,7 @@
 
 use std::io;
 
+use super::h1::H1Error;
 use crate::client::error::{ClientError, Failure};
 use crate::client::recorder::{self, SeenError};
 
@@ -111,6 +112,22 @@ impl ErrorKind {
             return ErrorKind::Closed;
         }
         Self::from_client(failure.classify_hyper(err))
+    }
+
+    /// A failed exchange on the bench's own HTTP/1.1 codec; None when the server had closed
+    /// the connection while idle (not an error of this request).
+    pub(crate) fn codec(err: H1Error, seen: &SeenError, have_identity: bool) -> Option<Self> {
+        let failure = Failure { host: "", have_identity, cert_requested: false };
+        if let Some(tls) = recorder::take(seen) {
+            return Some(Self::from_client(failure.classify_rustls(tls)));
+        }
+        Some(match err {
+            H1Error::IdleClose => return None,
+            H1Error::Malformed => ErrorKind::Http,
+            H1Error::Io(e) if is_reset(&e) => ErrorKind::Reset,
+            H1Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
+            H1Error::Io(e) => Self::from_client(failure.classify_io(e, false)),
+        })
     }
 
     fn from_client(err: ClientError) -> Self {

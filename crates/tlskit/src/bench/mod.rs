@@ -33,6 +33,7 @@ mod config;
 mod conn;
 mod engine;
 mod errors;
+mod h1;
 mod report;
 mod stats;
 mod timeline;
