@@ -37,18 +37,24 @@ fn served(server: &Serve) -> bool {
     ok && body == b"hello from tlskit\n"
 }
 
-/// Python's `h2` package, installed once per test process when missing.
+/// Python's `h2` package, installed once per test process when missing: by pip where the python3 on PATH is
+/// its own (pyenv, a venv), else from Debian (python3-h2), since Debian's python3 refuses pip installs
+/// (externally-managed-environment) for a user who is not root.
 fn require_python_h2() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let have = Command::new("python3").args(["-c", "import h2"]).status().is_ok_and(|s| s.success());
-        if !have {
-            let out = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "h2"])
-                .output()
-                .expect("run pip");
-            assert!(out.status.success(), "pip install h2: {}", String::from_utf8_lossy(&out.stderr));
+        let have = || Command::new("python3").args(["-c", "import h2"]).status().is_ok_and(|s| s.success());
+        if have() {
+            return;
         }
+        let out = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "h2"])
+            .output()
+            .expect("run pip");
+        if !out.status.success() {
+            common::require_packages(&["python3-h2"]);
+        }
+        assert!(have(), "python3 cannot import h2: pip said {}", String::from_utf8_lossy(&out.stderr).trim());
     });
 }
 
