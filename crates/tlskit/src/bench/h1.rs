@@ -6,6 +6,7 @@
 use std::io;
 
 use http::{HeaderMap, Method};
+use tlskit_wire::http::h1::{ends_in_chunked, response_framing, BodyFraming};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Read buffer size; a response head must fit in it.
@@ -259,11 +260,7 @@ fn delimit(resp: &httparse::Response<'_, '_>, head_only: bool) -> Option<(Body, 
             }
             length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = h
-                .value
-                .split(|&b| b == b',')
-                .next_back()
-                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            chunked = ends_in_chunked(h.value);
         } else if h.name.eq_ignore_ascii_case("connection") {
             let v = h.value;
             if v.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")) {
@@ -273,14 +270,12 @@ fn delimit(resp: &httparse::Response<'_, '_>, head_only: bool) -> Option<(Body, 
             }
         }
     }
-    let body = if head_only || (100..200).contains(&status) || status == 204 || status == 304 {
-        Body::Length(0)
-    } else if chunked {
-        Body::Chunked
-    } else if let Some(n) = length {
-        Body::Length(n)
-    } else {
-        Body::UntilClose
+    let method = if head_only { "HEAD" } else { "GET" };
+    let body = match response_framing(status, method, chunked, length) {
+        BodyFraming::None => Body::Length(0),
+        BodyFraming::Length(n) => Body::Length(n),
+        BodyFraming::Chunked => Body::Chunked,
+        BodyFraming::UntilClose => Body::UntilClose,
     };
     Some((body, close))
 }

@@ -122,9 +122,7 @@ impl Dissector {
         }
         HandshakeDetail::server_hello(sh, resumed)
     }
-}
 
-impl Dissector {
     /// JA4's and JA4S's first letter: `d` for DTLS, `t` for TLS over TCP.
     fn transport_letter(&self) -> char {
         if self.dtls.is_some() {

@@ -203,7 +203,7 @@ impl Http1 {
     fn framing(&mut self, head: &Head) -> Option<Body> {
         let header =
             |name: &'static str| head.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-        let chunked = header("transfer-encoding").any(|v| v.to_ascii_lowercase().contains("chunked"));
+        let chunked = header("transfer-encoding").any(|v| ends_in_chunked(v.as_bytes()));
         let length = header("content-length").next().and_then(|v| v.trim().parse::<u64>().ok());
         match &head.start {
             StartLine::Request { .. } => {
@@ -222,21 +222,11 @@ impl Http1 {
             }
             StartLine::Response { status, .. } => {
                 let method = self.pending.front().map(|(_, m)| m.as_str()).unwrap_or_default();
-                let none = (100..200).contains(status)
-                    || *status == 204
-                    || *status == 304
-                    || method.eq_ignore_ascii_case("HEAD")
-                    || (method.eq_ignore_ascii_case("CONNECT") && (200..300).contains(status));
-                if none {
-                    None
-                } else if chunked {
-                    Some(Body::Chunked(Chunked::Size(Vec::new())))
-                } else {
-                    match length {
-                        Some(0) => None,
-                        Some(n) => Some(Body::Length(n)),
-                        None => Some(Body::UntilClose),
-                    }
+                match response_framing(*status, method, chunked, length) {
+                    BodyFraming::None | BodyFraming::Length(0) => None,
+                    BodyFraming::Length(n) => Some(Body::Length(n)),
+                    BodyFraming::Chunked => Some(Body::Chunked(Chunked::Size(Vec::new()))),
+                    BodyFraming::UntilClose => Some(Body::UntilClose),
                 }
             }
         }
@@ -373,6 +363,48 @@ impl Http1 {
             }
         }
     }
+}
+
+/// How an HTTP/1.1 response's body is delimited (RFC 9112 section 6.3): the one rule `tlskit dump --http` and
+/// `tlskit bench`'s client both read responses by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body, whatever the headers say (HEAD, 1xx, 204, 304, a CONNECT tunnel's 2xx).
+    None,
+    /// Exactly this many bytes (Content-Length).
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Everything until the server closes the connection.
+    UntilClose,
+}
+
+/// The framing of a response with `status` to a request with `method`, given whether its Transfer-Encoding
+/// ends in chunked ([`ends_in_chunked`]) and its Content-Length; chunked wins over a length.
+///
+/// ```
+/// use tlskit_wire::http::h1::{response_framing, BodyFraming};
+/// assert_eq!(response_framing(200, "HEAD", false, Some(5)), BodyFraming::None);
+/// assert_eq!(response_framing(200, "GET", true, Some(5)), BodyFraming::Chunked);
+/// assert_eq!(response_framing(200, "GET", false, None), BodyFraming::UntilClose);
+/// ```
+pub fn response_framing(status: u16, method: &str, chunked: bool, length: Option<u64>) -> BodyFraming {
+    let bodiless = (100..200).contains(&status)
+        || status == 204
+        || status == 304
+        || method.eq_ignore_ascii_case("HEAD")
+        || (method.eq_ignore_ascii_case("CONNECT") && (200..300).contains(&status));
+    match (bodiless, chunked, length) {
+        (true, ..) => BodyFraming::None,
+        (false, true, _) => BodyFraming::Chunked,
+        (false, false, Some(n)) => BodyFraming::Length(n),
+        (false, false, None) => BodyFraming::UntilClose,
+    }
+}
+
+/// Whether a Transfer-Encoding value's last coding is chunked: only then does chunked delimit the message.
+pub fn ends_in_chunked(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').next_back().is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
 fn headers(fields: &[httparse::Header<'_>]) -> Vec<(String, String)> {
