@@ -472,6 +472,31 @@ mod tests {
         assert!(matches!(err, CaptureError::Truncated { offset: 24, .. }), "{err}");
     }
 
+    #[test]
+    fn corrupt_length_costs_only_the_bytes_present() {
+        // A record claiming 60 MiB with 100 bytes behind it: truncated, and the block never grew to the claim.
+        let mut bytes = pcap(false, false, &[&[7u8; 100]]);
+        bytes[24 + 8..24 + 12].copy_from_slice(&(60u32 << 20).to_le_bytes());
+        let mut r = CaptureReader::new(Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let err = r.next_block().unwrap_err();
+        assert!(matches!(err, CaptureError::Truncated { offset: 24, what: "packet data" }), "{err}");
+        assert!(r.block.len() <= READ_BLOCK, "block of {} bytes for 116 present", r.block.len());
+    }
+
+    #[test]
+    fn packet_longer_than_the_read_block_is_read_whole() {
+        let big: Vec<u8> = (0..READ_BLOCK as u32 + 12345).map(|i| (i % 251) as u8).collect();
+        let bytes = pcap(true, false, &[b"x", &big, b"yz"]);
+        let mut r = CaptureReader::new(Box::new(std::io::Cursor::new(bytes))).unwrap();
+        assert!(matches!(r.next_block().unwrap(), Some(Block::Packet { data: b"x", .. })));
+        match r.next_block().unwrap() {
+            Some(Block::Packet { data, .. }) => assert!(data == &big[..], "the long packet arrived intact"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(r.next_block().unwrap(), Some(Block::Packet { data: b"yz", .. })));
+        assert!(r.next_block().unwrap().is_none());
+    }
+
     fn block(typ: u32, body: &[u8]) -> Vec<u8> {
         let padded = (body.len() + 3) & !3;
         let total = (12 + padded) as u32;
