@@ -198,6 +198,23 @@ fn security_headers_tls_page_and_start_up_certificate() {
 }
 
 #[test]
+fn start_up_ca_lives_in_a_private_directory_of_its_own_removed_at_a_clean_stop() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = docroot();
+    let mut first = Serve::start(root.path(), &[]);
+    let second = Serve::start(root.path(), &[]);
+    let (a, b) = (first.ca.clone().unwrap(), second.ca.clone().unwrap());
+    let dir = a.parent().unwrap().to_path_buf();
+    // Its own directory, not one named by the PID: a killed server's stale one (or another user's) is never reused.
+    assert_ne!(dir, b.parent().unwrap());
+    assert!(!dir.to_string_lossy().ends_with(&first.pid().to_string()), "{}", dir.display());
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "{}", dir.display());
+    assert!(std::fs::read_to_string(&a).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(first.terminate(Duration::from_secs(30)).is_some_and(|s| s.success()), "stops on SIGTERM");
+    assert!(!dir.exists(), "{} removed", dir.display());
+}
+
+#[test]
 fn wrong_key_and_unknown_cipher_are_clear_start_up_errors() {
     let root = docroot();
     let (_d, pki) = pki();

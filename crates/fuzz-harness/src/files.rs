@@ -14,8 +14,11 @@ use tlskit::files::{ListingOrder, SortKey};
 fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("tlskit-fuzz-root-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        // A directory made new here: one named by the PID alone may be a stale one of another user's run.
+        let root = (0..1000u32)
+            .map(|n| std::env::temp_dir().join(format!("tlskit-fuzz-root-{}-{n}", std::process::id())))
+            .find(|dir| std::fs::create_dir(dir).is_ok())
+            .expect("a new directory under the temp dir");
         for dir in ["a/.git", "a/b c", ".hidden"] {
             std::fs::create_dir_all(root.join(dir)).expect("make the served tree");
         }

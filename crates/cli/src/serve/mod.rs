@@ -11,7 +11,7 @@ mod printer;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,9 +175,12 @@ fn seconds(name: &str, secs: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(secs).map_err(|_| anyhow::anyhow!("--{name}: {secs} is not a duration in seconds"))
 }
 
-/// Where the start-up certificate's CA goes: a per-process directory under the temp dir.
-fn ephemeral_ca_path() -> PathBuf {
-    std::env::temp_dir().join(format!("tlskit-serve-{}", std::process::id())).join("ca.pem")
+/// Where the start-up certificate's CA goes: a new directory of our own under the temp dir (random name,
+/// mode 0700), removed when the server stops. A name made from the PID could be a stale directory of another
+/// user's killed server (PIDs are reused) or one planted in the shared temp dir.
+fn ephemeral_ca_dir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new().prefix("tlskit-serve-").permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -210,6 +213,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Our certificate: given, or made now with a throwaway CA whose PEM we write for curl --cacert.
     let mut ca_path = None;
+    let mut ca_dir = None;
     let (identity, fingerprint) = match &args.cert {
         Some(cert) => {
             let identity = tlskit::pki::load_identity(cert, args.key.as_deref())?;
@@ -219,10 +223,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => {
             let eph = tlskit::pki::ephemeral_server(&args.san)?;
-            let path = ephemeral_ca_path();
-            write_private(&path, eph.ca_pem.as_bytes())
+            let dir = ephemeral_ca_dir().context("creating a directory for the start-up CA")?;
+            let path = dir.path().join("ca.pem");
+            std::fs::write(&path, eph.ca_pem.as_bytes())
                 .with_context(|| format!("writing the start-up CA to {}", path.display()))?;
             ca_path = Some(path);
+            ca_dir = Some(dir);
             (eph.identity, eph.leaf_sha256)
         }
     };
@@ -321,11 +327,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         server.run(shutdown_signal(signal_errors)).await?;
         anyhow::Ok(())
     });
-    if let Some(ca) = &ca_path {
-        if let Some(dir) = ca.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
+    drop(ca_dir);
     runtime.shutdown_timeout(Duration::from_secs(1));
     let stopped = result.map(|()| "tlskit serve: stopped".to_string());
     if let Ok(line) = &stopped {
@@ -359,13 +361,6 @@ fn url_host(ip: IpAddr) -> String {
         IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".into(),
         IpAddr::V6(v6) => format!("[{v6}]"),
     }
-}
-
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, data)
 }
 
 /// The caps by state: defaults sized from the open-file limit (raised to its hard
