@@ -515,6 +515,29 @@ fn stuck_stdout_and_stderr_do_not_stop_service() {
 }
 
 #[test]
+fn a_client_cannot_make_the_server_log_a_line_per_connection() {
+    // rustls warns about each ClientHello carrying an IP address as SNI (wrk and openssl
+    // -servername 127.0.0.1 send one); a server would print that once per connection.
+    let root = docroot();
+    let server = Serve::start(root.path(), &[]);
+    for _ in 0..3 {
+        let mut s_client = Command::new("openssl")
+            .args(["s_client", "-connect", &server.addr(), "-servername", "127.0.0.1", "-quiet"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        s_client.stdin.take().unwrap().write_all(b"GET /hello.txt HTTP/1.0\r\n\r\n").unwrap();
+        let out = s_client.wait_with_output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.0 200"), "{out:?}");
+    }
+    let served = server.wait_for_stdout_count(|l| l.contains("\"GET /hello.txt"), 3, Duration::from_secs(5));
+    assert_eq!(served.len(), 3, "{:?}", server.stdout_lines());
+    assert!(server.stderr_lines().iter().all(|l| !l.contains("SNI")), "{:?}", server.stderr_lines());
+}
+
+#[test]
 fn client_chosen_escapes_are_escaped_in_the_trace_and_the_access_log() {
     let root = docroot();
     for_each_model(|model| {

@@ -404,13 +404,18 @@ fn return_freed_memory() {
 }
 
 /// Library warnings (rustls logs through `log`, routed into `tracing`) go to the
-/// rate-limited stderr queue, filtered by RUST_LOG (default: warnings; `-q`: errors only).
+/// rate-limited stderr queue, filtered by RUST_LOG (default: warnings, but only errors
+/// from rustls; `-q`: errors only).
+///
+/// rustls warns once per connection about what a client did (an IP address as SNI, as
+/// wrk and many scripts send; a warning alert): in a server that is a line per client,
+/// at the client's choosing, and the handshake's outcome is in the access line anyway.
 fn init_logging(quiet: bool, errors: &Arc<Lines>) {
     use tracing_subscriber::EnvFilter;
     let filter = match (quiet, EnvFilter::try_from_default_env()) {
         (true, _) => EnvFilter::new("error"),
         (false, Ok(filter)) => filter,
-        (false, Err(_)) => EnvFilter::new("warn"),
+        (false, Err(_)) => EnvFilter::new("warn,rustls=error"),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
