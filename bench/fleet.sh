@@ -8,6 +8,8 @@
 # TLS sessions, so a reconnect lands on the next server. Setups, interleaved and repeated ROUNDS times:
 #   single    one server, in-memory store (tickets: its own keys; stateful: its own cache)
 #   shared    three servers, --session-store redis://  (tickets: the fleet's keys; stateful: Redis)
+#   shared1   one server with --session-store redis:// (the store's own cost, without three processes
+#             sharing two cores)
 #   separate  three servers, each with its own in-memory store (what a fleet without a store gets)
 # once with tickets (the default) and once with --tickets off (TLS 1.3 stateful, sessions in Redis).
 # Prints, per setup: req/s, the fraction of requests whose handshake resumed (from the access lines),
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-64}
+SETUPS=${SETUPS:-single shared shared1 separate}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -71,7 +74,7 @@ start_haproxy() { # start_haproxy PORT BACKEND_PORT...
     local port=$1 i=0 b
     shift
     {
-        printf 'global\n    maxconn 20000\ndefaults\n    mode tcp\n    timeout connect 2s\n'
+        printf 'global\n    maxconn 4096\ndefaults\n    mode tcp\n    timeout connect 2s\n'
         printf '    timeout client 60s\n    timeout server 60s\nfrontend tls\n    bind 127.0.0.1:%s\n' "$port"
         printf '    default_backend fleet\nbackend fleet\n    balance roundrobin\n'
         for b in "$@"; do printf '    server s%s 127.0.0.1:%s\n' "$i" "$b"; i=$((i + 1)); done
@@ -105,6 +108,10 @@ run() {
             start_redis
             for i in 1 2 3; do start_server $((18600 + i)) "s$i" --session-store redis://127.0.0.1:16399 "${extra[@]}"; done
             start_haproxy 18600 18601 18602 18603 ;;
+        shared1)
+            start_redis
+            start_server 18601 s1 --session-store redis://127.0.0.1:16399 "${extra[@]}"
+            start_haproxy 18600 18601 ;;
         separate)
             for i in 1 2 3; do start_server $((18600 + i)) "s$i" "${extra[@]}"; done
             start_haproxy 18600 18601 18602 18603 ;;
@@ -143,7 +150,7 @@ echo "== $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg
     "through $("$HAPROXY" -v | head -1 | cut -d' ' -f1-3); $(redis-server --version | cut -d' ' -f1-3); tlskit $(git rev-parse --short HEAD)"
 for round in $(seq "$ROUNDS"); do
     for mode in tickets stateful; do
-        for setup in single shared separate; do
+        for setup in $SETUPS; do
             run "$setup" "$mode"
         done
     done
@@ -167,5 +174,9 @@ awk '
             printf "%-9s resumed/s %.2fx  server CPU per resumed handshake %.2fx  resumed: shared %.2f %%, separate %.2f %%, single %.2f %%\n",
                 mode, r, c, median(frac["shared " mode]) * 100, median(frac["separate " mode]) * 100,
                 median(frac["single " mode]) * 100
+            if (("shared1 " mode) in rate)
+                printf "%-9s one server with Redis / single: resumed/s %.2fx  server CPU per resumed handshake %.2fx\n",
+                    mode, median(rate["shared1 " mode]) / median(rate["single " mode]),
+                    median(ms["shared1 " mode]) / median(ms["single " mode])
         }
     }' "$RESULTS"
