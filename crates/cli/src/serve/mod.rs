@@ -90,7 +90,7 @@ pub struct Args {
     #[arg(long, default_value = "tlskit:", value_name = "PREFIX")]
     store_prefix: String,
     /// How long a handshake waits for the session store before it goes on as a full handshake, in milliseconds
-    #[arg(long, default_value_t = 5.0, value_name = "MS")]
+    #[arg(long, default_value_t = 20.0, value_name = "MS")]
     store_timeout: f64,
     /// Seconds a ticket key encrypts before the next one takes over (it decrypts for as long again)
     #[arg(long, default_value_t = 3600, value_name = "SECS")]

@@ -143,7 +143,7 @@ pub fn site() -> tempfile::TempDir {
     site
 }
 
-/// The store timeout the tests give: the default (5 ms) is for a quiet production machine; on a shared
+/// The store timeout the tests give: the default (20 ms) is for a production machine; on a shared
 /// test machine a lookup can miss it, and that would be a full handshake, not the resumption under test.
 pub const TEST_STORE_TIMEOUT_MS: &str = "200";
 

@@ -82,6 +82,8 @@ pub struct StoreOptions {
     /// nginx `ssl_session_ticket_key` files: the first encrypts, the others decrypt.
     pub ticket_key_files: Vec<PathBuf>,
     /// How long a handshake may wait for the session it names (then it is a full one).
+    /// Default 20 ms: the wait includes this server's own scheduling, and on a busy
+    /// server a tighter bound turns resumptions into full handshakes just when CPU is short.
     pub store_timeout: Duration,
     /// This server's name in the sessions it issues.
     pub server_id: String,
@@ -97,7 +99,7 @@ impl Default for StoreOptions {
             prefix: "tlskit:".into(),
             ticket_rotation: Duration::from_secs(3600),
             ticket_key_files: Vec::new(),
-            store_timeout: Duration::from_millis(5),
+            store_timeout: Duration::from_millis(20),
             server_id: "tlskit".into(),
         }
     }

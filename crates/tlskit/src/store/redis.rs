@@ -29,6 +29,8 @@ use crate::pki::{load_certs, load_key, pem_block};
 const BACKGROUND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the rotating server holds the lock at most.
 const LOCK_MS: u64 = 5000;
+/// When a lookup that found nothing is made again (see [`Redis::fetch`]).
+const REREAD_AFTER: Duration = Duration::from_millis(1);
 /// Session writes waiting to go out; beyond this they are dropped and counted.
 pub(crate) const WRITE_QUEUE: usize = 16_384;
 
@@ -143,6 +145,11 @@ impl Redis {
 
     /// Fetch the entries named by a ClientHello, within the store timeout.
     /// `None` for each key when the store is away, slow or has no entry.
+    ///
+    /// A key that is missing is asked for once more, [`REREAD_AFTER`] later and
+    /// still within the store timeout: the server that issued the session queued
+    /// its write (no handshake waits for one), and a client that reconnects at once
+    /// through the load balancer can ask the next server before that write lands.
     pub(crate) async fn fetch(&self, lookups: &[(Vec<u8>, Fetch)]) -> Vec<Option<Vec<u8>>> {
         let none = || vec![None; lookups.len()];
         if !self.health.is_up() {
@@ -150,28 +157,48 @@ impl Redis {
             self.health.skipped();
             return none();
         }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut values = match tokio::time::timeout_at(deadline, self.lookup(lookups)).await {
+            Ok(Ok(values)) => values,
+            Ok(Err(e)) => {
+                self.health.failed(&e);
+                return none();
+            }
+            Err(_) => {
+                // A GETDEL that answers late still deletes: the session is lost, never resumed twice.
+                self.health.timed_out();
+                return none();
+            }
+        };
+        let missing: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_none()).collect();
+        let reread_at = tokio::time::Instant::now() + REREAD_AFTER;
+        if !missing.is_empty() && reread_at < deadline {
+            tokio::time::sleep_until(reread_at).await;
+            let again: Vec<_> = missing.iter().map(|&i| lookups[i].clone()).collect();
+            // Late or failed, the second asking changes nothing: the first one answered.
+            if let Ok(Ok(found)) = tokio::time::timeout_at(deadline, self.lookup(&again)).await {
+                for (&i, value) in missing.iter().zip(found) {
+                    values[i] = value;
+                }
+            }
+        }
+        let hits = values.iter().filter(|v| v.is_some()).count() as u64;
+        self.health.looked_up(hits, lookups.len() as u64 - hits);
+        values
+    }
+
+    /// One pipelined GET/GETDEL per key, answered in order.
+    async fn lookup(&self, lookups: &[(Vec<u8>, Fetch)]) -> Result<Vec<Option<Vec<u8>>>, String> {
         let mut pipe = redis::pipe();
         for (id, fetch) in lookups {
             pipe.cmd(if *fetch == Fetch::Take { "GETDEL" } else { "GET" }).arg(self.session_key(id));
         }
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(self.timeout, pipe.query_async::<Vec<Option<Vec<u8>>>>(&mut conn)).await {
-            Ok(Ok(values)) if values.len() == lookups.len() => {
-                let hits = values.iter().filter(|v| v.is_some()).count() as u64;
-                self.health.looked_up(hits, lookups.len() as u64 - hits);
-                values
-            }
-            Ok(Ok(_)) => none(),
-            Ok(Err(e)) => {
-                self.health.failed(&e.to_string());
-                none()
-            }
-            Err(_) => {
-                // A GETDEL that answers late still deletes: the session is lost, never resumed twice.
-                self.health.timed_out();
-                none()
-            }
+        let values = pipe.query_async::<Vec<Option<Vec<u8>>>>(&mut conn).await.map_err(|e| e.to_string())?;
+        if values.len() != lookups.len() {
+            return Err(format!("{} answers to {} lookups", values.len(), lookups.len()));
         }
+        Ok(values)
     }
 
     /// Is the store there? (While it is away, once a second.)
