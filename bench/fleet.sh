@@ -10,6 +10,8 @@
 #   shared    three servers, --session-store redis://  (tickets: the fleet's keys; stateful: Redis)
 #   shared1   one server with --session-store redis:// (the store's own cost, without three processes
 #             sharing two cores)
+#   keyfile   three servers sharing one --ticket-key-file, no Redis (tickets only): the cost of three
+#             processes on two cores, whatever the store
 #   separate  three servers, each with its own in-memory store (what a fleet without a store gets)
 # once with tickets (the default) and once with --tickets off (TLS 1.3 stateful, sessions in Redis).
 # Prints, per setup: req/s, the fraction of requests whose handshake resumed (from the access lines),
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-64}
-SETUPS=${SETUPS:-single shared shared1 separate}
+SETUPS=${SETUPS:-single shared shared1 keyfile separate}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -48,6 +50,7 @@ trap 'stop_all; rm -rf "$W"' EXIT
 mkdir -p "$W/www"
 "$TLSKIT" cert init "$W/pki" > /dev/null
 head -c 100 /dev/urandom > "$W/www/100b.txt"
+head -c 80 /dev/urandom > "$W/ticket.key"
 
 HZ=$(getconf CLK_TCK)
 ticks() { # user+sys ticks of the given pids
@@ -112,6 +115,9 @@ run() {
             start_redis
             start_server 18601 s1 --session-store redis://127.0.0.1:16399 "${extra[@]}"
             start_haproxy 18600 18601 ;;
+        keyfile)
+            for i in 1 2 3; do start_server $((18600 + i)) "s$i" --ticket-key-file "$W/ticket.key" "${extra[@]}"; done
+            start_haproxy 18600 18601 18602 18603 ;;
         separate)
             for i in 1 2 3; do start_server $((18600 + i)) "s$i" "${extra[@]}"; done
             start_haproxy 18600 18601 18602 18603 ;;
@@ -151,6 +157,8 @@ echo "== $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg
 for round in $(seq "$ROUNDS"); do
     for mode in tickets stateful; do
         for setup in $SETUPS; do
+            # A key file shares tickets only; stateful sessions stay in each server's memory.
+            [ "$setup/$mode" = keyfile/stateful ] && continue
             run "$setup" "$mode"
         done
     done
@@ -174,6 +182,10 @@ awk '
             printf "%-9s resumed/s %.2fx  server CPU per resumed handshake %.2fx  resumed: shared %.2f %%, separate %.2f %%, single %.2f %%\n",
                 mode, r, c, median(frac["shared " mode]) * 100, median(frac["separate " mode]) * 100,
                 median(frac["single " mode]) * 100
+            if (("keyfile " mode) in rate)
+                printf "%-9s three servers, one key file, no Redis / single: resumed/s %.2fx  server CPU per resumed handshake %.2fx\n",
+                    mode, median(rate["keyfile " mode]) / median(rate["single " mode]),
+                    median(ms["keyfile " mode]) / median(ms["single " mode])
             if (("shared1 " mode) in rate)
                 printf "%-9s one server with Redis / single: resumed/s %.2fx  server CPU per resumed handshake %.2fx\n",
                     mode, median(rate["shared1 " mode]) / median(rate["single " mode]),
