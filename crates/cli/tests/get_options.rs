@@ -61,6 +61,31 @@ fn max_redirs_bounds_how_many_redirects_are_followed() {
 }
 
 #[test]
+fn redirects_keep_credentials_on_their_server_and_see_other_becomes_get() {
+    let (_dir, pki) = pki();
+    let peer = python_server(&pki.server, &pki.server_key, None);
+    let ca = path(&pki.ca);
+    let auth = ["-H", "Authorization: Bearer secret"];
+    // The same server: the header follows.
+    let run = tlskit([&["get", "-L", "--cacert", &ca][..], &auth, &[&peer.url("/redirect/1")]].concat());
+    assert_eq!(docs(&run)[0]["authorization"], "Bearer secret", "{}", run.stderr);
+    // Another origin (127.0.0.1 instead of localhost): it is dropped, as curl drops it without --location-trusted.
+    let run = tlskit([&["get", "-L", "--cacert", &ca][..], &auth, &[&peer.url("/elsewhere/redirect/0")]].concat());
+    let facts = &docs(&run)[0];
+    assert_eq!((&facts["path"], &facts["authorization"]), (&"/redirect/0".into(), &serde_json::Value::Null));
+    // 303 after POST: a GET without the body or its headers.
+    let run = tlskit(["post", "-L", "-d", "a=1", "-w", "json", "--cacert", &ca, &peer.url("/see-other")]);
+    let out = docs(&run);
+    assert_eq!(
+        (&out[0]["method"], &out[0]["content_length"]),
+        (&"GET".into(), &serde_json::Value::Null),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(out[1]["num_redirects"], 1);
+}
+
+#[test]
 fn silent_prints_nothing_but_the_body_and_still_names_errors() {
     let (_dir, pki) = pki();
     let peer = python_server(&pki.server, &pki.server_key, None);

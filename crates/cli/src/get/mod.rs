@@ -117,7 +117,9 @@ fn exit_code(err: &ClientError) -> u8 {
         | ClientError::Tls(_)
         | ClientError::Context(_) => 35,
         ClientError::Io(_) | ClientError::Http(_) => 56,
+        ClientError::TooManyRedirects { .. } => 47,
         ClientError::Runtime(_) => 2,
+        _ => 1,
     }
 }
 
@@ -233,24 +235,6 @@ fn failed(args: &Args, url: &str, effective: &str, err: &ClientError) -> ExitCod
     ExitCode::from(code)
 }
 
-/// Where `location` points, seen from `base` (absolute, scheme-relative, absolute path, relative path).
-fn redirect_target(base: &str, location: &str) -> anyhow::Result<String> {
-    if location.contains("://") {
-        return Ok(location.to_string());
-    }
-    let uri: http::Uri = base.parse().context("bad URL")?;
-    let scheme = uri.scheme_str().unwrap_or("https");
-    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
-    if let Some(rest) = location.strip_prefix("//") {
-        return Ok(format!("{scheme}://{rest}"));
-    }
-    if location.starts_with('/') {
-        return Ok(format!("{scheme}://{authority}{location}"));
-    }
-    let dir = uri.path().rsplit_once('/').map(|(d, _)| d).unwrap_or_default();
-    Ok(format!("{scheme}://{authority}{dir}/{location}"))
-}
-
 pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
     if let Some(format) = &args.write_out {
         if !matches!(format.as_str(), "json" | "%{json}") {
@@ -292,6 +276,9 @@ pub fn run(args: Args, method: Method) -> anyhow::Result<ExitCode> {
             }
         }));
     }
+    if args.location {
+        builder = builder.follow_redirects(args.max_redirs);
+    }
     let client = client::blocking::Client::from_builder(builder)?;
     let result = transfers(&args, &method, &client);
     // Closing the connections ends their traces: then the ladders are whole.
@@ -309,40 +296,20 @@ fn transfers(args: &Args, method: &Method, client: &client::blocking::Client) ->
     let stderr = std::io::stderr();
 
     for (index, url) in args.urls.iter().enumerate() {
-        let mut req = request(args, method, url, &body)?;
-        let mut redirects = 0;
-        let mut reader = loop {
-            let reader = match client.send_streaming(req.clone()) {
-                Ok(r) => r,
-                Err(err) => return Ok(failed(args, url, &req.url, &err)),
-            };
-            let head = reader.head();
-            if args.verbose {
-                output::verbose(&mut stderr.lock(), head)?;
-            }
-            let location = head.headers.get(http::header::LOCATION).and_then(|v| v.to_str().ok());
-            match location {
-                Some(loc) if args.location && head.status.is_redirection() => {
-                    redirects += 1;
-                    if redirects > args.max_redirs {
-                        eprintln!("tlskit: maximum ({}) redirects followed", args.max_redirs);
-                        return Ok(ExitCode::from(47));
-                    }
-                    let next = redirect_target(&head.url, loc)?;
-                    // 303, and 301/302 after POST, become GET without a body (as browsers and curl do).
-                    let status = head.status.as_u16();
-                    if status == 303 || (matches!(status, 301 | 302) && req.method == http::Method::POST) {
-                        req.method = http::Method::GET;
-                        req.body = Default::default();
-                        req.headers.remove(http::header::CONTENT_TYPE);
-                    }
-                    req.url = next;
-                    // The Host header names the old server: let the client set the new one.
-                    req.headers.remove(http::header::HOST);
-                }
-                _ => break reader,
-            }
+        let req = request(args, method, url, &body)?;
+        // The client follows -L's redirects; each hop's head is here to render.
+        let mut reader = match client.send_streaming(req.clone()) {
+            Ok(r) => r,
+            Err(err) => return Ok(failed(args, url, &req.url, &err)),
         };
+        if args.verbose {
+            let head = reader.head();
+            for hop in head.redirects.iter().chain([head]) {
+                output::verbose(&mut stderr.lock(), hop)?;
+            }
+        }
+        let redirects = reader.head().redirects.len() as u32;
+        let effective = reader.head().url.clone();
         let status = reader.head().status.as_u16();
         if args.fail && status >= 400 {
             eprintln!("tlskit: the requested URL returned error: {status}");
@@ -366,7 +333,7 @@ fn transfers(args: &Args, method: &Method, client: &client::blocking::Client) ->
                 Ok(None) => break,
                 Err(err) => {
                     out.flush()?;
-                    return Ok(failed(args, url, &req.url, &err));
+                    return Ok(failed(args, url, &effective, &err));
                 }
             };
             size += chunk.len();
@@ -389,18 +356,4 @@ fn transfers(args: &Args, method: &Method, client: &client::blocking::Client) ->
     }
     let _ = args.silent;
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirects_resolve_like_a_browser() {
-        let base = "https://h:8443/a/b?q=1";
-        assert_eq!(redirect_target(base, "https://x/y").unwrap(), "https://x/y");
-        assert_eq!(redirect_target(base, "//x/y").unwrap(), "https://x/y");
-        assert_eq!(redirect_target(base, "/y").unwrap(), "https://h:8443/y");
-        assert_eq!(redirect_target(base, "c").unwrap(), "https://h:8443/a/c");
-    }
 }

@@ -88,17 +88,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "cipher": tls.cipher()[0], "reused": tls.session_reused,
                 "client_cn": subject.get("commonName") if subject else None,
                 "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
-                "content_length": self.headers.get("Content-Length")}
+                "content_length": self.headers.get("Content-Length"),
+                "authorization": self.headers.get("Authorization")}
+    def redirect(self, status, location):
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
     def do_GET(self):
         # /redirect/N answers 302 to /redirect/N-1, down to /redirect/0 (which answers with the facts).
         if self.path.startswith("/redirect/") and int(self.path.rsplit("/", 1)[1]) > 0:
-            self.send_response(302)
-            self.send_header("Location", "/redirect/%d" % (int(self.path.rsplit("/", 1)[1]) - 1))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self.redirect(302, "/redirect/%d" % (int(self.path.rsplit("/", 1)[1]) - 1))
+        # /elsewhere/PATH answers 302 to the same server by another name (127.0.0.1): another origin.
+        if self.path.startswith("/elsewhere/"):
+            return self.redirect(302, "https://127.0.0.1:%d/%s" % (self.server.server_address[1], self.path[11:]))
         self.reply(self.facts())
     def do_POST(self):
+        if self.path == "/see-other":
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            return self.redirect(303, "/redirect/0")
         n = int(self.headers.get("Content-Length", "0"))
         facts = self.facts()
         facts["body"] = self.rfile.read(n).decode("utf-8", "replace")
@@ -118,8 +126,9 @@ server.serve_forever()
 "#;
 
 /// A Python `http.server` behind an `ssl.SSLContext`: answers GET, POST, PUT, PATCH, DELETE and OPTIONS with
-/// JSON facts (method, path, TLS version, cipher, session reused, client CN, body); `/redirect/N` redirects N
-/// times. `client_ca` makes client certs required.
+/// JSON facts (method, path, TLS version, cipher, session reused, client CN, Authorization, body); `/redirect/N`
+/// redirects N times, `/elsewhere/PATH` to PATH on `127.0.0.1` (another origin), POST `/see-other` answers 303.
+/// `client_ca` makes client certs required.
 pub fn python_server(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Peer {
     let mut child = Command::new("python3")
         .arg("-c")

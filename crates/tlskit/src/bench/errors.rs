@@ -147,9 +147,11 @@ impl ErrorKind {
             ClientError::Io(e) if is_reset(&e) => ErrorKind::Reset,
             ClientError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
             ClientError::NotTls(_) | ClientError::Tls(_) | ClientError::Context(_) => ErrorKind::Tls,
-            ClientError::Io(_) | ClientError::Http(_) | ClientError::Url { .. } | ClientError::BadPin { .. } => {
-                ErrorKind::Http
-            }
+            ClientError::Io(_)
+            | ClientError::Http(_)
+            | ClientError::Url { .. }
+            | ClientError::BadPin { .. }
+            | ClientError::TooManyRedirects { .. } => ErrorKind::Http,
             ClientError::Runtime(_) => ErrorKind::ConnectFailed,
         }
     }

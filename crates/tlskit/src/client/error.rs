@@ -29,6 +29,7 @@ impl std::fmt::Display for Phase {
 
 /// Everything that can go wrong with one HTTPS request.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The URL is not an `https://` URL we can use.
     #[error("bad URL {url:?}: {reason}")]
@@ -151,6 +152,12 @@ pub enum ClientError {
     /// The HTTP exchange failed (malformed response, protocol error, bad header).
     #[error("HTTP error: {0}")]
     Http(String),
+    /// One redirect more than [`super::ClientBuilder::follow_redirects`] allows.
+    #[error("maximum ({max}) redirects followed")]
+    TooManyRedirects {
+        /// The limit.
+        max: u32,
+    },
 }
 
 /// `alert NAME`, or what happened when the alert was lost (a TCP reset can discard it).

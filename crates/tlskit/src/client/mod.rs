@@ -38,7 +38,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, LOCATION, USER_AGENT,
+};
 use http::{HeaderMap, Method, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -143,6 +145,9 @@ pub struct Response {
     pub remote_addr: SocketAddr,
     /// Our end of the connection.
     pub local_addr: SocketAddr,
+    /// The redirect responses that led here, first hop first (empty unless
+    /// [`ClientBuilder::follow_redirects`] is on); their bodies are not read.
+    pub redirects: Vec<Response>,
 }
 
 impl Response {
@@ -177,6 +182,32 @@ pub fn parse_pinned_pubkeys(pins: &str) -> Result<Vec<[u8; 32]>, ClientError> {
     Ok(out)
 }
 
+/// Where `location` points, seen from `base` (absolute, scheme-relative, absolute path, relative path).
+fn redirect_target(base: &str, location: &str) -> Result<String, ClientError> {
+    if location.contains("://") {
+        return Ok(location.to_string());
+    }
+    let uri: http::Uri = base
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| ClientError::Url { url: base.into(), reason: e.to_string() })?;
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    if let Some(rest) = location.strip_prefix("//") {
+        return Ok(format!("{scheme}://{rest}"));
+    }
+    if location.starts_with('/') {
+        return Ok(format!("{scheme}://{authority}{location}"));
+    }
+    let dir = uri.path().rsplit_once('/').map(|(d, _)| d).unwrap_or_default();
+    Ok(format!("{scheme}://{authority}{dir}/{location}"))
+}
+
+/// A URL's scheme and authority, lower-cased: what decides whether a redirect leaves the server.
+fn origin(url: &str) -> Option<(String, String)> {
+    let uri: http::Uri = url.parse().ok()?;
+    Some((uri.scheme_str()?.to_ascii_lowercase(), uri.authority()?.as_str().to_ascii_lowercase()))
+}
+
 /// How a [`Client`] connects, beyond the TLS policy of its [`Context`].
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -187,6 +218,7 @@ pub struct ClientBuilder {
     user_agent: String,
     trace: Option<TraceSink>,
     key_log: Option<SharedKeyLog>,
+    max_redirects: Option<u32>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -197,6 +229,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("resolve", &self.resolve)
             .field("trace", &self.trace.is_some())
+            .field("max_redirects", &self.max_redirects)
             .finish()
     }
 }
@@ -234,6 +267,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Follow `Location` on 3xx answers, at most `max` times (curl's `-L --max-redirs`); one more
+    /// is [`ClientError::TooManyRedirects`]. 303, and 301/302 after POST, become a GET without body.
+    /// The final [`Response::redirects`] holds the hops. Off by default: a 3xx is the response.
+    pub fn follow_redirects(mut self, max: u32) -> Self {
+        self.max_redirects = Some(max);
+        self
+    }
+
     /// Where session secrets go (NSS key log); with tracing on, they go there as well.
     pub fn key_log(mut self, log: SharedKeyLog) -> Self {
         self.key_log = Some(log);
@@ -263,6 +304,7 @@ impl ClientBuilder {
                 resolve: self.resolve,
                 user_agent: self.user_agent,
                 trace,
+                max_redirects: self.max_redirects,
             }),
         })
     }
@@ -275,6 +317,7 @@ struct Inner {
     resolve: Vec<ResolveOverride>,
     user_agent: String,
     trace: Option<(TraceSink, Arc<SecretLog>)>,
+    max_redirects: Option<u32>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -308,6 +351,7 @@ impl Client {
             user_agent: USER_AGENT_VALUE.to_string(),
             trace: None,
             key_log: None,
+            max_redirects: None,
         }
     }
 
@@ -332,13 +376,49 @@ impl Client {
     pub async fn send_streaming(&self, req: Request) -> Result<ResponseStream, ClientError> {
         let deadline = self.inner.timeout.map(|limit| (tokio::time::Instant::now() + limit, limit));
         let mut stream = match deadline {
-            Some((at, after)) => tokio::time::timeout_at(at, self.exchange(req))
+            Some((at, after)) => tokio::time::timeout_at(at, self.follow(req))
                 .await
                 .map_err(|_| ClientError::Timeout { phase: Phase::Transfer, after })??,
-            None => self.exchange(req).await?,
+            None => self.follow(req).await?,
         };
         stream.deadline = deadline;
         Ok(stream)
+    }
+
+    /// One exchange, or with [`ClientBuilder::follow_redirects`] the chain of them to a non-redirect.
+    async fn follow(&self, mut req: Request) -> Result<ResponseStream, ClientError> {
+        let Some(max) = self.inner.max_redirects else { return self.exchange(req).await };
+        let mut hops = Vec::new();
+        loop {
+            let mut stream = self.exchange(req.clone()).await?;
+            let head = stream.head();
+            let location = head.headers.get(LOCATION).and_then(|v| v.to_str().ok());
+            let Some(location) = location.filter(|_| head.status.is_redirection()) else {
+                stream.head.redirects = hops;
+                return Ok(stream);
+            };
+            if hops.len() as u32 >= max {
+                return Err(ClientError::TooManyRedirects { max });
+            }
+            let next = redirect_target(&head.url, location)?;
+            // 303, and 301/302 after POST, become GET without a body (as browsers and curl do).
+            let status = head.status.as_u16();
+            if status == 303 || (matches!(status, 301 | 302) && req.method == Method::POST) {
+                req.method = Method::GET;
+                req.body = Bytes::new();
+                req.headers.remove(CONTENT_TYPE);
+                req.headers.remove(CONTENT_LENGTH);
+            }
+            if origin(&next) != origin(&req.url) {
+                // Credentials are for the server they were given to (curl keeps them only with --location-trusted).
+                req.headers.remove(AUTHORIZATION);
+                req.headers.remove(COOKIE);
+            }
+            req.url = next;
+            // The Host header names the old server: the exchange sets the new one.
+            req.headers.remove(HOST);
+            hops.push(stream.into_head());
+        }
     }
 
     async fn exchange(&self, req: Request) -> Result<ResponseStream, ClientError> {
@@ -433,6 +513,7 @@ impl Client {
             },
             remote_addr: conn.remote,
             local_addr: conn.local,
+            redirects: Vec::new(),
         };
         let have_identity = failure.have_identity;
         Ok(ResponseStream {
@@ -530,5 +611,27 @@ impl ResponseStream {
     /// The response as it stands (`timings.total_ms` is final once [`Self::chunk`] returned None).
     pub fn into_head(self) -> Response {
         self.head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_resolve_like_a_browser() {
+        let base = "https://h:8443/a/b?q=1";
+        assert_eq!(redirect_target(base, "https://x/y").unwrap(), "https://x/y");
+        assert_eq!(redirect_target(base, "//x/y").unwrap(), "https://x/y");
+        assert_eq!(redirect_target(base, "/y").unwrap(), "https://h:8443/y");
+        assert_eq!(redirect_target(base, "c").unwrap(), "https://h:8443/a/c");
+    }
+
+    #[test]
+    fn a_redirect_leaves_the_server_when_scheme_host_or_port_change() {
+        assert_eq!(origin("https://H:8443/a"), origin("https://h:8443/b?x"));
+        assert_ne!(origin("https://h:8443/a"), origin("https://h:8444/a"));
+        assert_ne!(origin("https://h/a"), origin("https://g/a"));
+        assert_ne!(origin("https://h/a"), origin("http://h/a"));
     }
 }
