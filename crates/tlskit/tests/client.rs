@@ -1,4 +1,5 @@
-//! The library client against a real tlskit server on 127.0.0.1: redirects followed by the client.
+//! The library client against real servers on 127.0.0.1: redirects followed by the client, the
+//! post-connection check, and read timeouts against a server that completes the handshake and goes silent.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,4 +58,64 @@ async fn follow_redirects_returns_the_final_response_and_the_hops() {
         Err(ClientError::TooManyRedirects { max: 0 }) => {}
         other => panic!("expected TooManyRedirects, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_post_connection_check_sees_the_session_and_its_verdict_is_final() {
+    let dir = site();
+    let (ctx, base) = serve(&dir.path().join("root")).await;
+    let url = format!("{base}/sub/");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = seen.clone();
+    let client = builder(&ctx)
+        .check(move |session| {
+            noted.lock().unwrap().push((session.version.clone(), session.sni.clone()));
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    assert_eq!(client.get(&url).await.unwrap().status.as_u16(), 200);
+    assert_eq!(*seen.lock().unwrap(), [("TLSv1.3".to_string(), Some("localhost".to_string()))]);
+
+    let refusing = builder(&ctx).check(|_| Err("not on my list".into())).build().unwrap();
+    match refusing.get(&url).await {
+        Err(ClientError::CheckFailed { host, reason }) => {
+            assert_eq!((host.as_str(), reason.as_str()), ("localhost", "not on my list"))
+        }
+        other => panic!("expected CheckFailed, got {other:?}"),
+    }
+}
+
+/// A TLS server that completes every handshake and then never answers; its URL and the context trusting it.
+async fn silent_server() -> (Context, String) {
+    let pki = tlskit::pki::ephemeral_server(&[]).expect("ephemeral PKI");
+    let config = tlskit::context::raw::server_config(&Context::new().identity(pki.identity.clone())).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}/", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(tls) = acceptor.accept(tcp).await {
+                held.push(tls);
+            }
+        }
+    });
+    let ca = tlskit::pki::parse_certs(pki.ca_pem.into_bytes(), "ephemeral CA".as_ref()).unwrap();
+    (Context::new().trust(ca), url)
+}
+
+#[tokio::test]
+async fn a_read_timeout_ends_a_request_the_server_never_answers() {
+    use std::time::{Duration, Instant};
+    use tlskit::client::Phase;
+    let (ctx, url) = silent_server().await;
+    let client = builder(&ctx).read_timeout(Some(Duration::from_millis(300))).build().unwrap();
+    let started = Instant::now();
+    match client.get(&url).await {
+        Err(ClientError::Timeout { phase: Phase::Read, after }) => assert_eq!(after, Duration::from_millis(300)),
+        other => panic!("expected a read timeout, got {other:?}"),
+    }
+    // Well before the 30 s transfer limit of `builder`.
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }

@@ -84,12 +84,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         tls = self.connection
         peer = tls.getpeercert()
         subject = dict(x[0] for x in peer["subject"]) if peer else None
-        return {"method": self.command, "path": self.path, "version": tls.version(),
-                "cipher": tls.cipher()[0], "reused": tls.session_reused,
-                "client_cn": subject.get("commonName") if subject else None,
-                "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
-                "content_length": self.headers.get("Content-Length"),
-                "authorization": self.headers.get("Authorization")}
+        facts = {"method": self.command, "path": self.path, "version": tls.version(),
+                 "cipher": tls.cipher()[0], "reused": tls.session_reused,
+                 "client_cn": subject.get("commonName") if subject else None,
+                 "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
+                 "content_length": self.headers.get("Content-Length")}
+        if "Authorization" in self.headers:
+            facts["authorization"] = self.headers["Authorization"]
+        return facts
     def redirect(self, status, location):
         self.send_response(status)
         self.send_header("Location", location)
@@ -126,7 +128,7 @@ server.serve_forever()
 "#;
 
 /// A Python `http.server` behind an `ssl.SSLContext`: answers GET, POST, PUT, PATCH, DELETE and OPTIONS with
-/// JSON facts (method, path, TLS version, cipher, session reused, client CN, Authorization, body); `/redirect/N`
+/// JSON facts (method, path, TLS version, cipher, session reused, client CN, Authorization if sent, body); `/redirect/N`
 /// redirects N times, `/elsewhere/PATH` to PATH on `127.0.0.1` (another origin), POST `/see-other` answers 303.
 /// `client_ca` makes client certs required.
 pub fn python_server(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Peer {

@@ -146,7 +146,10 @@ impl ErrorKind {
             ClientError::HandshakeEof => ErrorKind::Closed,
             ClientError::Io(e) if is_reset(&e) => ErrorKind::Reset,
             ClientError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
-            ClientError::NotTls(_) | ClientError::Tls(_) | ClientError::Context(_) => ErrorKind::Tls,
+            ClientError::NotTls(_)
+            | ClientError::Tls(_)
+            | ClientError::Context(_)
+            | ClientError::CheckFailed { .. } => ErrorKind::Tls,
             ClientError::Io(_)
             | ClientError::Http(_)
             | ClientError::Url { .. }

@@ -16,6 +16,10 @@ pub enum Phase {
     Connect,
     /// The whole request, response body included (curl's `--max-time`).
     Transfer,
+    /// One read that got nothing ([`ClientBuilder::read_timeout`](super::ClientBuilder::read_timeout)).
+    Read,
+    /// One write the server did not take ([`ClientBuilder::write_timeout`](super::ClientBuilder::write_timeout)).
+    Write,
 }
 
 impl std::fmt::Display for Phase {
@@ -23,6 +27,8 @@ impl std::fmt::Display for Phase {
         f.write_str(match self {
             Phase::Connect => "connect and TLS handshake",
             Phase::Transfer => "transfer",
+            Phase::Read => "read",
+            Phase::Write => "write",
         })
     }
 }
@@ -152,6 +158,14 @@ pub enum ClientError {
     /// The HTTP exchange failed (malformed response, protocol error, bad header).
     #[error("HTTP error: {0}")]
     Http(String),
+    /// The [`super::ClientBuilder::check`] refused the connection.
+    #[error("post-connection check refused {host}: {reason}")]
+    CheckFailed {
+        /// The host connected to.
+        host: String,
+        /// What the check said.
+        reason: String,
+    },
     /// One redirect more than [`super::ClientBuilder::follow_redirects`] allows.
     #[error("maximum ({max}) redirects followed")]
     TooManyRedirects {

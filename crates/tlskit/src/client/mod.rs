@@ -25,6 +25,7 @@ mod asked;
 pub mod blocking;
 pub(crate) mod connect;
 pub(crate) mod error;
+mod idle;
 pub(crate) mod recorder;
 
 pub use crate::trace::TraceSink;
@@ -51,6 +52,7 @@ use crate::session::SessionInfo;
 use crate::trace::{SecretLog, SharedKeyLog};
 use connect::Target;
 use error::Failure;
+use idle::IdleLimits;
 
 /// What the client sends as User-Agent unless told otherwise.
 pub const USER_AGENT_VALUE: &str = concat!("tlskit/", env!("CARGO_PKG_VERSION"));
@@ -159,7 +161,10 @@ impl Response {
 
 /// The most telling error for a failed exchange: a TLS error the stream saw (hyper's HTTP/2
 /// errors do not carry it: a TLS 1.3 server's alert after our handshake), else hyper's own.
-fn cause(failure: &Failure<'_>, seen: &recorder::SeenError, err: hyper::Error) -> ClientError {
+fn cause(failure: &Failure<'_>, seen: &recorder::SeenError, stall: &idle::Stall, err: hyper::Error) -> ClientError {
+    if let Some(&(phase, after)) = stall.get() {
+        return ClientError::Timeout { phase, after };
+    }
     match recorder::take(seen) {
         Some(tls) => failure.classify_rustls(tls),
         None => failure.classify_hyper(err),
@@ -219,7 +224,14 @@ pub struct ClientBuilder {
     trace: Option<TraceSink>,
     key_log: Option<SharedKeyLog>,
     max_redirects: Option<u32>,
+    idle: IdleLimits,
+    check: Option<PostConnectionCheck>,
 }
+
+/// A check of each connection once its handshake is done and before the request goes out
+/// (M2Crypto's post-connection `Checker`): `Err(reason)` fails the request with
+/// [`ClientError::CheckFailed`].
+pub type PostConnectionCheck = Arc<dyn Fn(&SessionInfo) -> Result<(), String> + Send + Sync>;
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -230,6 +242,8 @@ impl std::fmt::Debug for ClientBuilder {
             .field("resolve", &self.resolve)
             .field("trace", &self.trace.is_some())
             .field("max_redirects", &self.max_redirects)
+            .field("idle", &self.idle)
+            .field("check", &self.check.is_some())
             .finish()
     }
 }
@@ -244,6 +258,38 @@ impl ClientBuilder {
     /// Limit for a whole request, body included (default none).
     pub fn timeout(mut self, limit: Option<Duration>) -> Self {
         self.timeout = limit;
+        self
+    }
+
+    /// Limit for one read that gets nothing (default none): a server that stops sending fails
+    /// the request with [`ClientError::Timeout`] in [`Phase::Read`], however long the transfer.
+    pub fn read_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.idle.read = limit;
+        self
+    }
+
+    /// Limit for one write the server does not take (default none): [`Phase::Write`].
+    pub fn write_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.idle.write = limit;
+        self
+    }
+
+    /// Run `check` on each connection's [`SessionInfo`] after the handshake, before the request:
+    /// a host or certificate rule of your own beyond verification (see [`PostConnectionCheck`]).
+    ///
+    /// ```
+    /// # let ca = tlskit::pki::ephemeral_server(&[])?.ca_pem.into_bytes();
+    /// # let ctx = tlskit::context::Context::new().trust(tlskit::pki::parse_certs(ca, "ca.pem".as_ref())?);
+    /// let client = tlskit::client::Client::builder(&ctx)
+    ///     .check(|session| match session.version.as_str() {
+    ///         "TLSv1.3" => Ok(()),
+    ///         other => Err(format!("{other} is not TLS 1.3")),
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(mut self, check: impl Fn(&SessionInfo) -> Result<(), String> + Send + Sync + 'static) -> Self {
+        self.check = Some(Arc::new(check));
         self
     }
 
@@ -305,6 +351,8 @@ impl ClientBuilder {
                 user_agent: self.user_agent,
                 trace,
                 max_redirects: self.max_redirects,
+                idle: self.idle,
+                check: self.check,
             }),
         })
     }
@@ -318,6 +366,8 @@ struct Inner {
     user_agent: String,
     trace: Option<(TraceSink, Arc<SecretLog>)>,
     max_redirects: Option<u32>,
+    idle: IdleLimits,
+    check: Option<PostConnectionCheck>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -352,6 +402,8 @@ impl Client {
             trace: None,
             key_log: None,
             max_redirects: None,
+            idle: IdleLimits::default(),
+            check: None,
         }
     }
 
@@ -444,6 +496,9 @@ impl Client {
             have_identity: self.inner.config.client_auth_cert_resolver.has_certs(),
             cert_requested: conn.cert_requested,
         };
+        if let Some(check) = &self.inner.check {
+            check(&conn.session).map_err(|reason| ClientError::CheckFailed { host: target.host.clone(), reason })?;
+        }
         let h2 = conn.session.alpn.as_deref() == Some("h2");
 
         let mut headers = req.headers;
@@ -477,21 +532,22 @@ impl Client {
         if let Some(t) = &tracer.0 {
             t.handshake_finished();
         }
-        let (stream, seen) = recorder::Recorder::new(conn.stream);
+        let (stream, stall) = idle::Idle::new(conn.stream, self.inner.idle);
+        let (stream, seen) = recorder::Recorder::new(stream);
         let io = TokioIo::new(stream);
         let response = if h2 {
             let (mut sender, driver) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
                 .await
-                .map_err(|e| cause(&failure, &seen, e))?;
+                .map_err(|e| cause(&failure, &seen, &stall, e))?;
             tokio::spawn(driver);
             sender.send_request(request).await
         } else {
             let (mut sender, driver) =
-                hyper::client::conn::http1::handshake(io).await.map_err(|e| cause(&failure, &seen, e))?;
+                hyper::client::conn::http1::handshake(io).await.map_err(|e| cause(&failure, &seen, &stall, e))?;
             tokio::spawn(driver);
             sender.send_request(request).await
         };
-        let response = response.map_err(|e| cause(&failure, &seen, e))?;
+        let response = response.map_err(|e| cause(&failure, &seen, &stall, e))?;
         let first_byte_at = start.elapsed();
         let (parts, body) = response.into_parts();
         let head = Response {
@@ -523,6 +579,7 @@ impl Client {
             have_identity,
             cert_requested: conn.cert_requested,
             seen,
+            stall,
             start,
             deadline: None,
             _tracer: tracer,
@@ -538,6 +595,7 @@ pub struct ResponseStream {
     have_identity: bool,
     cert_requested: bool,
     seen: recorder::SeenError,
+    stall: idle::Stall,
     start: Instant,
     deadline: Option<(tokio::time::Instant, Duration)>,
     // Ends the connection's trace when the response is done with.
@@ -593,7 +651,7 @@ impl ResponseStream {
                     have_identity: self.have_identity,
                     cert_requested: self.cert_requested,
                 };
-                Err(cause(&failure, &self.seen, e))
+                Err(cause(&failure, &self.seen, &self.stall, e))
             }
         }
     }
