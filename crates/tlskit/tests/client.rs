@@ -119,3 +119,26 @@ async fn a_read_timeout_ends_a_request_the_server_never_answers() {
     // Well before the 30 s transfer limit of `builder`.
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_handshake_alone_shows_the_session_and_the_chain_under_the_clients_verification() {
+    let dir = site();
+    let (ctx, base) = serve(&dir.path().join("root")).await;
+    let shaken = builder(&ctx).build().unwrap().handshake(&base).await.unwrap();
+    assert_eq!(shaken.chain.len(), 1);
+    assert_eq!(shaken.session.version, "TLSv1.3");
+    assert_eq!(
+        shaken.session.peer_certificates[0].sha256_fingerprint,
+        tlskit::pki::describe(&shaken.chain[0]).unwrap().sha256_fingerprint
+    );
+    assert_eq!(shaken.remote_addr.ip().to_string(), "127.0.0.1");
+    // A context that trusts nothing of this server's refuses it: the handshake is verified like a request.
+    let stranger = Context::new().trust(
+        tlskit::pki::parse_certs(tlskit::pki::ephemeral_server(&[]).unwrap().ca_pem.into_bytes(), "other CA".as_ref())
+            .unwrap(),
+    );
+    match builder(&stranger).build().unwrap().handshake(&base).await {
+        Err(ClientError::BadCertificate { .. }) => {}
+        other => panic!("expected BadCertificate, got {other:?}"),
+    }
+}

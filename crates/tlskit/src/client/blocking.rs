@@ -86,6 +86,11 @@ impl Client {
         self.send(Request::post(url, content_type, body))
     }
 
+    /// The TLS handshake alone with `url`'s server: see [`super::Client::handshake`].
+    pub fn handshake(&self, url: &str) -> Result<super::TlsHandshake, ClientError> {
+        self.runtime.block_on(self.inner.handshake(url))
+    }
+
     /// Send a request and wait for the whole response.
     pub fn send(&self, req: Request) -> Result<Response, ClientError> {
         self.runtime.block_on(self.inner.send(req))

@@ -4,12 +4,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::error::{ClientError, Failure};
+use super::error::{ClientError, Failure, Phase};
+use super::Client;
 use crate::session::SessionInfo;
 use crate::trace::tracer::{ConnTracer, FinishOnDrop};
 use crate::trace::{SecretLog, Tap, TapSink, TraceSink};
@@ -73,6 +75,46 @@ impl std::str::FromStr for ResolveOverride {
         let addr = addr.trim_start_matches('[').trim_end_matches(']');
         let addr = addr.parse().map_err(|_| format!("{s:?}: bad address {addr:?}"))?;
         Ok(ResolveOverride { host: host.to_string(), port, addr })
+    }
+}
+
+/// What a handshake alone showed, no request sent (`openssl s_client`'s view): see [`Client::handshake`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TlsHandshake {
+    /// The address the connection went to.
+    pub remote_addr: SocketAddr,
+    /// Our end of it.
+    pub local_addr: SocketAddr,
+    /// What was negotiated, and the peer's chain described.
+    pub session: SessionInfo,
+    /// The certificates the server sent, leaf first, exactly as sent.
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+impl Client {
+    /// Connect to `url`'s server and run the TLS handshake only, then close: the session and
+    /// the chain the server sent, under the client's context (its verification, its resolve
+    /// overrides and connect timeout). `tlskit cert show HOST:PORT` is this with verification off.
+    pub async fn handshake(&self, url: &str) -> Result<TlsHandshake, ClientError> {
+        let target = Target::parse(url)?;
+        let mut tracer = FinishOnDrop(None);
+        let inner = &self.inner;
+        let connecting =
+            connect(&target, &inner.resolve, &inner.config, inner.trace.as_ref(), &mut tracer, Instant::now());
+        let mut conn = match inner.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, connecting)
+                .await
+                .map_err(|_| ClientError::Timeout { phase: Phase::Connect, after: limit })??,
+            None => connecting.await?,
+        };
+        if let Some(check) = &inner.check {
+            check(&conn.session).map_err(|reason| ClientError::CheckFailed { host: target.host.clone(), reason })?;
+        }
+        let chain = conn.stream.get_ref().1.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
+        // Say goodbye politely; the server's reaction does not matter any more.
+        let _ = conn.stream.shutdown().await;
+        Ok(TlsHandshake { remote_addr: conn.remote, local_addr: conn.local, session: conn.session, chain })
     }
 }
 

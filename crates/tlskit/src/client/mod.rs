@@ -29,7 +29,7 @@ mod idle;
 pub(crate) mod recorder;
 
 pub use crate::trace::TraceSink;
-pub use connect::ResolveOverride;
+pub use connect::{ResolveOverride, TlsHandshake};
 pub use error::{ClientError, Phase};
 /// The `http` crate's types (Method, HeaderMap, StatusCode, Version) that requests and responses use.
 pub use http;

@@ -1,15 +1,13 @@
 //! Fetching the certificate chain a TLS server sends, with verification off,
 //! so that a broken chain can still be shown and then judged by [`super::verify_chain`].
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::ClientConnection;
+use rustls::pki_types::CertificateDer;
 
 use super::PkiError;
+use crate::client::{blocking, Client, ResolveOverride};
 use crate::context::Context;
 use crate::session::SessionInfo;
 
@@ -35,55 +33,33 @@ pub fn split_host_port(target: &str) -> Option<(&str, u16)> {
 }
 
 /// Connect to `host:port`, handshake (SNI `server_name`, else `host` unless it is an IP address)
-/// without verifying, and return the chain the server sent.
+/// without verifying, and return the chain the server sent. This is the library client's
+/// [`handshake`](crate::client::Client::handshake) with verification off; it blocks (from async
+/// code, call that instead).
 pub fn fetch_chain(
     host: &str,
     port: u16,
     server_name: Option<&str>,
     timeout: Duration,
 ) -> Result<FetchedChain, PkiError> {
-    let target = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let bracketed = |h: &str| if h.contains(':') { format!("[{h}]") } else { h.to_string() };
+    let target = format!("{}:{port}", bracketed(host));
     let fail = |reason: String| PkiError::Fetch { target: target.clone(), reason };
     let name = server_name.unwrap_or(host);
-    let sni = ServerName::try_from(name.to_string()).map_err(|_| fail(format!("bad server name {name:?}")))?;
-    let config = Context::new().dangerous_disable_verification().client_config().map_err(|e| fail(e.to_string()))?;
-
-    let addrs: Vec<SocketAddr> =
-        (host, port).to_socket_addrs().map_err(|e| fail(format!("cannot resolve: {e}")))?.collect();
-    let mut last_error = String::from("no address");
-    let mut stream = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => {
-                stream = Some((s, addr));
-                break;
-            }
-            Err(e) => last_error = format!("{addr}: {e}"),
-        }
+    let ctx = Context::new().dangerous_disable_verification();
+    let mut builder = Client::builder(&ctx).connect_timeout(Some(timeout)).timeout(Some(timeout));
+    if name != host {
+        // Connect to `host`, name `server_name`: the client's --resolve, to the first address of host.
+        let addr = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| fail(format!("cannot resolve: {e}")))?
+            .next()
+            .ok_or_else(|| fail("cannot resolve: no address".into()))?;
+        builder = builder.resolve(ResolveOverride { host: name.to_string(), port, addr: addr.ip() });
     }
-    let (mut sock, peer) = stream.ok_or_else(|| fail(last_error))?;
-    let io = |e: std::io::Error| fail(e.to_string());
-    sock.set_read_timeout(Some(timeout)).map_err(io)?;
-    sock.set_write_timeout(Some(timeout)).map_err(io)?;
-
-    let mut conn = ClientConnection::new(Arc::clone(&config), sni).map_err(|e| fail(e.to_string()))?;
-    let started = Instant::now();
-    while conn.is_handshaking() {
-        conn.complete_io(&mut sock).map_err(|e| fail(format!("handshake failed: {e}")))?;
-    }
-    let elapsed = started.elapsed();
-    let chain: Vec<CertificateDer<'static>> =
-        conn.peer_certificates().map(|c| c.iter().map(|d| d.clone().into_owned()).collect()).unwrap_or_default();
-    let sni_sent = match ServerName::try_from(name) {
-        Ok(ServerName::DnsName(_)) => Some(name),
-        _ => None,
-    };
-    let session = SessionInfo::from_connection(&conn, sni_sent, Some(elapsed));
-    // Say goodbye politely; the server's reaction does not matter any more.
-    conn.send_close_notify();
-    let _ = conn.write_tls(&mut sock);
-    let _ = sock.flush();
-    Ok(FetchedChain { peer, chain, session })
+    let client = blocking::Client::from_builder(builder).map_err(|e| fail(e.to_string()))?;
+    let shaken = client.handshake(&format!("https://{}:{port}/", bracketed(name))).map_err(|e| fail(e.to_string()))?;
+    Ok(FetchedChain { peer: shaken.remote_addr, chain: shaken.chain, session: shaken.session })
 }
 
 #[cfg(test)]
