@@ -9,9 +9,8 @@ use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiCli
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use super::error::refused;
-use super::hook::Hooked;
 use super::tickets::TicketLifetime;
-use super::verify::{NoVerification, PinnedKey};
+use super::verify::{Layered, NoVerification, Then};
 use super::{provider, ClientAuth, Context, ContextError, TlsError};
 use crate::names::{self, from_rustls};
 use crate::trace::ToRustls;
@@ -135,10 +134,10 @@ impl Context {
         let verifier: Arc<dyn ServerCertVerifier> = if self.pinned_spki_sha256.is_empty() {
             verifier
         } else {
-            Arc::new(PinnedKey { inner: verifier, pins: self.pinned_spki_sha256.clone() })
+            Arc::new(Layered { inner: verifier, then: Then::Pins(self.pinned_spki_sha256.clone()) })
         };
         let verifier: Arc<dyn ServerCertVerifier> = match &self.verify_hook {
-            Some(hook) => Arc::new(Hooked { inner: verifier, hook: hook.clone() }),
+            Some(hook) => Arc::new(Layered { inner: verifier, then: Then::Hook(hook.clone()) }),
             None => verifier,
         };
         let builder = builder.dangerous().with_custom_certificate_verifier(verifier);

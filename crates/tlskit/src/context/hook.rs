@@ -1,12 +1,10 @@
 //! The verify hook: a program's own judgement of a server's chain, given the built-in verdict
-//! (what M2Crypto's `set_verify` with a Python callback and `set_allow_unknown_ca` did).
+//! (what M2Crypto's `set_verify` with a Python callback and `set_allow_unknown_ca` did). The
+//! verifier that applies it, layered over the built-in one, is in `verify.rs`.
 
-use std::fmt;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::CertificateDer;
 
 use crate::pki::{self, CertificateReason, CertificateSummary};
 
@@ -32,59 +30,3 @@ impl PeerChain<'_> {
 /// A verify hook: accept (`Ok`) or refuse with a reason (`Err`, e.g. [`CertificateReason::Hook`]).
 /// Returning `chain.verdict.clone()` is what happens without a hook.
 pub type VerifyHook = Arc<dyn Fn(&PeerChain<'_>) -> Result<(), CertificateReason> + Send + Sync>;
-
-/// The built-in verifier with the hook's word last. Handshake signatures are still checked.
-pub(super) struct Hooked {
-    pub(super) inner: Arc<dyn ServerCertVerifier>,
-    pub(super) hook: VerifyHook,
-}
-
-impl fmt::Debug for Hooked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hooked").field("inner", &self.inner).finish()
-    }
-}
-
-impl ServerCertVerifier for Hooked {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map(|_| ())
-            .map_err(|e| CertificateReason::from_rustls_error(&e));
-        let mut chain = Vec::with_capacity(1 + intermediates.len());
-        chain.push(end_entity.clone());
-        chain.extend(intermediates.iter().cloned());
-        let name = server_name.to_str();
-        match (self.hook)(&PeerChain { server_name: &name, chain: &chain, verdict }) {
-            Ok(()) => Ok(ServerCertVerified::assertion()),
-            Err(reason) => Err(reason.to_rustls()),
-        }
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}

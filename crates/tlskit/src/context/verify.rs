@@ -1,11 +1,16 @@
-//! Server-certificate verifiers beyond webpki's: `-k` and `--pinnedpubkey`.
+//! Server-certificate verifiers beyond webpki's: `-k`, and the judgements layered over a
+//! verdict (`--pinnedpubkey`, the verify hook).
 
+use std::fmt;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use super::hook::{PeerChain, VerifyHook};
+use crate::pki::CertificateReason;
 
 /// `-k`: accepts any chain and name, still checks the handshake signatures. With
 /// `unknown_issuer`, refuses every chain as not signed by a trusted CA instead: the built-in
@@ -51,14 +56,32 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// `--pinnedpubkey`: the inner verdict, then the leaf's SPKI hash must match a pin.
-#[derive(Debug)]
-pub(super) struct PinnedKey {
-    pub(super) inner: Arc<dyn ServerCertVerifier>,
-    pub(super) pins: Vec<[u8; 32]>,
+/// What is judged after the inner verifier's verdict, in a [`Layered`] verifier.
+pub(super) enum Then {
+    /// `--pinnedpubkey`: a verified chain whose leaf's SPKI SHA-256 is not one of these is refused.
+    Pins(Vec<[u8; 32]>),
+    /// [`Context::verify_with`](super::Context::verify_with): the hook sees the chain and the
+    /// verdict, and has the last word.
+    Hook(VerifyHook),
 }
 
-impl ServerCertVerifier for PinnedKey {
+/// A verifier with a further judgement over an inner one's; handshake signatures are the inner's.
+pub(super) struct Layered {
+    pub(super) inner: Arc<dyn ServerCertVerifier>,
+    pub(super) then: Then,
+}
+
+impl fmt::Debug for Layered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let then = match &self.then {
+            Then::Pins(pins) => format!("{} pins", pins.len()),
+            Then::Hook(_) => "hook".to_string(),
+        };
+        f.debug_struct("Layered").field("inner", &self.inner).field("then", &then).finish()
+    }
+}
+
+impl ServerCertVerifier for Layered {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -67,13 +90,29 @@ impl ServerCertVerifier for PinnedKey {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
-        let pin = crate::pki::spki_sha256(end_entity)
-            .ok_or(rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
-        if self.pins.contains(&pin) {
-            Ok(verdict)
-        } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+        let verdict = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        match &self.then {
+            Then::Pins(pins) => {
+                let verdict = verdict?;
+                let pin = crate::pki::spki_sha256(end_entity)
+                    .ok_or(rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+                if pins.contains(&pin) {
+                    Ok(verdict)
+                } else {
+                    Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+                }
+            }
+            Then::Hook(hook) => {
+                let verdict = verdict.map(|_| ()).map_err(|e| CertificateReason::from_rustls_error(&e));
+                let mut chain = Vec::with_capacity(1 + intermediates.len());
+                chain.push(end_entity.clone());
+                chain.extend(intermediates.iter().cloned());
+                let name = server_name.to_str();
+                match hook(&PeerChain { server_name: &name, chain: &chain, verdict }) {
+                    Ok(()) => Ok(ServerCertVerified::assertion()),
+                    Err(reason) => Err(reason.to_rustls()),
+                }
+            }
         }
     }
     fn verify_tls12_signature(
