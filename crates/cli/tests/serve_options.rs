@@ -176,6 +176,23 @@ fn an_expired_ticket_gives_a_full_handshake() {
 }
 
 #[test]
+fn a_session_id_past_the_lifetime_gives_a_full_handshake() {
+    let root = docroot();
+    let (_d, pki) = pki();
+    // No tickets: TLS 1.2 resumes by session ID from the memory cache, which keeps sessions 2 s.
+    let server = Serve::start(
+        root.path(),
+        &["--cert", p(&pki.server), "--key", p(&pki.server_key), "--tickets", "off", "--ticket-lifetime", "2"],
+    );
+    let (ok, out, err) = python(PY_TICKET_EXPIRY, &[&server.port.to_string(), p(&pki.ca), "TLSv1_2"]);
+    assert!(ok, "{out}{err}");
+    let (at_once, secs) = out.trim().split_once(' ').expect("two words");
+    assert_eq!(at_once, "True", "a fresh session ID resumes");
+    let secs: f64 = secs.parse().unwrap();
+    assert!((1.5..10.0).contains(&secs), "the session ID stopped resuming after {secs} s, not at its 2 s lifetime");
+}
+
+#[test]
 fn with_no_arguments_it_serves_the_current_directory_on_port_9443() {
     let cwd = docroot();
     // Another program may hold the port: then the default invocation must say so, not pick another.

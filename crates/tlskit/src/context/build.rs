@@ -9,7 +9,7 @@ use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiCli
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use super::error::refused;
-use super::tickets::TicketLifetime;
+use super::tickets::{SessionLifetime, TicketLifetime};
 use super::verify::{Layered, NoVerification, Then};
 use super::{provider, ClientAuth, Context, ContextError, TlsError};
 use crate::names::{self, from_rustls};
@@ -86,7 +86,10 @@ impl Context {
         config.session_storage = match shared_sessions {
             _ if self.session_cache == 0 => Arc::new(NoServerSessionStorage {}),
             Some(shared) => shared,
-            None => ServerSessionMemoryCache::new(self.session_cache),
+            None => Arc::new(SessionLifetime {
+                inner: ServerSessionMemoryCache::new(self.session_cache),
+                lifetime: self.ticket_lifetime,
+            }),
         };
         if self.tickets {
             config.ticketer = match self.stores.as_ref().and_then(|s| s.ticketer()) {

@@ -370,7 +370,8 @@ impl Context {
         self
     }
 
-    /// How long a server's tickets are good for, in seconds.
+    /// How long a server's tickets, and the sessions in its memory cache, are good for, in
+    /// seconds (M2Crypto's `set_session_timeout`; default a day).
     pub fn ticket_lifetime(mut self, secs: u32) -> Self {
         self.ticket_lifetime = secs;
         self
@@ -463,9 +464,9 @@ impl Context {
 
 #[cfg(test)]
 mod tests {
-    use super::tickets::{now_secs, TicketLifetime};
+    use super::tickets::{now_secs, SessionLifetime, TicketLifetime};
     use super::*;
-    use rustls::server::ProducesTickets;
+    use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
 
     #[test]
     fn versions_parse_in_every_spelling() {
@@ -515,6 +516,21 @@ mod tests {
         let other_der = crate::pki::ephemeral_server(&[]).unwrap().identity.chain[0].clone();
         let required_other = Context::new().trust([other_der]).client_auth(ClientAuth::Required).resumption_policy();
         assert_ne!(required, required_other, "another CA is another policy");
+    }
+
+    #[test]
+    fn stored_sessions_expire_with_the_ticket_lifetime() {
+        let cache = SessionLifetime { inner: ServerSessionMemoryCache::new(16), lifetime: 3600 };
+        assert!(cache.put(b"id".to_vec(), b"state".to_vec()));
+        assert_eq!(cache.get(b"id").as_deref(), Some(&b"state"[..]));
+        assert_eq!(cache.take(b"id").as_deref(), Some(&b"state"[..]));
+        assert_eq!(cache.get(b"id"), None, "taken");
+        // A session stored two hours ago is not resumed.
+        let mut old = (now_secs() - 7200).to_be_bytes().to_vec();
+        old.extend_from_slice(b"state");
+        cache.inner.put(b"old".to_vec(), old);
+        assert_eq!(cache.get(b"old"), None);
+        assert_eq!(cache.take(b"old"), None);
     }
 
     #[test]

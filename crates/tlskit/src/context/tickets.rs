@@ -1,10 +1,11 @@
-//! Ticket lifetime: rustls's own Ticketer has a fixed one, so tickets carry their issue time.
+//! Resumption lifetimes: rustls's own Ticketer has a fixed one and its memory cache none, so
+//! tickets and stored sessions carry their issue time and are refused past the lifetime.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustls::server::ProducesTickets;
+use rustls::server::{ProducesTickets, StoresServerSessions};
 
 /// A ticketer that stamps each ticket with its issue time and refuses it
 /// after `lifetime` seconds (rustls's own Ticketer has a fixed lifetime).
@@ -43,5 +44,46 @@ impl ProducesTickets for TicketLifetime {
             return None;
         }
         Some(stamped[8..].to_vec())
+    }
+}
+
+/// The in-memory session cache (TLS 1.2 session IDs, TLS 1.3 stateful tickets) with the same
+/// lifetime as tickets: rustls's own keeps a session until it is pushed out by newer ones.
+pub(super) struct SessionLifetime {
+    pub(super) inner: Arc<dyn StoresServerSessions>,
+    pub(super) lifetime: u32,
+}
+
+impl fmt::Debug for SessionLifetime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLifetime").field("lifetime", &self.lifetime).finish()
+    }
+}
+
+impl SessionLifetime {
+    fn fresh(&self, stamped: Vec<u8>) -> Option<Vec<u8>> {
+        let issued = u64::from_be_bytes(stamped.get(..8)?.try_into().ok()?);
+        if now_secs().saturating_sub(issued) > u64::from(self.lifetime) {
+            return None;
+        }
+        Some(stamped[8..].to_vec())
+    }
+}
+
+impl StoresServerSessions for SessionLifetime {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let mut stamped = Vec::with_capacity(value.len() + 8);
+        stamped.extend_from_slice(&now_secs().to_be_bytes());
+        stamped.extend_from_slice(&value);
+        self.inner.put(key, stamped)
+    }
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.fresh(self.inner.get(key)?)
+    }
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.fresh(self.inner.take(key)?)
+    }
+    fn can_cache(&self) -> bool {
+        self.inner.can_cache()
     }
 }
