@@ -380,6 +380,37 @@ impl std::fmt::Debug for Inner {
 }
 
 /// An async HTTPS client. Clones share the TLS session cache.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # std::fs::write(dir.path().join("hello.txt"), "hello\n")?;
+/// use std::sync::Arc;
+///
+/// use tlskit::client::Client;
+/// use tlskit::context::Context;
+/// use tlskit::files::{FileOptions, FileService};
+/// use tlskit::server::{Server, ServerOptions};
+///
+/// // A server of our own on a free port, with a certificate made for the occasion.
+/// let pki = tlskit::pki::ephemeral_server(&[])?;
+/// let files = FileService::new(dir.path(), FileOptions::default())?;
+/// let options = ServerOptions::new("127.0.0.1:0".parse()?, Context::new().identity(pki.identity), files, Arc::new(|_| {}));
+/// let server = Server::bind(options)?;
+/// let url = format!("https://localhost:{}/hello.txt", server.local_addr().port());
+/// tokio::spawn(server.run(std::future::pending()));
+///
+/// // The client trusts that server's CA; the second request resumes the first one's session.
+/// let ca = tlskit::pki::parse_certs(pki.ca_pem.into_bytes(), "ca.pem".as_ref())?;
+/// let client = Client::new(&Context::new().trust(ca))?;
+/// let first = client.get(&url).await?;
+/// assert_eq!((first.status.as_u16(), first.text().as_str()), (200, "hello\n"));
+/// let second = client.get(&url).await?;
+/// assert!(!first.session.resumed && second.session.resumed);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
