@@ -24,6 +24,23 @@ pub(super) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// `value` behind its issue time (8 bytes, big-endian Unix seconds).
+fn stamp(value: &[u8]) -> Vec<u8> {
+    let mut stamped = Vec::with_capacity(value.len() + 8);
+    stamped.extend_from_slice(&now_secs().to_be_bytes());
+    stamped.extend_from_slice(value);
+    stamped
+}
+
+/// The value of a [`stamp`]ed one still within `lifetime` seconds of its issue, else None.
+fn unstamp(stamped: &[u8], lifetime: u32) -> Option<Vec<u8>> {
+    let issued = u64::from_be_bytes(stamped.get(..8)?.try_into().ok()?);
+    if now_secs().saturating_sub(issued) > u64::from(lifetime) {
+        return None;
+    }
+    Some(stamped[8..].to_vec())
+}
+
 impl ProducesTickets for TicketLifetime {
     fn enabled(&self) -> bool {
         self.inner.enabled()
@@ -32,18 +49,10 @@ impl ProducesTickets for TicketLifetime {
         self.lifetime
     }
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        let mut stamped = Vec::with_capacity(plain.len() + 8);
-        stamped.extend_from_slice(&now_secs().to_be_bytes());
-        stamped.extend_from_slice(plain);
-        self.inner.encrypt(&stamped)
+        self.inner.encrypt(&stamp(plain))
     }
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
-        let stamped = self.inner.decrypt(cipher)?;
-        let issued = u64::from_be_bytes(stamped.get(..8)?.try_into().ok()?);
-        if now_secs().saturating_sub(issued) > u64::from(self.lifetime) {
-            return None;
-        }
-        Some(stamped[8..].to_vec())
+        unstamp(&self.inner.decrypt(cipher)?, self.lifetime)
     }
 }
 
@@ -60,28 +69,15 @@ impl fmt::Debug for SessionLifetime {
     }
 }
 
-impl SessionLifetime {
-    fn fresh(&self, stamped: Vec<u8>) -> Option<Vec<u8>> {
-        let issued = u64::from_be_bytes(stamped.get(..8)?.try_into().ok()?);
-        if now_secs().saturating_sub(issued) > u64::from(self.lifetime) {
-            return None;
-        }
-        Some(stamped[8..].to_vec())
-    }
-}
-
 impl StoresServerSessions for SessionLifetime {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
-        let mut stamped = Vec::with_capacity(value.len() + 8);
-        stamped.extend_from_slice(&now_secs().to_be_bytes());
-        stamped.extend_from_slice(&value);
-        self.inner.put(key, stamped)
+        self.inner.put(key, stamp(&value))
     }
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.fresh(self.inner.get(key)?)
+        unstamp(&self.inner.get(key)?, self.lifetime)
     }
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.fresh(self.inner.take(key)?)
+        unstamp(&self.inner.take(key)?, self.lifetime)
     }
     fn can_cache(&self) -> bool {
         self.inner.can_cache()
