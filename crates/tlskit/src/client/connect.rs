@@ -99,10 +99,25 @@ impl Client {
     pub async fn handshake(&self, url: &str) -> Result<TlsHandshake, ClientError> {
         let target = Target::parse(url)?;
         let mut tracer = FinishOnDrop(None);
+        let mut conn = self.connected(&target, &mut tracer, Instant::now()).await?;
+        let chain = conn.stream.get_ref().1.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
+        // Say goodbye politely; the server's reaction does not matter any more.
+        let _ = conn.stream.shutdown().await;
+        Ok(TlsHandshake { remote_addr: conn.remote, local_addr: conn.local, session: conn.session, chain })
+    }
+}
+
+impl Client {
+    /// [`connect`] with this client's overrides, trace and connect timeout, then its post-connection check.
+    pub(super) async fn connected(
+        &self,
+        target: &Target,
+        tracer: &mut FinishOnDrop,
+        start: Instant,
+    ) -> Result<Connected, ClientError> {
         let inner = &self.inner;
-        let connecting =
-            connect(&target, &inner.resolve, &inner.config, inner.trace.as_ref(), &mut tracer, Instant::now());
-        let mut conn = match inner.connect_timeout {
+        let connecting = connect(target, &inner.resolve, &inner.config, inner.trace.as_ref(), tracer, start);
+        let conn = match inner.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, connecting)
                 .await
                 .map_err(|_| ClientError::Timeout { phase: Phase::Connect, after: limit })??,
@@ -111,10 +126,7 @@ impl Client {
         if let Some(check) = &inner.check {
             check(&conn.session).map_err(|reason| ClientError::CheckFailed { host: target.host.clone(), reason })?;
         }
-        let chain = conn.stream.get_ref().1.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
-        // Say goodbye politely; the server's reaction does not matter any more.
-        let _ = conn.stream.shutdown().await;
-        Ok(TlsHandshake { remote_addr: conn.remote, local_addr: conn.local, session: conn.session, chain })
+        Ok(conn)
     }
 }
 

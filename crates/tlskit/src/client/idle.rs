@@ -66,32 +66,29 @@ impl<S> Idle<S> {
         (Idle { inner, read: Timer::new(limits.read), write: Timer::new(limits.write), stall: stall.clone() }, stall)
     }
 
-    fn stalled(&self, phase: Phase, limit: Option<Duration>) -> io::Error {
-        let after = limit.unwrap_or_default();
+    /// `polled` as it is, or `TimedOut` once that direction has waited past its limit.
+    fn watch<T>(&mut self, phase: Phase, polled: Poll<io::Result<T>>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let timer = if phase == Phase::Read { &mut self.read } else { &mut self.write };
+        if !timer.expired(&polled, cx) {
+            return polled;
+        }
+        let after = timer.limit.unwrap_or_default();
         let _ = self.stall.set((phase, after));
-        io::Error::new(io::ErrorKind::TimedOut, format!("{phase}: nothing for {after:?}"))
+        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, format!("{phase}: nothing for {after:?}"))))
     }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Idle<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if this.read.expired(&polled, cx) {
-            return Poll::Ready(Err(this.stalled(Phase::Read, this.read.limit)));
-        }
-        polled
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.watch(Phase::Read, polled, cx)
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_write(cx, data);
-        if this.write.expired(&polled, cx) {
-            return Poll::Ready(Err(this.stalled(Phase::Write, this.write.limit)));
-        }
-        polled
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.watch(Phase::Write, polled, cx)
     }
 
     fn poll_write_vectored(
@@ -99,12 +96,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if this.write.expired(&polled, cx) {
-            return Poll::Ready(Err(this.stalled(Phase::Write, this.write.limit)));
-        }
-        polled
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(Phase::Write, polled, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -112,12 +105,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_flush(cx);
-        if this.write.expired(&polled, cx) {
-            return Poll::Ready(Err(this.stalled(Phase::Write, this.write.limit)));
-        }
-        polled
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(Phase::Write, polled, cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

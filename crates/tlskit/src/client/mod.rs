@@ -508,28 +508,12 @@ impl Client {
         let start = Instant::now();
         let target = Target::parse(&req.url)?;
         let mut tracer = crate::trace::tracer::FinishOnDrop(None);
-        let connecting = connect::connect(
-            &target,
-            &self.inner.resolve,
-            &self.inner.config,
-            self.inner.trace.as_ref(),
-            &mut tracer,
-            start,
-        );
-        let conn = match self.inner.connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, connecting)
-                .await
-                .map_err(|_| ClientError::Timeout { phase: Phase::Connect, after: limit })??,
-            None => connecting.await?,
-        };
+        let conn = self.connected(&target, &mut tracer, start).await?;
         let failure = Failure {
             host: &target.host,
             have_identity: self.inner.config.client_auth_cert_resolver.has_certs(),
             cert_requested: conn.cert_requested,
         };
-        if let Some(check) = &self.inner.check {
-            check(&conn.session).map_err(|reason| ClientError::CheckFailed { host: target.host.clone(), reason })?;
-        }
         let h2 = conn.session.alpn.as_deref() == Some("h2");
 
         let mut headers = req.headers;
